@@ -1,0 +1,31 @@
+"""Exceptions raised for user-facing failures.
+
+Every failure a user can cause (a missing file, a face that cannot be found, a
+hostile checkpoint, a bad option) raises a subclass of :class:`Video2StyleGANError`
+whose message says what went wrong, where, and what to do about it. The CLI
+prints these messages without a traceback and exits with status 1.
+"""
+
+
+class Video2StyleGANError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class CheckpointError(Video2StyleGANError):
+    """A network file is missing, truncated, hostile or of an unknown layout."""
+
+
+class DownloadError(Video2StyleGANError):
+    """A network could not be downloaded (offline, bad checksum, interrupted)."""
+
+
+class InvalidOptionError(Video2StyleGANError, ValueError):
+    """An argument or option has a value the function cannot use."""
+
+
+class MediaError(Video2StyleGANError):
+    """An image or video cannot be read or written."""
+
+
+class NoFaceError(Video2StyleGANError):
+    """No face was found where one is needed."""
