@@ -1,0 +1,158 @@
+import os
+
+import av
+import numpy as np
+import pytest
+
+from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.io import iter_frames, probe_video, read_video, write_video
+
+
+def _clip(t=12, h=64, w=96):
+    """A smooth moving pattern (H.264 keeps smooth content nearly exact)."""
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    frames = []
+    for i in range(t):
+        r = 128 + 100 * np.sin((xx + 3 * i) / 12)
+        g = 128 + 100 * np.cos((yy - 2 * i) / 10)
+        b = 128 + 60 * np.sin((xx + yy) / 20)
+        frames.append(np.stack([r, g, b], -1))
+    return np.clip(frames, 0, 255).astype(np.uint8)
+
+
+def test_round_trip_keeps_count_fps_size_and_pixels(tmp_path):
+    clip = _clip()
+    out = write_video(tmp_path / "c.mp4", clip, 25)
+    info = probe_video(out)
+    assert (info.width, info.height, info.num_frames, info.has_audio) == (96, 64, 12, False)
+    assert info.fps == pytest.approx(25)
+    frames, fps = read_video(out)
+    assert frames.shape == clip.shape and frames.dtype == np.uint8
+    assert fps == pytest.approx(25)
+    err = np.abs(frames.astype(int) - clip).mean()
+    assert err < 2.0, err
+    # Only the finished file remains: the temporary file was renamed.
+    assert os.listdir(tmp_path) == ["c.mp4"]
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.name == "h264" and s.codec_context.pix_fmt == "yuv420p"
+
+
+def test_lossless_round_trip_has_only_colour_conversion_error(tmp_path):
+    # crf=0 is lossless H.264: what remains is RGB->YUV420->RGB, which must not
+    # shift chroma (measured 0.44 mean; FFmpeg's default path gives about 2.3).
+    clip = _clip(t=2)
+    frames, _ = read_video(write_video(tmp_path / "l.mp4", clip, 25, crf=0))
+    assert np.abs(frames.astype(int) - clip).mean() < 0.8
+
+
+def test_generator_input_fractional_fps_and_max_frames(tmp_path):
+    clip = _clip(t=10)
+    out = write_video(tmp_path / "g.mp4", (f for f in clip), 29.97)
+    assert probe_video(out).fps == pytest.approx(29.97, abs=1e-3)
+    frames, _ = read_video(out, max_frames=4)
+    assert frames.shape[0] == 4
+    assert sum(1 for _ in iter_frames(out)) == 10
+
+
+def test_odd_size_is_padded_to_even(tmp_path):
+    clip = _clip(t=3, h=63, w=95)
+    out = write_video(tmp_path / "odd.mp4", clip, 10)
+    frames, _ = read_video(out)
+    assert frames.shape == (3, 64, 96, 3)
+    assert np.abs(frames[:, :63, :95].astype(int) - clip).mean() < 2.0
+
+
+def test_audio_is_muxed_and_trimmed(tmp_path, shared_data):
+    src = shared_data / "driving" / "tps__driving.mp4"
+    assert probe_video(src).has_audio
+    clip = _clip(t=30, h=32, w=32)
+    out = write_video(tmp_path / "a.mp4", clip, 25, audio_from=src)
+    info = probe_video(out)
+    assert info.has_audio and info.num_frames == 30
+    with av.open(str(out)) as c:
+        a = c.streams.audio[0]
+        samples = sum(f.samples for f in c.decode(a))
+        rate = a.codec_context.sample_rate
+    # 30 frames at 25 fps = 1.2 s; the AAC decoder may add its priming frame.
+    assert rate == 44100
+    assert abs(samples / rate - 1.2) < 0.03, samples / rate
+    # The copied sound is not silence.
+    with av.open(str(out)) as c:
+        energy = max(np.abs(f.to_ndarray()).max() for f in c.decode(c.streams.audio[0]))
+    assert energy > 0.01
+
+
+def test_audio_source_without_audio_is_refused(tmp_path):
+    silent = write_video(tmp_path / "silent.mp4", _clip(t=2), 25)
+    with pytest.raises(MediaError, match="no audio"):
+        write_video(tmp_path / "x.mp4", _clip(t=2), 25, audio_from=silent)
+    assert not (tmp_path / "x.mp4").exists()
+    assert sorted(os.listdir(tmp_path)) == ["silent.mp4"]
+
+
+def test_unreadable_missing_and_zero_frame_videos(tmp_path):
+    with pytest.raises(MediaError, match="missing.mp4"):
+        read_video(tmp_path / "missing.mp4")
+    bad = tmp_path / "junk.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    with pytest.raises(MediaError, match="junk.mp4"):
+        probe_video(bad)
+    # A real MP4 container with a video stream but no frames at all.
+    empty = tmp_path / "empty.mp4"
+    with av.open(str(empty), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+        c.start_encoding()
+    assert empty.stat().st_size > 0
+    for fn in (read_video, probe_video):
+        with pytest.raises(MediaError, match="empty.mp4.*zero frames"):
+            fn(empty)
+
+
+def test_write_errors_leave_no_file(tmp_path):
+    with pytest.raises(MediaError, match="no frames"):
+        write_video(tmp_path / "none.mp4", [], 25)
+    with pytest.raises(MediaError, match="does not exist"):
+        write_video(tmp_path / "nodir" / "x.mp4", _clip(t=2), 25)
+    frames = [_clip(t=1)[0], _clip(t=1, h=32, w=32)[0]]
+    with pytest.raises(InvalidOptionError, match="frame 1"):
+        write_video(tmp_path / "mixed.mp4", frames, 25)
+    with pytest.raises(InvalidOptionError, match="fps"):
+        write_video(tmp_path / "f.mp4", _clip(t=1), 0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_interrupted_write_leaves_no_half_file(tmp_path):
+    target = tmp_path / "out.mp4"
+    write_video(target, _clip(t=2), 25)
+    before = target.read_bytes()
+
+    def frames():
+        yield from _clip(t=5)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_video(target, frames(), 25)
+    # The earlier complete file is untouched and no temporary file remains.
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["out.mp4"]
+
+
+def test_unwritable_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        # root ignores permission bits: simulate the refusal the OS would give.
+        import tempfile
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(MediaError, match="ro.*not writable"):
+            write_video(folder / "x.mp4", _clip(t=1), 25)
+    finally:
+        folder.chmod(0o700)
