@@ -1,0 +1,89 @@
+"""Face analysis: detection, 68 landmarks, identity, FFHQ alignment, pose, part masks.
+
+Everything works on ``uint8`` RGB arrays and pixel coordinates ``(x, y)`` of
+the input image (integer values at pixel centres). See ``docs/faces.md``.
+
+Typical use::
+
+    from video2stylegan import faces
+    face = faces.detect_face(image)                 # largest face, 68 landmarks
+    crop = faces.align_face(image, face, 1024)      # FFHQ crop + transform
+    frame = faces.paste_back(image, edited, crop)   # back into the photo
+    pose = faces.head_pose(face, image.shape)       # yaw, pitch, roll (degrees)
+    t = faces.canonical_params(face, image.shape)   # tx, ty (image fractions), r (rad)
+    masks = faces.part_masks(face, image.shape, size=256)
+    vec = faces.face_descriptor(image, face)        # 128-D identity
+"""
+
+from video2stylegan.faces.alignment import (
+    AlignedFace,
+    align_face,
+    align_frames,
+    blend_mask,
+    face_hull_mask,
+    ffhq_quad,
+    paste_back,
+    quad_matrix,
+    smooth_landmarks,
+    smooth_quads,
+)
+from video2stylegan.faces.canonical import (
+    FFHQ_EYE_CENTER,
+    FFHQ_EYE_LEFT,
+    FFHQ_EYE_RIGHT,
+    CanonicalParams,
+    canonical_params,
+    eye_center,
+    smooth_params,
+)
+from video2stylegan.faces.detection import DETECTORS, Face, choose_face, detect_face, detect_faces, landmarks_in_box
+from video2stylegan.faces.identity import (
+    SAME_PERSON_THRESHOLD,
+    face_descriptor,
+    face_descriptors,
+    identity_distance,
+)
+from video2stylegan.faces.masks import PARTS, part_masks
+from video2stylegan.faces.pose import MEAN_FACE_3D, HeadPose, camera_matrix, euler_to_rotation, head_pose, rotation_to_euler
+from video2stylegan.faces.video import VideoFaces, track_faces, track_video
+
+__all__ = [
+    "AlignedFace",
+    "CanonicalParams",
+    "DETECTORS",
+    "FFHQ_EYE_CENTER",
+    "FFHQ_EYE_LEFT",
+    "FFHQ_EYE_RIGHT",
+    "Face",
+    "HeadPose",
+    "MEAN_FACE_3D",
+    "PARTS",
+    "SAME_PERSON_THRESHOLD",
+    "VideoFaces",
+    "align_face",
+    "align_frames",
+    "blend_mask",
+    "camera_matrix",
+    "canonical_params",
+    "choose_face",
+    "detect_face",
+    "detect_faces",
+    "euler_to_rotation",
+    "eye_center",
+    "face_descriptor",
+    "face_descriptors",
+    "face_hull_mask",
+    "ffhq_quad",
+    "head_pose",
+    "identity_distance",
+    "landmarks_in_box",
+    "paste_back",
+    "part_masks",
+    "quad_matrix",
+    "rotation_to_euler",
+    "smooth_landmarks",
+    "smooth_params",
+    "smooth_quads",
+    "track_faces",
+    "track_video",
+]
