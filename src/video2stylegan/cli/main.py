@@ -17,6 +17,7 @@ from video2stylegan.errors import Video2StyleGANError
 # Modules (relative to this package) that each register one or more subcommands.
 COMMAND_MODULES = [
     "networks_cmd",
+    "faces_cmd",
 ]
 
 

@@ -130,6 +130,13 @@ def as_rgb_uint8(image, what: str = "image") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def _umask_mode() -> int:
+    """The permission bits a plain ``open()`` would give a new file (0666 minus umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_image(path: str | os.PathLike, rgb) -> Path:
     """Write an ``(H, W, 3)`` RGB array (``uint8``) to ``path``; format from the suffix.
 
@@ -157,6 +164,7 @@ def write_image(path: str | os.PathLike, rgb) -> Path:
         with os.fdopen(fd, "wb") as fh:
             options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
             Image.fromarray(arr, "RGB").save(fh, format=fmt, **options)
+        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException as exc:
         try:

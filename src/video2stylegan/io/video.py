@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, MediaError
-from video2stylegan.io.images import as_rgb_uint8
+from video2stylegan.io.images import _umask_mode, as_rgb_uint8
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +390,7 @@ def write_video(
                 _encode_audio(container, audio_stream, audio_path, count / float(rate))
         finally:
             container.close()
+        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException as exc:
         try:
