@@ -388,12 +388,11 @@ def _centered_mean(x: np.ndarray, window: int) -> np.ndarray:
     if window == 1 or len(x) < 2:
         return x.copy()
     half = window // 2
-    csum = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
     out = np.empty_like(x)
     n = len(x)
     for i in range(n):
         k = min(half, i, n - 1 - i)
-        out[i] = (csum[i + k + 1] - csum[i - k]) / (2 * k + 1)
+        out[i] = x[i - k : i + k + 1].mean(axis=0)
     return out
 
 

@@ -66,7 +66,7 @@ def part_masks(
     size: int | tuple[int, int] | None = None,
     parts: Sequence[str] = PARTS,
     *,
-    eye_dilation: float = 0.15,
+    eye_dilation: float = 0.1,
     brow_thickness: float = 0.12,
     as_tensor: bool = False,
 ):
@@ -93,24 +93,35 @@ def part_masks(
         h, w = int(size[0]), int(size[1])
     if h < 1 or w < 1:
         raise InvalidOptionError(f"mask size must be positive, got {size}")
+    # Small masks (feature-map sizes) are drawn at a finer grid and reduced by
+    # area coverage (a pixel is in when at least half of it is), so their areas
+    # stay right instead of growing by the polygon's boundary pixels.
+    ss = 4 if max(h, w) <= 256 else 2 if max(h, w) <= 1024 else 1
+    H, W = h * ss, w * ss
     # Scale in corner coordinates so that the image's extent maps onto the mask's.
-    pts = (lm + 0.5) * np.array([w / w0, h / h0]) - 0.5
+    pts = (lm + 0.5) * np.array([W / w0, H / h0]) - 0.5
     eye_dist = float(np.linalg.norm(pts[42:48].mean(0) - pts[36:42].mean(0)))
+
+    def reduce(m: np.ndarray) -> np.ndarray:
+        if ss == 1:
+            return m.astype(bool)
+        cover = m.reshape(h, ss, w, ss).mean(axis=(1, 3))
+        return cover >= 0.5
 
     out: dict[str, np.ndarray] = {}
 
     def eye(sl):
-        m = np.zeros((h, w), np.uint8)
+        m = np.zeros((H, W), np.uint8)
         _fill(m, pts[sl])
         width = float(np.linalg.norm(pts[sl][3] - pts[sl][0]))
-        return _dilate(m, eye_dilation * width).astype(bool)
+        return reduce(_dilate(m, eye_dilation * width))
 
     def brow(sl):
-        m = np.zeros((h, w), np.uint8)
+        m = np.zeros((H, W), np.uint8)
         line = np.round(pts[sl] * _ONE).astype(np.int32).reshape(-1, 1, 2)
         thick = max(1, int(round(brow_thickness * eye_dist)))
         cv2.polylines(m, [line], False, 1, thickness=thick, lineType=cv2.LINE_8, shift=_SUB)
-        return m.astype(bool)
+        return reduce(m)
 
     need = set(parts)
     if need & {"left_eye", "eyes"}:
@@ -126,17 +137,17 @@ def part_masks(
     if "eyebrows" in need:
         out["eyebrows"] = out["left_brow"] | out["right_brow"]
     if "nose" in need:
-        m = np.zeros((h, w), np.uint8)
+        m = np.zeros((H, W), np.uint8)
         _fill(m, pts[27:36], convex=True)
-        out["nose"] = m.astype(bool)
+        out["nose"] = reduce(m)
     if "mouth" in need:
-        m = np.zeros((h, w), np.uint8)
+        m = np.zeros((H, W), np.uint8)
         _fill(m, pts[48:60])
-        out["mouth"] = m.astype(bool)
+        out["mouth"] = reduce(m)
     if need & {"face", "background"}:
-        m = np.zeros((h, w), np.uint8)
+        m = np.zeros((H, W), np.uint8)
         _fill(m, pts[0:27], convex=True)
-        out["face"] = m.astype(bool)
+        out["face"] = reduce(m)
         out["background"] = ~out["face"]
     out = {p: out[p] for p in parts}
     if as_tensor:
