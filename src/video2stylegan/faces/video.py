@@ -18,7 +18,7 @@ from typing import Iterable
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, NoFaceError
-from video2stylegan.faces.detection import Face, FaceChoice, choose_face, detect_faces
+from video2stylegan.faces.detection import Face, FaceChoice, _auto_upsample, choose_face, detect_faces
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,9 @@ def track_faces(
     ``"interpolate"`` (frames without a face get landmarks interpolated from
     the nearest frames with one; logged as a warning) or ``"fail"``
     (:class:`NoFaceError` naming the frames). A clip where no frame has a face
-    always fails. ``source`` names the clip in messages. ``progress`` shows a
-    tqdm bar.
+    always fails. ``upsample="auto"`` picks one level for the whole clip from
+    the frame size (see :func:`detect_faces`) without the single-image retry.
+    ``source`` names the clip in messages. ``progress`` shows a tqdm bar.
     """
     if on_missing not in ON_MISSING:
         raise InvalidOptionError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
@@ -103,6 +104,10 @@ def track_faces(
         frame = np.asarray(frame)
         if shape is None:
             shape = frame.shape[:2]
+            if upsample == "auto":
+                # Fixed per clip: no per-frame retry at a finer level, which
+                # would make every faceless frame several times slower.
+                upsample = _auto_upsample(frame)
         found = detect_faces(frame, detector=detector, upsample=upsample)
         if not found:
             faces.append(None)

@@ -1,0 +1,59 @@
+import json
+
+import numpy as np
+import pytest
+from face_drawing import draw_face
+
+from video2stylegan.cli.main import main
+from video2stylegan.io import probe_video, read_image, write_image, write_video
+
+
+def test_faces_on_an_image(tmp_path, astronaut):
+    src = write_image(tmp_path / "astronaut.png", astronaut)
+    out = tmp_path / "out"
+    assert main(["faces", str(src), "--out", str(out), "--size", "256"]) == 0
+    aligned = read_image(out / "aligned.png")
+    assert aligned.shape == (256, 256, 3)
+    overlay = read_image(out / "landmarks.png")
+    assert overlay.shape == astronaut.shape and not np.array_equal(overlay, astronaut)
+    data = json.loads((out / "faces.json").read_text())
+    assert data["kind"] == "image" and len(data["faces"]) == 1
+    face = data["faces"][0]
+    assert len(face["landmarks"]) == 68
+    assert abs(face["landmarks"][30][0] - 224) < 4  # nose tip, hand-read
+    assert set(face["pose"]) >= {"yaw", "pitch", "roll"}
+    assert set(face["canonical"]) == {"tx", "ty", "r"}
+    assert np.array(face["alignment"]["matrix"]).shape == (2, 3)
+
+
+def test_faces_on_a_video_with_a_faceless_frame(tmp_path):
+    face = draw_face(200)
+    frames = [face.copy() for _ in range(5)]
+    frames[2][:] = 128
+    src = write_video(tmp_path / "clip.mp4", frames, 10)
+    out = tmp_path / "out"
+    rc = main(["faces", str(src), "--out", str(out), "--size", "64", "--frames", "--no-progress"])
+    assert rc == 0
+    data = json.loads((out / "faces.json").read_text())
+    assert data["missing_frames"] == [2] and data["num_frames"] == 5
+    assert [f["interpolated"] for f in data["faces"]] == [False, False, True, False, False]
+    assert probe_video(out / "aligned.mp4").num_frames == 5
+    assert probe_video(out / "landmarks.mp4").num_frames == 5
+    assert len(list((out / "aligned").glob("*.png"))) == 5
+    out2 = tmp_path / "out2"
+    rc = main(["faces", str(src), "--out", str(out2), "--on-missing", "fail", "--no-progress"])
+    assert rc == 1
+
+
+def test_bad_inputs_exit_1_with_a_message(tmp_path, capsys):
+    notes = tmp_path / "notes.png"
+    notes.write_text("not an image")
+    assert main(["faces", str(notes), "--out", str(tmp_path / "o")]) == 1
+    assert "notes.png" in capsys.readouterr().err
+    blank = write_image(tmp_path / "wall.png", np.full((100, 100, 3), 90, np.uint8))
+    assert main(["faces", str(blank), "--out", str(tmp_path / "o")]) == 1
+    assert "no face found in" in capsys.readouterr().err
+    assert main(["faces", str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "o")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["faces", str(blank), "--out", str(tmp_path / "o"), "--face", "left"]) == 1
+    assert "--face" in capsys.readouterr().err

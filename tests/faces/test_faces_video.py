@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+from face_drawing import DRAWN, draw_face
+
+from video2stylegan.errors import MediaError, NoFaceError
+from video2stylegan.faces import FFHQ_EYE_LEFT, align_frames, track_faces, track_video
+
+BLANK = (190, 200, 215)
+
+
+def _moving_clip(n=8, step=6, blank=()):
+    """The drawn face sliding right by ``step`` px a frame on a 480x400 canvas."""
+    face = draw_face(400)
+    frames = []
+    for i in range(n):
+        canvas = np.empty((400, 480, 3), np.uint8)
+        canvas[:] = BLANK
+        if i not in blank:
+            canvas[:, i * step : i * step + 400] = face
+        frames.append(canvas)
+    return np.stack(frames)
+
+
+def test_missing_frames_are_reported_and_interpolated(caplog):
+    clip = _moving_clip(blank=(3, 4))
+    with caplog.at_level("WARNING"):
+        # upsample=0: the face is large, and the drawn face is found at every
+        # position at that level (at level 1 HOG misses one of them).
+        tracked = track_faces(clip, upsample=0, progress=False, source="moving.mp4")
+    assert tracked.missing == [3, 4]
+    assert tracked.detected.tolist() == [True] * 3 + [False] * 2 + [True] * 3
+    assert "moving.mp4" in caplog.text and "3-4" in caplog.text
+    assert np.isnan(tracked.scores[3]) and tracked.face(3).interpolated
+    # The face moves linearly, so interpolation lands where the face would be.
+    for i in (3, 4):
+        eye = tracked.landmarks[i, 36:42].mean(0)
+        expected = np.array(DRAWN["left_eye"]) + [6 * i, 0]
+        assert np.linalg.norm(eye - expected) < 6
+    assert tracked.landmarks.shape == (8, 68, 2) and tracked.shape == (400, 480)
+
+
+def test_missing_frames_can_fail_instead():
+    clip = _moving_clip(n=5, blank=(1, 2, 4))
+    with pytest.raises(NoFaceError, match=r"3 of 5 frames of clip.mp4 \(frames 1-2, 4\)"):
+        track_faces(clip, upsample=0, on_missing="fail", progress=False, source="clip.mp4")
+
+
+def test_missing_at_the_ends_hold_the_nearest_face():
+    tracked = track_faces(_moving_clip(n=4, blank=(0,)), upsample=0, progress=False)
+    np.testing.assert_array_equal(tracked.landmarks[0], tracked.landmarks[1])
+
+
+def test_no_face_anywhere_is_an_error():
+    clip = _moving_clip(n=3, blank=(0, 1, 2))
+    with pytest.raises(NoFaceError, match="any of the 3 frames of empty.mp4"):
+        track_faces(clip, upsample=0, progress=False, source="empty.mp4")
+
+
+def test_real_clip_track_and_align(shared_data):
+    path = shared_data / "driving" / "tps__driving.mp4"
+    tracked = track_video(path, max_frames=10, progress=False)
+    assert len(tracked) == 10 and tracked.missing == []
+    assert tracked.shape == (412, 410)
+    # A talking head barely moves between frames at 25 fps.
+    step = np.linalg.norm(np.diff(tracked.landmarks, axis=0), axis=-1).mean()
+    assert step < 3.0, step
+    from video2stylegan.io import read_video
+
+    frames, _ = read_video(path, max_frames=10)
+    aligned = align_frames(frames, tracked.landmarks, 128, smooth=3, supersample=1)
+    eyes = np.stack([(a.landmarks[36:42].mean(0) + 0.5) / 128 for a in aligned])
+    assert np.abs(eyes - FFHQ_EYE_LEFT).max() < 0.02
+
+
+def test_several_people_previous_keeps_one_track(shared_data):
+    path = shared_data / "driving" / "face_recognition__short_hamilton_clip.mp4"
+    tracked = track_video(path, max_frames=6, progress=False)
+    centres = tracked.landmarks.mean(axis=1)
+    jumps = np.linalg.norm(np.diff(centres, axis=0), axis=-1)
+    assert jumps.max() < 20, jumps  # never hops to another person
+
+
+def test_zero_frame_video_is_a_media_error(tmp_path):
+    import av
+
+    empty = tmp_path / "zero.mp4"
+    with av.open(str(empty), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+        c.start_encoding()
+    with pytest.raises(MediaError, match="zero.mp4"):
+        track_video(empty, progress=False)
