@@ -1,0 +1,505 @@
+"""Ray-cast rendering of a :class:`HeadModel` with exact landmarks and part masks.
+
+Every pixel of a supersampled grid casts a perspective ray; each surface of the
+head is an ellipsoid, intersected in closed form, and the nearest hit wins (so
+occlusion, foreshortening and silhouettes are exact). Painted features are
+looked up at the hit point's head-frame ``(x, y)``; shading is Lambert plus a
+little Blinn-Phong from a light fixed in the camera frame. Downsampling the
+grid by area averaging anti-aliases the image and turns the label map into
+soft part masks.
+
+Camera: pinhole at the origin looking down ``+z``, image ``x`` right and ``y``
+down, pixel centres at integer coordinates (dlib's and OpenCV's convention).
+The head sits 100 cm away; the focal length is chosen so that 26 cm at the
+head (about FFHQ's crop) fill the image at ``scale = 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.synthetic import head_model as hm
+from video2stylegan.synthetic.params import HeadParams, Pose
+
+CAMERA_DISTANCE_CM = 100.0
+_SCLERA = np.array([0.92, 0.89, 0.86])
+_LASH = np.array([0.07, 0.05, 0.05])
+_MOUTH_INSIDE = np.array([0.22, 0.07, 0.07])
+_TEETH = np.array([0.90, 0.88, 0.80])
+_SPECULAR = {"skin": (0.07, 18.0), "hair": (0.06, 12.0), "neck": (0.03, 10.0), "clothes": (0.02, 6.0)}
+
+
+def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """Head-to-camera rotation ``Rz(roll) @ Rx(pitch) @ Ry(yaw)`` (degrees).
+
+    With the head frame's face looking towards ``-z``: positive yaw moves the
+    nose towards image ``+x`` (the subject turns to their own left), positive
+    pitch moves it towards image ``+y`` (nods down), positive roll turns the
+    head counter-clockwise as seen in the image.
+    """
+    y, p, r = np.radians([yaw, pitch, roll])
+    ry = np.array([[np.cos(y), 0, -np.sin(y)], [0, 1, 0], [np.sin(y), 0, np.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    rz = np.array([[np.cos(r), np.sin(r), 0], [-np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return rz @ rx @ ry
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Pinhole camera and head placement for one pose at one image size."""
+
+    size: int
+    focal: float
+    rotation: np.ndarray  # head frame -> camera
+    translation: np.ndarray  # camera position of the pivot minus the pivot
+
+    @classmethod
+    def for_pose(cls, pose: Pose, size: int) -> "Camera":
+        focal = pose.scale * size * CAMERA_DISTANCE_CM / hm.FRAME_SPAN_CM
+        shift = np.array([pose.tx * size, pose.ty * size]) * CAMERA_DISTANCE_CM / focal
+        t = np.array([shift[0], shift[1], CAMERA_DISTANCE_CM]) - hm.FRAME_CENTER
+        return cls(size, focal, rotation_matrix(pose.yaw, pose.pitch, pose.roll), t)
+
+    @property
+    def principal(self) -> float:
+        return (self.size - 1) / 2.0
+
+    def head_to_camera(self, points: np.ndarray) -> np.ndarray:
+        p = np.asarray(points, float)
+        return (p - hm.PIVOT) @ self.rotation.T + hm.PIVOT + self.translation
+
+    def body_to_camera(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(points, float) + self.translation
+
+    def project(self, camera_points: np.ndarray) -> np.ndarray:
+        p = np.asarray(camera_points, float)
+        return self.focal * p[..., :2] / p[..., 2:3] + self.principal
+
+    def frame_ray(self, frame: str) -> tuple[np.ndarray, np.ndarray]:
+        """Ray origin in ``frame`` and the matrix taking camera directions into it."""
+        if frame == "head":
+            origin = self.rotation.T @ (-(hm.PIVOT + self.translation)) + hm.PIVOT
+            return origin, self.rotation.T
+        return -self.translation, np.eye(3)
+
+
+@dataclass
+class Render:
+    """One rendered image with its ground truth.
+
+    ``image``: (H, W, 3) uint8 RGB. ``landmarks``: (68, 2) float64 pixel
+    coordinates (x, y) in iBUG order. ``visible``: (68,) bool, False where a
+    landmark is hidden by the head itself. ``masks``: (len(PARTS), H, W)
+    float32 coverage of each part in ``head_model.PARTS`` order (sums to 1 per
+    pixel). ``labels``: (H, W) uint8, the part covering most of each pixel.
+    ``landmarks_3d``: (68, 3) camera-frame points in cm.
+    """
+
+    image: np.ndarray
+    landmarks: np.ndarray
+    visible: np.ndarray
+    masks: np.ndarray
+    labels: np.ndarray
+    landmarks_3d: np.ndarray
+    params: HeadParams
+
+    def mask(self, part: str) -> np.ndarray:
+        return self.masks[hm.PARTS.index(part)]
+
+
+_BLENDED = ("cranium", "jaw", "nose", "ala0", "ala1")
+
+
+def _surface_normals(e: hm.Ellipsoid, local, cam: Camera, dx, dy, t) -> np.ndarray:
+    """Unit camera-frame normals (3, k) of ``e`` where camera rays (dx, dy, 1) hit it at ``t``."""
+    o, g = local
+    q = o[:, None] + t[None] * (g[:, 0:1] * dx[None] + g[:, 1:2] * dy[None] + g[:, 2:3])
+    nf = e.rotation @ (q / e.radii[:, None])
+    if e.frame == "head":
+        nf = cam.rotation @ nf
+    return nf / np.linalg.norm(nf, axis=0, keepdims=True)
+
+
+def _window(e: hm.Ellipsoid, cam: Camera, n: int, ss: int) -> tuple[int, int, int, int]:
+    """Rows/cols of the supersampled grid that can see ellipsoid ``e``."""
+    corners = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
+    pts = e.center + (corners * e.radii) @ e.rotation.T
+    pts = cam.head_to_camera(pts) if e.frame == "head" else cam.body_to_camera(pts)
+    if np.any(pts[:, 2] < 1.0):
+        return 0, n, 0, n
+    uv = cam.project(pts)
+    lo = np.floor((uv.min(axis=0) + 0.5) * ss) - 1
+    hi = np.ceil((uv.max(axis=0) + 0.5) * ss) + 2
+    c0, r0 = np.clip(lo, 0, n).astype(int)
+    c1, r1 = np.clip(hi, 0, n).astype(int)
+    return int(r0), int(r1), int(c0), int(c1)
+
+
+def _landmarks(model: hm.HeadModel, cam: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """Camera-frame 3D points (68, 3) and pixel positions (68, 2) of the landmarks."""
+    head = model.landmarks_frontal()
+    cand, outward = model.jaw_candidates()
+    cc = cam.head_to_camera(cand)
+    uv = cam.project(cc)
+    c0 = cam.project(cam.head_to_camera(model.contour_center))
+    dirs = cam.project(cam.head_to_camera(model.contour_center + outward)) - c0
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    score = np.einsum("pkd,pd->pk", uv - c0, dirs)
+    k = np.clip(np.argmax(score, axis=1), 1, score.shape[1] - 2)
+    rows = np.arange(17)
+    s_m, s_0, s_p = score[rows, k - 1], score[rows, k], score[rows, k + 1]
+    denom = s_m - 2 * s_0 + s_p
+    delta = np.where(np.abs(denom) > 1e-12, 0.5 * (s_m - s_p) / np.where(denom == 0, 1, denom), 0.0)
+    delta = np.clip(delta, -1, 1)
+    nb = np.where(delta >= 0, k + 1, k - 1)
+    w = np.abs(delta)[:, None]
+    cam_pts = cam.head_to_camera(head)
+    cam_pts[:17] = (1 - w) * cc[rows, k] + w * cc[rows, nb]
+    return cam_pts, cam.project(cam_pts)
+
+
+def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: int = 2) -> Render:
+    """Render a built :class:`HeadModel` in ``pose``; see :func:`render`."""
+    if size < 16:
+        raise InvalidOptionError(f"render size must be at least 16 pixels, got {size}.")
+    if supersample < 1:
+        raise InvalidOptionError(f"supersample must be >= 1, got {supersample}.")
+    cam = Camera.for_pose(pose, size)
+    ss = int(supersample)
+    n = size * ss
+    coords = ((np.arange(n, dtype=np.float32) + 0.5) / ss - 0.5 - cam.principal) / cam.focal
+    dx_all = coords[None, :]  # camera ray direction (x, y, 1) per column / row
+    dy_all = coords[:, None]
+
+    depth = np.full((n, n), np.inf, dtype=np.float32)
+    which = np.full((n, n), -1, dtype=np.int16)
+    frames = {f: cam.frame_ray(f) for f in ("head", "body")}
+    windows, locals_ = [], []
+    # Depths of the skull and lower face, kept to smooth the crease where they meet.
+    blend_depth = {name: np.full((n, n), np.inf, dtype=np.float32) for name in _BLENDED}
+    for idx, e in enumerate(model.surfaces):
+        origin_f, a_f = frames[e.frame]
+        m = e.local_matrix()
+        o = m @ (origin_f - e.center)
+        g = (m @ a_f).astype(np.float32)
+        c = float(o @ o - 1.0)
+        win = _window(e, cam, n, ss)
+        windows.append(win)
+        locals_.append((o, g))
+        r0, r1, c0, c1 = win
+        if r1 <= r0 or c1 <= c0:
+            continue
+        dx, dy = dx_all[:, c0:c1], dy_all[r0:r1]
+        px = g[0, 0] * dx + g[0, 1] * dy + g[0, 2]
+        py = g[1, 0] * dx + g[1, 1] * dy + g[1, 2]
+        pz = g[2, 0] * dx + g[2, 1] * dy + g[2, 2]
+        a = px * px + py * py + pz * pz
+        b = float(o[0]) * px + float(o[1]) * py + float(o[2]) * pz
+        disc = b * b - a * c
+        hit = disc > 0
+        if not hit.any():
+            continue
+        root = np.sqrt(np.maximum(disc, 0))
+        t = (-b - root) / a
+        if e.clip is not None:
+            t_out = (-b + root) / a
+            ho, ha = frames["head"]
+            hdx = ha[0, 0] * dx + ha[0, 1] * dy + ha[0, 2]
+            hdy = ha[1, 0] * dx + ha[1, 1] * dy + ha[1, 2]
+            hdz = ha[2, 0] * dx + ha[2, 1] * dy + ha[2, 2]
+            keep_in = e.clip(ho[0] + t * hdx, ho[1] + t * hdy, ho[2] + t * hdz)
+            keep_out = e.clip(ho[0] + t_out * hdx, ho[1] + t_out * hdy, ho[2] + t_out * hdz)
+            t = np.where(keep_in, t, np.where(keep_out, t_out, np.inf))
+        win_depth = depth[r0:r1, c0:c1]
+        better = hit & (t > 0) & (t < win_depth)
+        if e.name in blend_depth:
+            blend_depth[e.name][r0:r1, c0:c1] = np.where(hit & (t > 0), t, np.inf)
+        win_depth[better] = t[better]
+        which[r0:r1, c0:c1][better] = idx
+
+    # Camera-frame normals of the winning surfaces.
+    normal = np.zeros((3, n, n), dtype=np.float32)
+    for idx, e in enumerate(model.surfaces):
+        r0, r1, c0, c1 = windows[idx]
+        if r1 <= r0 or c1 <= c0:
+            continue
+        sel = which[r0:r1, c0:c1] == idx
+        if not sel.any():
+            continue
+        rr, cc = np.nonzero(sel)
+        rr, cc = rr + r0, cc + c0
+        nf = _surface_normals(e, locals_[idx], cam, dx_all[0, cc], dy_all[rr, 0], depth[rr, cc])
+        if e.name in blend_depth:
+            # Near the lines where skin surfaces cross (skull, lower face,
+            # nose), mix in the normals of the surfaces just behind, so the
+            # union shades like one smooth surface.
+            total = np.zeros(len(rr), dtype=np.float32)
+            mixed = np.zeros_like(nf)
+            for j, other in enumerate(model.surfaces):
+                if other.name not in blend_depth or j == idx:
+                    continue
+                gap = blend_depth[other.name][rr, cc] - depth[rr, cc]
+                near = np.nonzero(gap < 2.5)[0]
+                if near.size == 0:
+                    continue
+                no = _surface_normals(other, locals_[j], cam, dx_all[0, cc[near]], dy_all[rr[near], 0], blend_depth[other.name][rr[near], cc[near]])
+                w = (0.5 * np.exp(-gap[near] / 0.7)).astype(np.float32)
+                total[near] += w
+                mixed[:, near] += no * w
+            scale = np.where(total > 0.5, 0.5 / np.maximum(total, 1e-6), 1.0)
+            nf = nf * (1 - total * scale) + mixed * scale
+            nf /= np.linalg.norm(nf, axis=0, keepdims=True)
+        normal[:, rr, cc] = nf
+
+    # Head-frame positions of all hits (for painting).
+    ho, ha = frames["head"]
+    finite = np.isfinite(depth)
+    rr, cc = np.nonzero(finite)
+    t = depth[rr, cc]
+    dcam = np.stack([dx_all[0, cc], dy_all[rr, 0], np.ones_like(t)])
+    hpos = ho[:, None] + t[None] * (ha @ dcam)
+    kinds = which[rr, cc]
+
+    labels = np.zeros((n, n), dtype=np.uint8)
+    albedo = np.empty((len(t), 3), dtype=np.float32)
+    spec_k = np.zeros(len(t), dtype=np.float32)
+    spec_n = np.ones(len(t), dtype=np.float32)
+    part_of = np.array([e.part for e in model.surfaces], dtype=np.uint8)
+    lab = part_of[kinds]
+    for idx, e in enumerate(model.surfaces):
+        sel = kinds == idx
+        if not sel.any():
+            continue
+        base = {"skin": model.skin, "hair": model.hair, "neck": model.skin * 0.92, "clothes": model.clothes}[e.material]
+        albedo[sel] = base
+        spec_k[sel], spec_n[sel] = _SPECULAR[e.material]
+    names = [e.name for e in model.surfaces]
+    face_sel = np.isin(kinds, [names.index("cranium"), names.index("jaw")]) & (hpos[2] < -3.0)
+    nose_sel = np.isin(kinds, [i for i, nm in enumerate(names) if nm == "nose" or nm.startswith("ala")])
+    hair_sel = lab == hm.HAIR
+    neck_sel = kinds == names.index("neck")
+    _paint_face(model, hpos, face_sel, albedo, lab, spec_k, spec_n)
+    _paint_nose(model, hpos, nose_sel, albedo)
+    if hair_sel.any():
+        hx, hy, hz = hpos[:, hair_sel]
+        strands = 0.92 + 0.08 * np.sin(90.0 * np.arctan2(hx, hy + 4.0) + 3.0 * np.sin(0.9 * hz))
+        albedo[hair_sel] *= strands[:, None].astype(np.float32)
+    if neck_sel.any():
+        # The chin shades the top of the neck (head-frame y: below the chin is lighter).
+        shade = 0.55 + 0.45 * np.clip((hpos[1, neck_sel] - model.nose_bottom - 7.0) / 5.0, 0, 1)
+        albedo[neck_sel] *= shade[:, None].astype(np.float32)
+    labels[rr, cc] = lab
+
+    # Shading with a light fixed in the camera frame.
+    idn = model.identity
+    az, el = np.radians([idn.light_azimuth, idn.light_elevation])
+    light = np.array([np.sin(az) * np.cos(el), -np.sin(el), -np.cos(az) * np.cos(el)], dtype=np.float32)
+    half = light + np.array([0, 0, -1], dtype=np.float32)
+    half /= np.linalg.norm(half)
+    nrm = normal[:, rr, cc]
+    diffuse = np.clip(light @ nrm, 0, None)
+    fill = np.clip(-nrm[2], 0, None)
+    spec = spec_k * np.clip(half @ nrm, 0, None) ** spec_n
+    intensity = 0.30 + 0.62 * diffuse + 0.22 * fill
+    color = albedo * intensity[:, None] + spec[:, None]
+
+    img = np.empty((n, n, 3), dtype=np.float32)
+    grad = (1.08 - 0.22 * np.linspace(0, 1, n, dtype=np.float32))[:, None, None]
+    img[:] = grad * model.background.astype(np.float32)
+    img[rr, cc] = color
+    if ss > 1:
+        img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+        onehot = np.eye(len(hm.PARTS), dtype=np.float32)[labels]
+        masks = np.ascontiguousarray(cv2.resize(onehot, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1))
+    else:
+        masks = np.stack([(labels == p).astype(np.float32) for p in range(len(hm.PARTS))])
+    image = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    label_map = np.argmax(masks, axis=0).astype(np.uint8)
+
+    lm3, lm2 = _landmarks(model, cam)
+    # A landmark is visible when nothing lies in front of it along its ray.
+    px = np.clip(np.round((lm2 + 0.5) * ss - 0.5).astype(int), 0, n - 1)
+    visible = lm3[:, 2] <= depth[px[:, 1], px[:, 0]] + 0.35
+    return Render(image, lm2, visible, masks, label_map, lm3, HeadParams(model.identity, model.expression, pose))
+
+
+def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
+    """Eyes, brows, lips and eye-socket shadows on the skin pixels ``sel``."""
+    ids = np.nonzero(sel)[0]
+    if ids.size == 0:
+        return
+    x, y = hpos[0, ids], hpos[1, ids]
+    col = albedo[ids]
+    part = lab[ids]
+    # Soft shadows: eye sockets and under the nose.
+    shade = np.ones_like(x)
+    for eye in model.eyes:
+        d2 = ((x - eye.cx) / 2.0) ** 2 + ((y + 0.25) / 1.35) ** 2
+        shade -= 0.2 * np.exp(-d2)
+    d2 = (x / 1.6) ** 2 + ((y - model.nose_bottom - 0.35) / 0.45) ** 2
+    shade -= 0.12 * np.exp(-d2)
+    col *= shade[:, None]
+
+    # Brows: hair-coloured bands, feathered at the ends and edges.
+    for brow in model.brows:
+        box = np.nonzero((np.abs(x - 0.5 * (brow.x_inner + brow.x_outer)) < 0.5 * abs(brow.x_outer - brow.x_inner) + 0.3) & (y > -5.0) & (y < -0.8))[0]
+        if box.size == 0:
+            continue
+        b = brow.b(x[box])
+        dist = np.abs(y[box] - brow.center(b)) / brow.half_thickness(b)
+        ends = np.clip(np.minimum(b + 0.05, 1.04 - b) / 0.1, 0, 1)
+        alpha = np.clip(1.6 - 1.6 * dist, 0, 0.9) * ends
+        alpha *= 0.85 + 0.15 * np.sin(60.0 * x[box] + 20.0 * y[box])
+        col[box] = (1 - alpha[:, None]) * col[box] + alpha[:, None] * model.brow
+        part[box[alpha > 0.45]] = hm.BROWS
+
+    # Eyes: lash line, eyeball (sclera, iris, pupil) between the lids.
+    for eye in model.eyes:
+        box = np.nonzero((np.abs(x - eye.cx) < eye.half_width * 1.15) & (np.abs(y) < 1.6))[0]
+        if box.size == 0:
+            continue
+        xb, yb = x[box], y[box]
+        s = eye.s(xb)
+        up, lo = eye.upper(s), eye.lower(s)
+        inside = (np.abs(s) < 1) & (yb > up) & (yb < lo)
+        crease = np.exp(-(((yb - (eye.corner_line(s) - eye.h_up * 1.45)) / 0.16) ** 2)) * (np.abs(s) < 0.9)
+        col[box] *= (1 - 0.12 * crease)[:, None]
+        ins = box[inside]
+        ix, iy = xb[inside] - eye.iris_center[0], yb[inside] - eye.iris_center[1]
+        r = np.sqrt(ix * ix + iy * iy)
+        top_shadow = np.clip((yb[inside] - up[inside]) / 0.35, 0, 1)
+        c_eye = _SCLERA[None] * (0.72 + 0.28 * top_shadow)[:, None]
+        iris = r < eye.iris_radius
+        ring = np.clip((r - 0.65 * eye.iris_radius) / (0.35 * eye.iris_radius), 0, 1)
+        c_iris = model.iris[None] * (1.0 - 0.45 * ring)[:, None] * (0.75 + 0.25 * top_shadow)[:, None]
+        c_eye[iris] = c_iris[iris]
+        c_eye[r < eye.pupil_radius] = 0.03
+        col[ins] = c_eye
+        part[ins] = hm.EYES
+        spec_k[ids[ins]], spec_n[ids[ins]] = 0.35, 60.0
+        # Upper lashes / lid margin: a dark line just above the upper lid
+        # (the whole lid line when the eye is closed), a fainter lower one.
+        width = 0.17 * (1.0 - 0.3 * np.abs(s))
+        lash = (np.abs(s) < 1.08) & (yb <= up + 0.02) & (yb > up - width)
+        col[box[lash]] = 0.7 * col[box[lash]] * 0.2 + _LASH
+        low_lash = (np.abs(s) < 0.95) & (yb >= lo) & (yb < lo + 0.06)
+        col[box[low_lash]] *= 0.7
+
+    # Mouth: lips, and between them the mouth's inside with upper teeth.
+    m = model.mouth
+    box = np.nonzero((np.abs(x) < m.half_width * 1.05) & (y > m.y - 2.0) & (y < m.y + 3.0))[0]
+    if box.size:
+        xb, yb = x[box], y[box]
+        s = m.s(xb)
+        ok = np.abs(s) < 1
+        uo, ui, li, lo = m.upper_outer(s), m.upper_inner(s), m.lower_inner(s), m.lower_outer(s)
+        lips = ok & (yb > uo) & (yb < lo)
+        inner = ok & (yb > ui) & (yb < li)
+        lip_shade = np.where(yb < ui, 0.88, 1.0)
+        col[box[lips]] = model.lip[None] * lip_shade[lips, None]
+        teeth = inner & (yb < ui + np.minimum(0.45, 0.6 * (li - ui))) & (np.abs(s) < 0.8)
+        col[box[inner]] = _MOUTH_INSIDE
+        col[box[teeth]] = _TEETH
+        line = ok & (np.abs(yb - 0.5 * (ui + li)) < 0.05 + 0.0 * s) & ~inner
+        col[box[line]] *= 0.45
+        part[box[lips | inner]] = hm.MOUTH
+        spec_k[ids[box[lips]]], spec_n[ids[box[lips]]] = 0.14, 25.0
+
+    albedo[ids] = col
+    lab[ids] = part
+
+
+def _paint_nose(model, hpos, sel, albedo) -> None:
+    """Dark nostrils on the underside of the nose."""
+    ids = np.nonzero(sel)[0]
+    if ids.size == 0:
+        return
+    x, y = hpos[0, ids], hpos[1, ids]
+    for cx, cy, rx, ry in model.nostrils:
+        d = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2
+        dark = np.clip(1.5 - d, 0, 1) * 0.85
+        albedo[ids] *= (1 - dark)[:, None]
+
+
+def render(params: HeadParams, size: int = 128, supersample: int = 2) -> Render:
+    """Render ``params`` as a ``size`` x ``size`` RGB image with its ground truth.
+
+    ``supersample`` rays per pixel side are averaged (2 is smooth enough for
+    128-256 px; 1 is fastest, 3-4 for stills). Deterministic: the same params
+    give the same pixels.
+    """
+    return render_head(hm.HeadModel(params.identity, params.expression), params.pose, size, supersample)
+
+
+@dataclass
+class RenderBatch:
+    """Stacked renders: ``images`` (B, H, W, 3) uint8, ``landmarks`` (B, 68, 2),
+    ``visible`` (B, 68), ``masks`` (B, P, H, W) float32, ``params`` (B, HeadParams.size())
+    flat parameter vectors (see :meth:`HeadParams.to_vector`)."""
+
+    images: np.ndarray
+    landmarks: np.ndarray
+    visible: np.ndarray
+    masks: np.ndarray
+    params: np.ndarray
+
+
+def _render_seed(args) -> Render:
+    seed, size, supersample, distribution = args
+    from video2stylegan.synthetic.params import sample_params
+
+    return render(sample_params(seed, distribution), size, supersample)
+
+
+def render_batch(
+    items,
+    size: int = 128,
+    supersample: int = 2,
+    workers: int = 0,
+    pose_distribution: str = "natural",
+) -> RenderBatch:
+    """Render many heads: ``items`` are :class:`HeadParams` or integer seeds.
+
+    A seed ``s`` renders ``sample_params(s, pose_distribution)``, so a batch of
+    seeds is a reproducible random batch (a training data source). With
+    ``workers > 1`` the renders are spread over that many processes; the
+    result does not depend on ``workers``.
+    """
+    items = list(items)
+    jobs = []
+    for it in items:
+        if isinstance(it, HeadParams):
+            jobs.append(it)
+        elif isinstance(it, (int, np.integer)):
+            jobs.append((int(it), size, supersample, pose_distribution))
+        else:
+            raise InvalidOptionError(f"render_batch takes HeadParams or integer seeds, got {type(it).__name__}.")
+
+    def one(job):
+        return render(job, size, supersample) if isinstance(job, HeadParams) else _render_seed(job)
+
+    if workers and workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+
+        as_args = [(j, size, supersample) if isinstance(j, HeadParams) else j for j in jobs]
+        with mp.get_context("spawn").Pool(workers) as pool:
+            renders = pool.map(_render_job, as_args, chunksize=max(1, len(jobs) // (4 * workers)))
+    else:
+        renders = [one(j) for j in jobs]
+    return RenderBatch(
+        images=np.stack([r.image for r in renders]),
+        landmarks=np.stack([r.landmarks for r in renders]),
+        visible=np.stack([r.visible for r in renders]),
+        masks=np.stack([r.masks for r in renders]),
+        params=np.stack([r.params.to_vector() for r in renders]),
+    )
+
+
+def _render_job(job) -> Render:
+    if isinstance(job[0], HeadParams):
+        return render(job[0], job[1], job[2])
+    return _render_seed(job)
