@@ -180,3 +180,16 @@ def test_bad_landmarks_are_refused(astronaut):
         align_face(astronaut, np.zeros((68, 2)))
     with pytest.raises(InvalidOptionError, match="output_size"):
         align_face(astronaut, MEAN_FACE_3D[:, :2] + 256, output_size=4)
+
+
+def test_supersample_auto_picks_by_direction(astronaut, astronaut_face):
+    # The astronaut's crop square is ~174 px: a 512 crop enlarges it (auto = 1),
+    # a 128 crop shrinks it (auto = 4).
+    for size, level in ((512, 1), (128, 4)):
+        auto = align_face(astronaut, astronaut_face, size).image
+        explicit = align_face(astronaut, astronaut_face, size, supersample=level).image
+        np.testing.assert_array_equal(auto, explicit)
+    shrunk1 = align_face(astronaut, astronaut_face, 128, supersample=1).image
+    assert not np.array_equal(shrunk1, align_face(astronaut, astronaut_face, 128).image)
+    with pytest.raises(InvalidOptionError, match="supersample"):
+        align_face(astronaut, astronaut_face, 128, supersample=0)

