@@ -16,12 +16,11 @@ Units: ``tx`` is a fraction of the image *width* and ``ty`` of the image
 aligned the FFHQ way has ``(tx, ty, r)`` close to ``(0, 0, 0)``.
 
 Mapping to the generator (done by the method module, not here): StyleGAN3's
-input ``transform`` acts on Fourier-feature coordinates in which the image
-spans [-0.5, 0.5] in units of the image size, with y pointing down. Moving the
-generated face by ``(tx, ty)`` image fractions and rotating it by ``r`` about
-the canonical eye centre therefore corresponds to translating those
-coordinates by ``(tx, ty)`` and rotating them by ``r`` (with the sign flips
-that "content moves one way when the sampling grid moves the other" implies).
+input ``transform`` is a 3x3 matrix acting on the Fourier-feature coordinates,
+in which the image spans [-0.5, 0.5] in units of the image size. For a square
+generator image, ``(tx, ty)`` is therefore directly a translation in those
+units and ``r`` the rotation angle; the method module fixes the signs (the
+matrix moves the sampling grid, so the content moves the opposite way).
 """
 
 from __future__ import annotations
