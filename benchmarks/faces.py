@@ -16,7 +16,6 @@ import platform
 import time
 
 import cv2
-import numpy as np
 
 
 def _time(fn, repeats: int) -> float:

@@ -1,7 +1,6 @@
 import json
 
 import numpy as np
-import pytest
 from face_drawing import draw_face
 
 from video2stylegan.cli.main import main

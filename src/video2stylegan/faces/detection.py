@@ -131,8 +131,7 @@ def _auto_upsample(image: np.ndarray) -> int:
 
 
 def _detect_boxes(image: np.ndarray, detector: str, upsample: int) -> list[tuple[np.ndarray, float]]:
-    import dlib
-
+    """Raw detections ``[(box, score), ...]`` of one detector at one upsampling level."""
     if detector == "hog":
         with _lock:
             rects, scores, _ = _hog_detector().run(image, upsample, 0.0)
@@ -146,7 +145,6 @@ def _detect_boxes(image: np.ndarray, detector: str, upsample: int) -> list[tuple
     for d in dets:
         r = d.rect
         out.append((np.array([r.left(), r.top(), r.right(), r.bottom()], np.float64), float(d.confidence)))
-    del dlib
     return out
 
 
