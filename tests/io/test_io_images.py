@@ -88,3 +88,11 @@ def test_write_into_missing_folder_or_bad_suffix(tmp_path):
         write_image(tmp_path / "no" / "dir.png", _pattern())
     with pytest.raises(MediaError, match="suffix"):
         write_image(tmp_path / "a.unknownext", _pattern())
+
+
+def test_16_bit_png_is_scaled_to_8_bit(tmp_path):
+    ramp = (np.arange(256, dtype=np.uint16)[None, :].repeat(4, 0) * 257)  # 0..65535
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    img = read_image(tmp_path / "deep.png")
+    assert img.shape == (4, 256, 3)
+    np.testing.assert_array_equal(img[0, :, 0], np.arange(256))

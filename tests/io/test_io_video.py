@@ -156,3 +156,29 @@ def test_unwritable_folder(tmp_path, monkeypatch):
             write_video(folder / "x.mp4", _clip(t=1), 25)
     finally:
         folder.chmod(0o700)
+
+
+def test_display_rotation_is_applied(tmp_path):
+    # A phone-style file: stored 64x32 landscape, displayed rotated 90 degrees
+    # counter-clockwise. The white block in the stored top-left corner must
+    # come out at the bottom-left of a 32x64 portrait frame.
+    stored = np.zeros((32, 64, 3), np.uint8)
+    stored[:8, :8] = 255
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 32, "yuv420p"
+        s.set_display_rotation(90)
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(stored)
+            frame.pts = i
+            for packet in s.encode(frame):
+                c.mux(packet)
+        for packet in s.encode(None):
+            c.mux(packet)
+    info = probe_video(path)
+    assert (info.width, info.height, info.num_frames) == (32, 64, 2)
+    frames, _ = read_video(path)
+    assert frames.shape == (2, 64, 32, 3)
+    assert frames[0, -4, 4].min() > 200  # bottom-left is white
+    assert frames[0, 4, 4].max() < 60  # top-left is black

@@ -81,6 +81,16 @@ def _stream_fps(stream) -> float:
     return float(rate) if rate else 0.0
 
 
+def _display_turns(frame) -> int:
+    """Quarter turns counter-clockwise that show ``frame`` upright (phone videos)."""
+    angle = getattr(frame, "rotation", 0) or 0
+    return int(round(angle / 90.0)) % 4
+
+
+def _upright(arr: np.ndarray, turns: int) -> np.ndarray:
+    return np.ascontiguousarray(np.rot90(arr, turns)) if turns else arr
+
+
 def probe_video(path: str | os.PathLike) -> VideoInfo:
     """Size, frame rate, frame count and presence of audio of a video.
 
@@ -102,9 +112,20 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
                 )
             except av.FFmpegError as exc:
                 raise MediaError(f"video {path} could not be read ({exc}); the file may be damaged.") from None
+        width, height = int(stream.codec_context.width), int(stream.codec_context.height)
+        if num_frames > 0:
+            # Width and height as displayed: a phone video stored landscape
+            # with a 90-degree display rotation reads as portrait.
+            container.seek(0)
+            try:
+                first = next(container.decode(stream), None)
+            except av.FFmpegError:
+                first = None
+            if first is not None and _display_turns(first) % 2 == 1:
+                width, height = height, width
         info = VideoInfo(
-            width=int(stream.codec_context.width),
-            height=int(stream.codec_context.height),
+            width=width,
+            height=height,
             fps=_stream_fps(stream),
             num_frames=num_frames,
             has_audio=bool(container.streams.audio),
@@ -119,6 +140,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
 def iter_frames(path: str | os.PathLike, max_frames: int | None = None) -> Iterator[np.ndarray]:
     """Yield the frames of a video one at a time as ``(H, W, 3)`` ``uint8`` RGB.
 
+    A display rotation stored in the file (phone videos) is applied, so the
+    frames come out as a player shows them.
     Stops after ``max_frames`` frames when given. The file is closed when the
     iterator is exhausted or garbage-collected. Raises :class:`MediaError`
     (naming the file and the frame) on unreadable input or when the video has
@@ -137,7 +160,8 @@ def iter_frames(path: str | os.PathLike, max_frames: int | None = None) -> Itera
         flags = _swscale_flags()
         try:
             for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24", interpolation=flags)
+                # Display rotation (phone videos) is applied, so frames come upright.
+                yield _upright(frame.to_ndarray(format="rgb24", interpolation=flags), _display_turns(frame))
                 count += 1
                 if max_frames is not None and count >= max_frames:
                     return
