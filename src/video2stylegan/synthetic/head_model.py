@@ -107,8 +107,8 @@ class EyeShape:
     def __init__(self, cx: float, outer_sign: float, size: float, openness: float):
         self.cx, self.cy = cx, 0.0
         self.outer_sign = outer_sign  # +1: the outer corner is at larger x
-        self.half_width = 1.42 * size
-        self.h_up = 0.60 * size
+        self.half_width = 1.5 * size
+        self.h_up = 0.66 * size
         self.h_lo = 0.40 * size
         self.openness = float(np.clip(openness, 0.0, 1.3))
         self.iris_radius = 0.58 * size

@@ -139,7 +139,7 @@ class Identity(_Block):
         "background_saturation": (0.0, 0.6),
         "background_value": (0.25, 0.95),
         "clothes_hue": (0.0, 1.0),
-        "light_azimuth": (-45.0, 45.0),
+        "light_azimuth": (-35.0, 35.0),
         "light_elevation": (10.0, 50.0),
     }
 

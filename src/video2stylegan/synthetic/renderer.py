@@ -26,7 +26,7 @@ from video2stylegan.synthetic import head_model as hm
 from video2stylegan.synthetic.params import HeadParams, Pose
 
 CAMERA_DISTANCE_CM = 100.0
-_SCLERA = np.array([0.92, 0.89, 0.86])
+_SCLERA = np.array([0.82, 0.79, 0.76])
 _LASH = np.array([0.07, 0.05, 0.05])
 _MOUTH_INSIDE = np.array([0.22, 0.07, 0.07])
 _TEETH = np.array([0.90, 0.88, 0.80])
@@ -304,7 +304,7 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
     diffuse = np.clip(light @ nrm, 0, None)
     fill = np.clip(-nrm[2], 0, None)
     spec = spec_k * np.clip(half @ nrm, 0, None) ** spec_n
-    intensity = 0.30 + 0.62 * diffuse + 0.22 * fill
+    intensity = 0.36 + 0.52 * diffuse + 0.26 * fill
     color = albedo * intensity[:, None] + spec[:, None]
 
     img = np.empty((n, n, 3), dtype=np.float32)
@@ -383,7 +383,7 @@ def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
         spec_k[ids[ins]], spec_n[ids[ins]] = 0.35, 60.0
         # Upper lashes / lid margin: a dark line just above the upper lid
         # (the whole lid line when the eye is closed), a fainter lower one.
-        width = 0.17 * (1.0 - 0.3 * np.abs(s))
+        width = 0.24 * (1.0 - 0.3 * np.abs(s))
         lash = (np.abs(s) < 1.08) & (yb <= up + 0.02) & (yb > up - width)
         col[box[lash]] = 0.7 * col[box[lash]] * 0.2 + _LASH
         low_lash = (np.abs(s) < 0.95) & (yb >= lo) & (yb < lo + 0.06)
