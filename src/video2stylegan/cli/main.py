@@ -18,6 +18,7 @@ from video2stylegan.errors import Video2StyleGANError
 COMMAND_MODULES = [
     "networks_cmd",
     "faces_cmd",
+    "synthetic_cmd",
 ]
 
 

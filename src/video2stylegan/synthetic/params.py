@@ -196,6 +196,11 @@ class HeadParams:
     def size() -> int:
         return Identity.size() + Expression.size() + Pose.size()
 
+    @staticmethod
+    def names() -> tuple[str, ...]:
+        """Names of the entries of :meth:`to_vector`, in order."""
+        return Identity.names() + Expression.names() + Pose.names()
+
     def to_vector(self) -> np.ndarray:
         return np.concatenate([self.identity.to_vector(), self.expression.to_vector(), self.pose.to_vector()])
 

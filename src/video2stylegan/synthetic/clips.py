@@ -1,0 +1,111 @@
+"""Rendering talking clips with ground truth, and writing them as MP4."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.synthetic.params import HeadParams, Identity, sample_params
+from video2stylegan.synthetic.renderer import Render, render
+from video2stylegan.synthetic.trajectory import Trajectory, talking_trajectory
+
+
+def identity_from_seed(seed: int) -> Identity:
+    """The identity of ``sample_params(seed)``: one seed names one person everywhere."""
+    return sample_params(int(seed)).identity
+
+
+def render_clip(identity: Identity, trajectory: Trajectory, size: int = 256, supersample: int = 2) -> Iterator[Render]:
+    """Render ``trajectory`` on ``identity`` frame by frame (lazily)."""
+    for i in range(len(trajectory)):
+        yield render(trajectory.params(identity, i), size, supersample)
+
+
+@dataclass
+class ClipTruth:
+    """Ground truth of a rendered clip, as saved by :func:`write_clip`."""
+
+    landmarks: np.ndarray  # (T, 68, 2) pixel coordinates
+    visible: np.ndarray  # (T, 68) bool
+    params: np.ndarray  # (T, HeadParams.size()) flat parameter vectors
+    fps: float
+
+    def save(self, path: str | os.PathLike) -> None:
+        np.savez_compressed(
+            path,
+            landmarks=self.landmarks.astype(np.float32),
+            visible=self.visible,
+            params=self.params.astype(np.float32),
+            fps=np.float64(self.fps),
+            param_names=np.array(HeadParams.names()),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "ClipTruth":
+        with np.load(path) as z:
+            return cls(z["landmarks"], z["visible"], z["params"], float(z["fps"]))
+
+
+def write_clip(
+    out: str | os.PathLike,
+    identity: Identity,
+    trajectory: Trajectory,
+    size: int = 256,
+    supersample: int = 2,
+    ground_truth: str | os.PathLike | None = None,
+    crf: int = 18,
+) -> ClipTruth:
+    """Render ``trajectory`` on ``identity`` into the MP4 ``out``; return (and optionally save) the truth."""
+    from video2stylegan.io.video import write_video
+
+    landmarks, visible, params = [], [], []
+
+    def frames():
+        for r in render_clip(identity, trajectory, size, supersample):
+            landmarks.append(r.landmarks)
+            visible.append(r.visible)
+            params.append(r.params.to_vector())
+            yield r.image
+
+    write_video(Path(out), frames(), trajectory.fps, crf=crf)
+    truth = ClipTruth(np.stack(landmarks), np.stack(visible), np.stack(params), trajectory.fps)
+    if ground_truth is not None:
+        truth.save(ground_truth)
+    return truth
+
+
+def synth_video(
+    out: str | os.PathLike,
+    frames: int = 100,
+    seed: int = 0,
+    size: int = 256,
+    fps: float = 25.0,
+    identity_seed: int | None = None,
+    ground_truth: str | os.PathLike | None = None,
+    head_motion: float = 1.0,
+) -> ClipTruth:
+    """What ``video2stylegan synth-video`` does.
+
+    The trajectory comes from ``seed``; the person from ``identity_seed``
+    (default: ``seed``). Two calls with the same ``seed`` and different
+    ``identity_seed`` render the same motion on two people: a driving clip and
+    the ground truth of reenacting the other person with it.
+    """
+    if frames < 1:
+        raise InvalidOptionError(f"--frames must be at least 1, got {frames}.")
+    if not 16 <= size <= 2048:
+        raise InvalidOptionError(f"--size must be between 16 and 2048 pixels, got {size}.")
+    if not 0 < fps <= 240:
+        raise InvalidOptionError(f"--fps must be in (0, 240], got {fps}.")
+    if ground_truth is not None and not Path(ground_truth).parent.is_dir():
+        raise MediaError(
+            f"cannot write ground truth {ground_truth}: folder {Path(ground_truth).parent} does not exist; create it first."
+        )
+    trajectory = talking_trajectory(frames, fps, seed, head_motion)
+    identity = identity_from_seed(seed if identity_seed is None else identity_seed)
+    return write_clip(out, identity, trajectory, size, ground_truth=ground_truth)
