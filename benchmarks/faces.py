@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/faces.py [--repeats N] [--cnn]``. Prints a table of
 frames per second at 256, 512 and 1024 px square frames for the HOG detector
-at upsample 0 and 1 ("auto" picks 1 up to 1024 px), the split between the
+at upsample 0 and 1 ("auto" starts at 1 up to 512 px, else 0), the split between the
 three steps, and the FFHQ alignment at 1024 for comparison. The frame is
 ``skimage.data.astronaut()`` (a real portrait) resized, so the face covers
 the same fraction of every frame. Single process; dlib uses one core here.

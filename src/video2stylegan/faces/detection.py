@@ -125,9 +125,19 @@ def _where(source: str | None, frame: int | None) -> str:
 
 def _auto_upsample(image: np.ndarray) -> int:
     # dlib's HOG detector finds faces of at least ~80 px; one upsampling (x2)
-    # reaches ~40 px faces. On big images that costs much time for faces that
-    # are then usually large anyway, so only small and medium images get it.
-    return 1 if max(image.shape[:2]) <= 1024 else 0
+    # reaches ~40 px faces at 4x the time. Small images (where faces are small)
+    # start with it; larger ones start without and retry with it if needed.
+    return 1 if max(image.shape[:2]) <= 512 else 0
+
+
+def _detect_auto(image: np.ndarray, detector: str) -> tuple[list, int]:
+    """Detections with the "auto" upsampling policy, and the level that was used."""
+    level = _auto_upsample(image)
+    found = _detect_boxes(image, detector, level)
+    if not found and max(image.shape[:2]) <= 2048:
+        level += 1
+        found = _detect_boxes(image, detector, level)
+    return found, level
 
 
 def _detect_boxes(image: np.ndarray, detector: str, upsample: int) -> list[tuple[np.ndarray, float]]:
@@ -169,17 +179,14 @@ def detect_faces(
     ``detector`` is ``"hog"`` (default) or ``"cnn"``. ``upsample`` is how many
     times dlib doubles the image before detecting (each doubling halves the
     smallest findable face, about 80 px at 0, and quadruples the time);
-    ``"auto"`` uses 1 for images up to 1024 px and 0 above, and retries once
+    ``"auto"`` uses 1 for images up to 512 px and 0 above, and retries once
     with one more doubling when nothing was found in an image up to 2048 px.
     """
     if detector not in DETECTORS:
         raise InvalidOptionError(f"detector must be one of {DETECTORS}, got {detector!r}")
     image = as_rgb_uint8(image)
     if upsample == "auto":
-        level = _auto_upsample(image)
-        found = _detect_boxes(image, detector, level)
-        if not found and max(image.shape[:2]) <= 2048:
-            found = _detect_boxes(image, detector, level + 1)
+        found, _ = _detect_auto(image, detector)
     else:
         if not isinstance(upsample, (int, np.integer)) or upsample < 0:
             raise InvalidOptionError(f"upsample must be 'auto' or an integer >= 0, got {upsample!r}")

@@ -18,7 +18,15 @@ from typing import Iterable
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, NoFaceError
-from video2stylegan.faces.detection import Face, FaceChoice, _auto_upsample, choose_face, detect_faces
+from video2stylegan.io.images import as_rgb_uint8
+from video2stylegan.faces.detection import (
+    Face,
+    FaceChoice,
+    _detect_auto,
+    choose_face,
+    detect_faces,
+    landmarks_in_box,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +93,8 @@ def track_faces(
     ``"interpolate"`` (frames without a face get landmarks interpolated from
     the nearest frames with one; logged as a warning) or ``"fail"``
     (:class:`NoFaceError` naming the frames). A clip where no frame has a face
-    always fails. ``upsample="auto"`` picks one level for the whole clip from
-    the frame size (see :func:`detect_faces`) without the single-image retry.
+    always fails. ``upsample="auto"`` applies :func:`detect_faces`' policy
+    until the first face is found and then keeps that level for the clip.
     ``source`` names the clip in messages. ``progress`` shows a tqdm bar.
     """
     if on_missing not in ON_MISSING:
@@ -101,14 +109,23 @@ def track_faces(
     shape = None
     bar = tqdm(frames, total=total, desc="faces", unit="frame", disable=not progress, leave=False)
     for index, frame in enumerate(bar):
-        frame = np.asarray(frame)
+        frame = as_rgb_uint8(frame, f"frame {index} of {name}")
         if shape is None:
             shape = frame.shape[:2]
-            if upsample == "auto":
-                # Fixed per clip: no per-frame retry at a finer level, which
-                # would make every faceless frame several times slower.
-                upsample = _auto_upsample(frame)
-        found = detect_faces(frame, detector=detector, upsample=upsample)
+        if upsample == "auto":
+            # Until a face is found, frames get the single-image policy; then
+            # the clip keeps the level that found it (no per-frame retries,
+            # which would make every faceless frame several times slower).
+            boxes, level = _detect_auto(np.ascontiguousarray(frame), detector)
+            found = [
+                Face(box=b, landmarks=landmarks_in_box(frame, b), score=sc, detector=detector)
+                for b, sc in boxes
+            ]
+            found.sort(key=lambda f: -f.area)
+            if found:
+                upsample = level
+        else:
+            found = detect_faces(frame, detector=detector, upsample=upsample)
         if not found:
             faces.append(None)
             continue
