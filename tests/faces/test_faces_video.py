@@ -90,3 +90,21 @@ def test_zero_frame_video_is_a_media_error(tmp_path):
         c.start_encoding()
     with pytest.raises(MediaError, match="zero.mp4"):
         track_video(empty, progress=False)
+
+
+def test_recovery_near_the_previous_face(shared_data):
+    # In frame 22 of the TPS driving clip HOG's margin dips just below its
+    # threshold (-0.18): a plain search misses it, the search near frame 21's
+    # face at a lowered threshold finds it where the face is.
+    from video2stylegan.io import read_video
+
+    frames, _ = read_video(shared_data / "driving" / "tps__driving.mp4", max_frames=24)
+    clip = frames[20:24]
+    plain = track_faces(clip, upsample=1, recover=False, progress=False)
+    assert plain.missing == [2]
+    helped = track_faces(clip, upsample=1, progress=False)
+    assert helped.missing == [] and helped.detected.all()
+    assert helped.scores[2] < 0
+    # The recovered landmarks sit between the neighbours' (the head moves little).
+    mid = 0.5 * (helped.landmarks[1] + helped.landmarks[3])
+    assert np.linalg.norm(helped.landmarks[2] - mid, axis=-1).mean() < 5

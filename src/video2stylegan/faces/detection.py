@@ -140,11 +140,17 @@ def _detect_auto(image: np.ndarray, detector: str) -> tuple[list, int]:
     return found, level
 
 
-def _detect_boxes(image: np.ndarray, detector: str, upsample: int) -> list[tuple[np.ndarray, float]]:
-    """Raw detections ``[(box, score), ...]`` of one detector at one upsampling level."""
+def _detect_boxes(
+    image: np.ndarray, detector: str, upsample: int, threshold: float = 0.0
+) -> list[tuple[np.ndarray, float]]:
+    """Raw detections ``[(box, score), ...]`` of one detector at one upsampling level.
+
+    ``threshold`` shifts the HOG detector's decision threshold (negative finds
+    more, and more false faces); the CNN ignores it.
+    """
     if detector == "hog":
         with _lock:
-            rects, scores, _ = _hog_detector().run(image, upsample, 0.0)
+            rects, scores, _ = _hog_detector().run(image, upsample, threshold)
         return [
             (np.array([r.left(), r.top(), r.right(), r.bottom()], np.float64), float(s))
             for r, s in zip(rects, scores)
@@ -156,6 +162,41 @@ def _detect_boxes(image: np.ndarray, detector: str, upsample: int) -> list[tuple
         r = d.rect
         out.append((np.array([r.left(), r.top(), r.right(), r.bottom()], np.float64), float(d.confidence)))
     return out
+
+
+def redetect_near(
+    image: np.ndarray, previous: Face, detector: str, level: int
+) -> list[tuple[np.ndarray, float]]:
+    """Look again for a face near ``previous`` after a miss (video frames).
+
+    The HOG detector's margin hovers around its threshold for slightly turned or
+    blurred faces, so a talking head is missed in a few frames. Knowing where
+    the face was one frame ago, we search only a region of three times its box
+    around it, at a lowered threshold (-0.4) and then at the neighbouring
+    upsampling levels, and keep detections whose centre lies within half a box
+    of the previous one. Returns boxes in full-image pixels.
+    """
+    h, w = image.shape[:2]
+    l, t, r, b = previous.box
+    bw, bh = r - l, b - t
+    x0, y0 = int(max(0, np.floor(l - bw))), int(max(0, np.floor(t - bh)))
+    x1, y1 = int(min(w, np.ceil(r + bw))), int(min(h, np.ceil(b + bh)))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return []
+    region = np.ascontiguousarray(image[y0:y1, x0:x1])
+    centre = np.array([(l + r) / 2, (t + b) / 2])
+    attempts = [(level, -0.4)] if detector == "hog" else []
+    attempts += [(lv, 0.0) for lv in (level + 1, level - 1) if 0 <= lv <= 2]
+    for lv, thr in attempts:
+        found = []
+        for box, score in _detect_boxes(region, detector, lv, thr):
+            box = box + np.array([x0, y0, x0, y0], np.float64)
+            c = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+            if np.linalg.norm(c - centre) <= 0.5 * max(bw, bh):
+                found.append((box, score))
+        if found:
+            return found
+    return []
 
 
 def landmarks_in_box(image: np.ndarray, box: Sequence[float]) -> np.ndarray:

@@ -26,6 +26,7 @@ from video2stylegan.faces.detection import (
     choose_face,
     detect_faces,
     landmarks_in_box,
+    redetect_near,
 )
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def track_faces(
     source: str | os.PathLike | None = None,
     progress: bool = True,
     total: int | None = None,
+    recover: bool = True,
 ) -> VideoFaces:
     """Detect one face and its landmarks in every frame.
 
@@ -95,7 +97,10 @@ def track_faces(
     (:class:`NoFaceError` naming the frames). A clip where no frame has a face
     always fails. ``upsample="auto"`` applies :func:`detect_faces`' policy
     until the first face is found and then keeps that level for the clip.
-    ``source`` names the clip in messages. ``progress`` shows a tqdm bar.
+    ``recover``: when a frame has no face, look again near the previous
+    frame's face at a lowered threshold and neighbouring levels
+    (:func:`~video2stylegan.faces.detection.redetect_near`) before calling it
+    missing. ``source`` names the clip in messages. ``progress`` shows a tqdm bar.
     """
     if on_missing not in ON_MISSING:
         raise InvalidOptionError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
@@ -106,6 +111,7 @@ def track_faces(
         total = len(frames)  # type: ignore[arg-type]
     faces: list[Face | None] = []
     previous: Face | None = None
+    recovered = 0
     shape = None
     bar = tqdm(frames, total=total, desc="faces", unit="frame", disable=not progress, leave=False)
     for index, frame in enumerate(bar):
@@ -126,6 +132,13 @@ def track_faces(
                 upsample = level
         else:
             found = detect_faces(frame, detector=detector, upsample=upsample)
+        if not found and previous is not None and recover and upsample != "auto":
+            boxes = redetect_near(frame, previous, detector, int(upsample))
+            found = [
+                Face(box=b, landmarks=landmarks_in_box(frame, b), score=sc, detector=detector)
+                for b, sc in boxes
+            ]
+            recovered += bool(found)
         if not found:
             faces.append(None)
             continue
@@ -139,6 +152,8 @@ def track_faces(
     if not faces:
         raise NoFaceError(f"{name} has no frames; give a video with at least one frame.")
     missing = [i for i, f in enumerate(faces) if f is None]
+    if recovered:
+        log.info("%s: %d frame(s) recovered by searching near the previous face", name, recovered)
     if len(missing) == len(faces):
         raise NoFaceError(
             f"no face found in any of the {len(faces)} frames of {name}; use a clip where a face "
