@@ -234,6 +234,7 @@ class HeadModel:
             np.array([6.1 * idn.jaw_width * hw, 8.2 * fl + 0.5 * self.jaw_drop, 7.0]),
             FACE,
             "skin",
+            rot_x(-10.0),  # chin forward: the jaw line's lowest point lies in front of the neck
         )
         nl, nw = idn.nose_length, idn.nose_width
         nose = Ellipsoid("nose", np.array([0.0, 2.45 * nl, -8.1]), np.array([0.68 * nw, 2.55 * nl, 1.75]), NOSE, "skin", rot_x(-24.0))
@@ -271,7 +272,7 @@ class HeadModel:
                     clip=lambda x, y, z: (z > -0.8) & (y > -8.0),
                 )
             )
-        surfaces.append(Ellipsoid("neck", np.array([0.0, 13.0, 1.6]), np.array([5.0, 9.0, 5.0]), BODY, "neck", frame="body"))
+        surfaces.append(Ellipsoid("neck", np.array([0.0, 13.0, 2.2]), np.array([5.0, 9.0, 4.8]), BODY, "neck", frame="body"))
         surfaces.append(Ellipsoid("torso", np.array([0.0, 27.5, 3.5]), np.array([19.0, 9.0, 10.0]), BODY, "clothes", frame="body"))
         self.surfaces = surfaces
 

@@ -12,7 +12,8 @@ Conventions (see docs/synthetic.md):
 * "left"/"right" are the subject's own: ``eye_open_left`` is the eye that
   appears on the image's right in a frontal render.
 * ``yaw > 0``: the head turns to its own left, the nose moves to the image's right.
-* ``pitch > 0``: the head nods down, the nose tip moves down in the image.
+* ``pitch > 0``: the head tilts up (chin up), the nose tip moves up in the
+  image (as in :mod:`video2stylegan.faces.pose`).
 * ``roll > 0``: the head tilts counter-clockwise as seen in the image.
 * ``tx, ty``: offset of the face centre from the image centre, as a fraction of
   the image size (``ty > 0`` moves the face down); ``scale``: face size

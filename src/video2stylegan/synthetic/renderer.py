@@ -38,10 +38,11 @@ def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
     With the head frame's face looking towards ``-z``: positive yaw moves the
     nose towards image ``+x`` (the subject turns to their own left), positive
-    pitch moves it towards image ``+y`` (nods down), positive roll turns the
-    head counter-clockwise as seen in the image.
+    pitch moves it towards image ``-y`` (chin up, the head tilts back),
+    positive roll turns the head counter-clockwise as seen in the image. These
+    are the conventions of :mod:`video2stylegan.faces.pose`.
     """
-    y, p, r = np.radians([yaw, pitch, roll])
+    y, p, r = np.radians([yaw, -pitch, roll])
     ry = np.array([[np.cos(y), 0, -np.sin(y)], [0, 1, 0], [np.sin(y), 0, np.cos(y)]])
     rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
     rz = np.array([[np.cos(r), np.sin(r), 0], [-np.sin(r), np.cos(r), 0], [0, 0, 1]])
@@ -139,8 +140,9 @@ def _window(e: hm.Ellipsoid, cam: Camera, n: int, ss: int) -> tuple[int, int, in
     return int(r0), int(r1), int(c0), int(c1)
 
 
-def _landmarks(model: hm.HeadModel, cam: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """Camera-frame 3D points (68, 3) and pixel positions (68, 2) of the landmarks."""
+def _landmarks(model: hm.HeadModel, cam: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Camera-frame 3D points (68, 3), pixel positions (68, 2) of the landmarks,
+    and the outward image directions (17, 2) of the jaw points."""
     head = model.landmarks_frontal()
     cand, outward = model.jaw_candidates()
     cc = cam.head_to_camera(cand)
@@ -159,7 +161,7 @@ def _landmarks(model: hm.HeadModel, cam: Camera) -> tuple[np.ndarray, np.ndarray
     w = np.abs(delta)[:, None]
     cam_pts = cam.head_to_camera(head)
     cam_pts[:17] = (1 - w) * cc[rows, k] + w * cc[rows, nb]
-    return cam_pts, cam.project(cam_pts)
+    return cam_pts, cam.project(cam_pts), dirs
 
 
 def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: int = 2) -> Render:
@@ -320,10 +322,17 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
     image = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
     label_map = np.argmax(masks, axis=0).astype(np.uint8)
 
-    lm3, lm2 = _landmarks(model, cam)
+    lm3, lm2, jaw_out = _landmarks(model, cam)
     # A landmark is visible when nothing lies in front of it along its ray.
+    # Jaw points sit on the silhouette, where rays just inside graze the face
+    # far in front of them: test those a pixel outside the outline instead.
+    # Only hair or the nose can hide the outline there (the ears are beside it).
     px = np.clip(np.round((lm2 + 0.5) * ss - 0.5).astype(int), 0, n - 1)
     visible = lm3[:, 2] <= depth[px[:, 1], px[:, 0]] + 0.35
+    probe = np.clip(np.round((lm2[:17] + jaw_out + 0.5) * ss - 0.5).astype(int), 0, n - 1)
+    in_front = depth[probe[:, 1], probe[:, 0]] < lm3[:17, 2] - 0.35
+    hides = np.isin(labels[probe[:, 1], probe[:, 0]], [hm.HAIR, hm.NOSE])
+    visible[:17] = ~(in_front & hides)
     return Render(image, lm2, visible, masks, label_map, lm3, HeadParams(model.identity, model.expression, pose))
 
 
