@@ -1,0 +1,83 @@
+"""Building blocks shared by the mapping and synthesis networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LRELU_GAIN = float(np.sqrt(2))
+
+
+class FullyConnectedLayer(nn.Module):
+    """Linear layer with equalised learning rate (runtime weight scaling) and optional leaky ReLU."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        activation: str = "linear",
+        bias: bool = True,
+        lr_multiplier: float = 1.0,
+        weight_init: float = 1.0,
+        bias_init=0.0,
+    ):
+        super().__init__()
+        if activation not in ("linear", "lrelu"):
+            raise ValueError(f"unknown activation {activation!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.activation = activation
+        self.weight = nn.Parameter(torch.randn([out_features, in_features]) * (weight_init / lr_multiplier))
+        init = np.broadcast_to(np.asarray(bias_init, dtype=np.float32), [out_features])
+        self.bias = nn.Parameter(torch.from_numpy(init / lr_multiplier)) if bias else None
+        self.weight_gain = lr_multiplier / np.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.to(x.dtype) * self.weight_gain
+        b = None if self.bias is None else self.bias.to(x.dtype) * self.bias_gain
+        x = F.linear(x, w, b)
+        if self.activation == "lrelu":
+            x = F.leaky_relu(x, 0.2) * LRELU_GAIN
+        return x
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, activation={self.activation}"
+
+
+def modulated_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    demodulate: bool = True,
+    padding: int = 0,
+    input_gain: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Style-modulated convolution, computed without per-sample weights.
+
+    Mathematically ``conv(x, w * s * d * g)`` with per-sample weights, where
+    ``d`` demodulates each output channel. Because the modulation scales input
+    channels and the demodulation scales output channels, it is computed as
+    ``conv(x * s * g, w) * d`` with one shared weight: no grouped convolution,
+    no ``[N, O, I, k, k]`` weight tensor.
+
+    Style pre-normalisation (``s / rms(s)``) is done per sample. NVIDIA's code
+    normalises by the RMS over the whole batch, which makes an image depend on
+    the other images of its batch; the two agree exactly at batch size 1.
+    """
+    batch, in_channels = styles.shape
+    if demodulate:
+        weight = weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
+        styles = styles * styles.square().mean(dim=1, keepdim=True).rsqrt()
+    scale = styles
+    if input_gain is not None:
+        scale = scale * input_gain
+    x = x * scale.to(x.dtype).reshape(batch, in_channels, 1, 1)
+    x = F.conv2d(x, weight.to(x.dtype), padding=padding)
+    if demodulate:
+        # sum over (i, ky, kx) of (w[o, i, k] * s[n, i])^2 = s^2 @ (sum_k w^2)^T
+        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
+        x = x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
+    return x

@@ -1,0 +1,161 @@
+"""Filter design and fast, pure-PyTorch resampling for the StyleGAN3 synthesis layers.
+
+StyleGAN3's "filtered leaky ReLU" upsamples a feature map with a windowed-sinc
+low-pass filter, applies the nonlinearity at the higher rate, and low-pass
+filters + downsamples again. Written naively (insert zeros, convolve with the
+full filter, throw samples away) most of the multiply-adds hit zeros or are
+discarded. Here:
+
+* upsampling by ``up`` is done in polyphase form: each of the ``up`` output
+  phases is a short ``taps / up`` filter on the original samples, all phases
+  computed by one depthwise convolution with ``up`` outputs per channel;
+* downsampling is a strided depthwise convolution, so discarded samples are
+  never computed;
+* separable filters run as two 1-D passes; the radially symmetric (R config)
+  downsampling filter runs as one strided 2-D depthwise convolution.
+
+The results equal the zero-insertion reference up to float rounding
+(tests/networks/reference_ops.py holds that reference).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.signal
+import scipy.special
+import torch
+import torch.nn.functional as F
+
+
+def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False):
+    """Kaiser-windowed low-pass filter: 1-D (separable) or 2-D jinc-based (radial).
+
+    Returns ``None`` for ``numtaps == 1`` (identity filter), as the official
+    networks store no filter buffer in that case.
+    """
+    if numtaps < 1:
+        raise ValueError(f"numtaps must be >= 1, got {numtaps}")
+    if numtaps == 1:
+        return None
+    if not radial:
+        taps = scipy.signal.firwin(numtaps=numtaps, cutoff=cutoff, width=width, fs=fs)
+        return torch.as_tensor(taps, dtype=torch.float32)
+    # Radially symmetric: the 2-D ideal low-pass (a jinc) times a separable Kaiser window.
+    coords = (np.arange(numtaps) - (numtaps - 1) / 2) / fs
+    radius = np.hypot(*np.meshgrid(coords, coords))
+    kernel = scipy.special.j1(2 * cutoff * (np.pi * radius)) / (np.pi * radius)
+    beta = scipy.signal.kaiser_beta(scipy.signal.kaiser_atten(numtaps, width / (fs / 2)))
+    window = np.kaiser(numtaps, beta)
+    kernel *= np.outer(window, window)
+    kernel /= np.sum(kernel)
+    return torch.as_tensor(kernel, dtype=torch.float32)
+
+
+def _take_range(x: torch.Tensor, dim: int, start: int, length: int) -> torch.Tensor:
+    """``x[start:start+length]`` along ``dim``, with zeros where the range leaves ``x``."""
+    size = x.shape[dim]
+    lo_pad, hi_pad = max(-start, 0), max(start + length - size, 0)
+    if lo_pad or hi_pad:
+        pad = [0, 0] * (x.ndim - 1 - dim) + [lo_pad, hi_pad]
+        x = F.pad(x, pad)
+        start += lo_pad
+    return x.narrow(dim, start, length)
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor | None, up: int, padding: list[int], gain: float = 1.0) -> torch.Tensor:
+    """Separable polyphase upsampling of NCHW ``x`` by ``up`` with total gain ``up**2 * gain``.
+
+    Equals: insert ``up - 1`` zeros after each sample (both axes), pad by
+    ``padding`` = [x_lo, x_hi, y_lo, y_hi] (negative values crop), convolve with
+    the separable filter ``f`` keeping only fully overlapping positions.
+    """
+    if f is not None and f.ndim != 1:
+        raise ValueError("upsampling filters of StyleGAN3 are separable (1-D)")
+    taps = 1 if f is None else f.numel()
+    x_lo, x_hi, y_lo, y_hi = padding
+    out_h = x.shape[2] * up + y_lo + y_hi - taps + 1
+    out_w = x.shape[3] * up + x_lo + x_hi - taps + 1
+    if f is None:  # up == 1: only padding/cropping
+        x = x * gain if gain != 1 else x
+        return _take_range(_take_range(x, 2, -y_lo, out_h), 3, -x_lo, out_w)
+    channels = x.shape[1]
+    f = (f * (up * gain**0.5)).to(x.dtype).expand(channels, taps)  # per-axis share of the gain
+    # A strided transposed convolution computes the full convolution of the
+    # zero-inserted signal, c[q] = sum_j x[j] f[q - up*j], without touching the
+    # zeros (polyphase). Reference output o along an axis is c[o + taps - 1 - lo].
+    crop_y, crop_x = taps - 1 - y_lo, taps - 1 - x_lo
+    full_h, full_w = (x.shape[2] - 1) * up + taps, (x.shape[3] - 1) * up + taps
+    if 2 * crop_y + out_h == full_h and 2 * crop_x + out_w == full_w and min(crop_y, crop_x) >= 0:
+        # Symmetric crops (every StyleGAN3 layer): let the convolution skip them.
+        x = F.conv_transpose2d(x, f.reshape(channels, 1, taps, 1), stride=(up, 1), padding=(crop_y, 0), groups=channels)
+        return F.conv_transpose2d(x, f.reshape(channels, 1, 1, taps), stride=(1, up), padding=(0, crop_x), groups=channels)
+    x = F.conv_transpose2d(x, f.reshape(channels, 1, taps, 1), stride=(up, 1), groups=channels)
+    x = F.conv_transpose2d(x, f.reshape(channels, 1, 1, taps), stride=(1, up), groups=channels)
+    return _take_range(_take_range(x, 2, crop_y, out_h), 3, crop_x, out_w)
+
+
+def downsample2d(x: torch.Tensor, f: torch.Tensor | None, down: int) -> torch.Tensor:
+    """Filter with ``f`` (1-D separable or 2-D) keeping fully overlapping positions, then keep every ``down``-th sample."""
+    if f is None:
+        return x[:, :, ::down, ::down] if down > 1 else x
+    channels = x.shape[1]
+    f = f.to(x.dtype).flip(list(range(f.ndim)))
+    if f.ndim == 2:
+        kernel = f.expand(channels, 1, *f.shape)
+        return F.conv2d(x, kernel, stride=down, groups=channels)
+    taps = f.numel()
+    x = F.conv2d(x, f.expand(channels, 1, taps).reshape(channels, 1, taps, 1), stride=(down, 1), groups=channels)
+    return F.conv2d(x, f.expand(channels, 1, taps).reshape(channels, 1, 1, taps), stride=(1, down), groups=channels)
+
+
+def filtered_lrelu(
+    x: torch.Tensor,
+    fu: torch.Tensor | None,
+    fd: torch.Tensor | None,
+    bias: torch.Tensor,
+    up: int,
+    down: int,
+    padding: list[int],
+    gain: float,
+    slope: float,
+    clamp: float | None,
+) -> torch.Tensor:
+    """Bias, upsample (fu), leaky ReLU * gain with clamping, downsample (fd)."""
+    # leaky_relu(g * v) == g * leaky_relu(v) for g > 0: the gain rides on the upsampling filter.
+    x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
+    x = upsample2d(x, fu, up, padding, gain=gain)
+    if slope != 1:
+        x = _LeakyReluClamp.apply(x, slope, clamp)  # x is a fresh tensor: done in place
+    elif clamp is not None:
+        x = x.clamp(-clamp, clamp)
+    return downsample2d(x, fd, down)
+
+
+class _LeakyReluClamp(torch.autograd.Function):
+    """In-place ``clamp(leaky_relu(x), -c, c)`` whose backward reads only the output.
+
+    The upsampled activations are the largest tensors of the network; doing
+    both ops in place and in one backward saves whole passes over them.
+    """
+
+    @staticmethod
+    def forward(ctx, x, slope, clamp):
+        F.leaky_relu_(x, slope)
+        if clamp is not None:
+            x.clamp_(-clamp, clamp)
+        ctx.mark_dirty(x)
+        ctx.save_for_backward(x)
+        ctx.slope, ctx.clamp = slope, clamp
+        return x
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        # sign(y) == sign(x), so the leaky ReLU derivative can be read off the output.
+        grad = torch.ops.aten.leaky_relu_backward(grad, y, ctx.slope, True)
+        if ctx.clamp is not None:
+            low, high = torch.aminmax(y)
+            if high >= ctx.clamp or low <= -ctx.clamp:  # rare: only then pay for the mask
+                grad = grad.masked_fill(y.abs() >= ctx.clamp, 0)
+        return grad, None, None
