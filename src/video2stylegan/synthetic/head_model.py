@@ -111,8 +111,8 @@ class EyeShape:
         self.h_up = 0.66 * size
         self.h_lo = 0.40 * size
         self.openness = float(np.clip(openness, 0.0, 1.3))
-        self.iris_radius = 0.58 * size
-        self.pupil_radius = 0.24 * size
+        self.iris_radius = 0.66 * size
+        self.pupil_radius = 0.29 * size
         self.iris_center = (cx, 0.04 * size)
 
     def s(self, x):
@@ -227,11 +227,11 @@ class HeadModel:
         self.clothes = hsv_to_rgb(idn.clothes_hue, 0.45, 0.25 + 0.4 * ((idn.clothes_hue * 7.3) % 1.0))
 
         # --- surfaces ---
-        cranium = Ellipsoid("cranium", np.array([0.0, -1.5, 0.8]), np.array([7.0 * hw, 10.4 * idn.head_height, 9.8]), FACE, "skin")
+        cranium = Ellipsoid("cranium", np.array([0.0, -1.5, 0.8]), np.array([7.3 * hw, 10.4 * idn.head_height, 9.8]), FACE, "skin")
         jaw = Ellipsoid(
             "jaw",
             np.array([0.0, 3.0 + 0.5 * self.jaw_drop, -1.8]),
-            np.array([6.1 * idn.jaw_width * hw, 8.2 * fl + 0.5 * self.jaw_drop, 7.0]),
+            np.array([6.65 * idn.jaw_width * hw, 8.2 * fl + 0.5 * self.jaw_drop, 7.0]),
             FACE,
             "skin",
             rot_x(-10.0),  # chin forward: the jaw line's lowest point lies in front of the neck
@@ -243,7 +243,7 @@ class HeadModel:
             for i, sx in enumerate((-1.0, 1.0))
         ]
         ears = [
-            Ellipsoid(f"ear{i}", np.array([sx * 6.85 * hw, 1.4, 1.4]), np.array([0.8, 2.6, 1.5]), FACE, "skin")
+            Ellipsoid(f"ear{i}", np.array([sx * 7.15 * hw, 1.4, 1.4]), np.array([0.8, 2.6, 1.5]), FACE, "skin")
             for i, sx in enumerate((-1.0, 1.0))
         ]
         self.skin_surfaces = [cranium, jaw, nose] + wings
