@@ -40,7 +40,7 @@ class ClipTruth:
             path,
             landmarks=self.landmarks.astype(np.float32),
             visible=self.visible,
-            params=self.params.astype(np.float32),
+            params=self.params.astype(np.float64),
             fps=np.float64(self.fps),
             param_names=np.array(HeadParams.names()),
         )

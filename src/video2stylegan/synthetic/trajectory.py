@@ -138,7 +138,9 @@ def talking_trajectory(
     expression = np.column_stack([eye_l, eye_r, mouth, smile, brow])
 
     m = float(head_motion)
-    yaw = m * 15.0 * _smooth_noise(rng, t, 0.05, 0.35, 5)
+    # Turns: a slow look from side to side (one swing in 2-5 s) plus wander.
+    swing = np.sin(2 * np.pi * rng.uniform(0.1, 0.25) * t + rng.uniform(0, 2 * np.pi))
+    yaw = m * (11.0 * swing + 7.0 * _smooth_noise(rng, t, 0.1, 0.5, 4))
     nods = 2.5 * np.sin(2 * np.pi * rng.uniform(1.2, 2.0) * t + rng.uniform(0, 6.3)) * gate
     pitch = m * (6.0 * _smooth_noise(rng, t, 0.05, 0.4, 4) + nods)
     roll = m * 6.0 * _smooth_noise(rng, t, 0.05, 0.3, 4)
