@@ -1,7 +1,123 @@
-"""Subcommands about networks: info, generate, convert."""
+"""Subcommands about networks: ``info``, ``generate``, ``convert``."""
 
 from __future__ import annotations
 
+import argparse
+import re
+from pathlib import Path
+
+from video2stylegan.errors import InvalidOptionError
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7]."""
+    seeds = []
+    for part in text.split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match:
+            raise InvalidOptionError(f"--seeds: cannot read {part!r}; use numbers and ranges like 0-7,10")
+        lo, hi = int(match.group(1)), int(match.group(2) or match.group(1))
+        if hi < lo:
+            raise InvalidOptionError(f"--seeds: range {part!r} runs backwards")
+        seeds.extend(range(lo, hi + 1))
+    return seeds
+
+
+def parse_pair(text: str, option: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidOptionError(f"{option}: expected two numbers like 0.1,-0.05, got {text!r}") from None
+    return x, y
+
 
 def register(subparsers) -> None:
-    """Add the network subcommands (filled in with the generator)."""
+    p = subparsers.add_parser("info", help="describe a network: resolution, ws, layers, parameters")
+    p.add_argument("network", help="registry name or path to a .pkl/.safetensors file")
+    p.set_defaults(func=run_info)
+
+    p = subparsers.add_parser("generate", help="render images from random seeds")
+    p.add_argument("--network", required=True, help="registry name or path to a .pkl/.safetensors file")
+    p.add_argument("--seeds", default="0-7", help="seeds, e.g. 0-7,12 (default 0-7)")
+    p.add_argument("--trunc", type=float, default=0.7, help="truncation psi (default 0.7; 1 = none)")
+    p.add_argument("--rotate", type=float, default=0.0, help="rotate the output by DEG degrees counter-clockwise")
+    p.add_argument("--translate", default="0,0", help="shift the output by X,Y image widths (right, down)")
+    p.add_argument("--outdir", required=True, type=Path, help="folder for seedNNNN.png files")
+    p.add_argument("--batch", type=int, default=4, help="images per forward pass (default 4)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.set_defaults(func=run_generate)
+
+    p = subparsers.add_parser("convert", help="convert an official .pkl to our pickle-free .safetensors")
+    p.add_argument("source", help="registry name or path to an official .pkl")
+    p.add_argument("target", type=Path, help="output .safetensors path")
+    p.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    p.set_defaults(func=run_convert)
+
+
+def describe(G) -> str:
+    n_params = sum(p.numel() for p in G.parameters())
+    kernel = G.synthesis.layer_names and getattr(G.synthesis, G.synthesis.layer_names[0]).conv_kernel
+    config = "R" if kernel == 1 else "T"
+    lines = [
+        f"StyleGAN3-{config}  {G.img_resolution}x{G.img_resolution}, {G.img_channels} channels",
+        f"z_dim {G.z_dim}, w_dim {G.w_dim}, c_dim {G.c_dim}, num_ws {G.num_ws}, parameters {n_params:,}",
+        f"mapping layers {G.mapping.num_layers}",
+        "style  layer (size, channels)",
+        f"  ws[0]  input  Fourier features {int(G.synthesis.input.size[0])}px x {G.synthesis.input.channels}",
+    ]
+    for i, name in enumerate(G.synthesis.layer_names, start=1):
+        lines.append(f"  ws[{i}]  {name}  {getattr(G.synthesis, name).extra_repr()}")
+    return "\n".join(lines)
+
+
+def run_info(args: argparse.Namespace) -> None:
+    from video2stylegan.networks.loading import load_generator
+
+    print(describe(load_generator(args.network)))
+
+
+def run_generate(args: argparse.Namespace) -> None:
+    import torch
+    from tqdm import tqdm
+
+    from video2stylegan.io import write_image
+    from video2stylegan.networks.loading import load_generator
+    from video2stylegan.networks.transforms import make_transform_degrees, to_uint8_images
+
+    seeds = parse_seeds(args.seeds)
+    if args.batch < 1:
+        raise InvalidOptionError("--batch must be at least 1")
+    transform = make_transform_degrees(args.rotate, parse_pair(args.translate, "--translate"))
+    G = load_generator(args.network, device=args.device)
+    device = G.w_avg.device
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad(), tqdm(total=len(seeds), desc="generating", unit="img") as bar:
+        for start in range(0, len(seeds), args.batch):
+            chunk = seeds[start : start + args.batch]
+            z = torch.stack([torch.from_numpy(_seed_z(s, G.z_dim)) for s in chunk]).to(device)
+            ws = G.mapping(z, truncation_psi=args.trunc)
+            images = to_uint8_images(G.synthesis(ws, transform=transform.to(device)))
+            for seed, image in zip(chunk, images):
+                write_image(args.outdir / f"seed{seed:04d}.png", image)
+            bar.update(len(chunk))
+    print(f"wrote {len(seeds)} images to {args.outdir}")
+
+
+def _seed_z(seed: int, z_dim: int):
+    import numpy as np
+
+    return np.random.RandomState(seed).randn(z_dim).astype(np.float32)
+
+
+def run_convert(args: argparse.Namespace) -> None:
+    import torch
+
+    from video2stylegan.networks.checkpoint import save_generator
+    from video2stylegan.networks.loading import load_generator
+
+    if args.target.suffix != ".safetensors":
+        raise InvalidOptionError(f"convert: target {args.target} should end in .safetensors")
+    G = load_generator(args.source)
+    save_generator(G, args.target, dtype=torch.float16 if args.fp16 else torch.float32)
+    print(f"wrote {args.target} ({args.target.stat().st_size / 1e6:.1f} MB)")

@@ -1,0 +1,100 @@
+"""Our own network format: one ``.safetensors`` file whose metadata holds the JSON config.
+
+No pickle is involved: the tensors are read by ``safetensors`` and the
+architecture is rebuilt from the ``init_kwargs`` stored under the
+``video2stylegan.config`` metadata key. Weights can be stored as float16 to
+halve the size; they are cast back to float32 on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from video2stylegan.errors import CheckpointError
+
+CONFIG_KEY = "video2stylegan.config"
+FORMAT_KEY = "video2stylegan.format"
+FORMAT_VERSION = "1"
+
+
+def _jsonable(value):
+    """init_kwargs may hold numpy scalars (from official pickles); make them plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value
+
+
+def save_generator(G, path: str | Path, dtype: torch.dtype = torch.float32, extra: dict | None = None) -> Path:
+    """Write ``G`` as ``.safetensors`` with its config in the metadata, atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    config = {"class": "StyleGAN3Generator", "init_kwargs": _jsonable(G.init_kwargs)}
+    if extra:
+        config["extra"] = _jsonable(extra)
+    tensors = {}
+    for name, tensor in G.state_dict().items():
+        tensor = tensor.detach().cpu()
+        if tensor.is_floating_point():
+            tensor = tensor.to(dtype)
+        tensors[name] = tensor.contiguous()
+    metadata = {CONFIG_KEY: json.dumps(config), FORMAT_KEY: FORMAT_VERSION}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_config(path: str | Path) -> dict:
+    """The JSON config stored in a ``.safetensors`` network file."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"network file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise CheckpointError(f"{path} is not a readable .safetensors file ({exc}); re-create it with `video2stylegan convert`") from None
+    if CONFIG_KEY not in metadata:
+        raise CheckpointError(f"{path} has no '{CONFIG_KEY}' metadata: not a video2stylegan network file")
+    try:
+        return json.loads(metadata[CONFIG_KEY])
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: its config metadata is not valid JSON ({exc})") from None
+
+
+def load_safetensors_generator(path: str | Path):
+    """Load a generator written by :func:`save_generator` (eval mode, float32, CPU)."""
+    from safetensors.torch import load_file
+
+    from video2stylegan.networks.official_pickle import load_state
+    from video2stylegan.networks.stylegan3 import Generator
+
+    config = read_config(path)
+    try:
+        G = Generator(**config["init_kwargs"])
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: config does not describe a StyleGAN3 generator ({exc})") from None
+    try:
+        state = load_file(str(path))
+    except Exception as exc:
+        raise CheckpointError(f"{path}: tensors cannot be read ({exc}); the file may be truncated") from None
+    load_state(G, state, str(path))
+    return G.eval().requires_grad_(False)

@@ -1,0 +1,60 @@
+"""``load_generator``: one entry point for registry names, official ``.pkl`` and our ``.safetensors``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from video2stylegan.errors import CheckpointError, InvalidOptionError
+from video2stylegan.networks.checkpoint import load_safetensors_generator
+from video2stylegan.networks.official_pickle import load_official_generator
+from video2stylegan.networks.registry import NETWORKS, download, network_spec
+
+
+def resolve_device(device: str | torch.device = "cpu") -> torch.device:
+    """``auto`` picks CUDA when available; an unavailable CUDA request is an error, not a crash later."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InvalidOptionError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidOptionError("device 'cuda' was requested but PyTorch sees no CUDA GPU here; use --device cpu")
+    return device
+
+
+def load_network_file(path: str | Path):
+    """Load a generator from a ``.pkl`` (official) or ``.safetensors`` (ours) file, by its content."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"network file {path} does not exist")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if path.suffix == ".safetensors":
+        return load_safetensors_generator(path)
+    if head[:1] == b"\x80" or path.suffix == ".pkl":
+        return load_official_generator(path)
+    raise CheckpointError(f"{path}: unknown network format; expected an official StyleGAN3 .pkl or a .safetensors file")
+
+
+def load_generator(name_or_path: str | Path, device: str | torch.device = "cpu", progress: bool = True):
+    """Load a StyleGAN3 generator by registry name (downloaded once, then cached) or file path.
+
+    Returns our :class:`~video2stylegan.networks.stylegan3.Generator` in eval
+    mode without gradients on its weights, on ``device``.
+    """
+    device = resolve_device(device)
+    name = str(name_or_path)
+    path = Path(name).expanduser()
+    if path.exists():
+        G = load_network_file(path)
+    elif name in NETWORKS:
+        G = load_network_file(download(network_spec(name), progress=progress))
+    elif path.suffix in (".pkl", ".safetensors") or "/" in name:
+        raise CheckpointError(f"network file {path} does not exist")
+    else:
+        network_spec(name)  # raises with the list of known names
+        raise AssertionError("unreachable")
+    return G.to(device)

@@ -1,0 +1,125 @@
+"""Short names of known networks, where to get them, and the download cache.
+
+Official StyleGAN3 networks are downloaded on first use into the cache folder
+(``$VIDEO2STYLEGAN_CACHE``, default ``~/.cache/video2stylegan``): streamed to a
+``.partial`` file with a progress bar, checked, then renamed into place, so an
+interrupted download never leaves a file that looks complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from video2stylegan.errors import DownloadError, InvalidOptionError
+
+NGC_BASE = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan3/versions/1/files"
+CACHE_ENV = "VIDEO2STYLEGAN_CACHE"
+CONNECT_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    url: str
+    description: str
+    sha256: str | None = None  # checked after download where known
+    size: int | None = None  # bytes, checked where known
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+def _official(name: str, description: str) -> NetworkSpec:
+    return NetworkSpec(name=name, url=f"{NGC_BASE}/{name}.pkl", description=description)
+
+
+NETWORKS: dict[str, NetworkSpec] = {
+    spec.name: spec
+    for spec in [
+        _official("stylegan3-r-ffhq-1024x1024", "StyleGAN3-R, FFHQ faces (aligned), 1024 px: the method's default"),
+        _official("stylegan3-t-ffhq-1024x1024", "StyleGAN3-T, FFHQ faces (aligned), 1024 px"),
+        _official("stylegan3-r-ffhqu-1024x1024", "StyleGAN3-R, FFHQ-U faces (unaligned), 1024 px"),
+        _official("stylegan3-t-ffhqu-1024x1024", "StyleGAN3-T, FFHQ-U faces (unaligned), 1024 px"),
+        _official("stylegan3-r-ffhqu-256x256", "StyleGAN3-R, FFHQ-U faces (unaligned), 256 px"),
+        _official("stylegan3-t-ffhqu-256x256", "StyleGAN3-T, FFHQ-U faces (unaligned), 256 px"),
+        _official("stylegan3-r-metfaces-1024x1024", "StyleGAN3-R, MetFaces portraits, 1024 px"),
+        _official("stylegan3-t-metfaces-1024x1024", "StyleGAN3-T, MetFaces portraits, 1024 px"),
+    ]
+}
+
+
+def cache_dir() -> Path:
+    """The download cache folder (``$VIDEO2STYLEGAN_CACHE`` or ``~/.cache/video2stylegan``)."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "video2stylegan")
+
+
+def network_spec(name: str) -> NetworkSpec:
+    try:
+        return NETWORKS[name]
+    except KeyError:
+        known = ", ".join(sorted(NETWORKS))
+        raise InvalidOptionError(f"unknown network {name!r}: pass a path to a .pkl/.safetensors file or one of: {known}") from None
+
+
+def cached_path(spec: NetworkSpec) -> Path:
+    return cache_dir() / "networks" / spec.filename
+
+
+def download(spec: NetworkSpec, progress: bool = True) -> Path:
+    """Return the cached file of ``spec``, downloading it first if needed."""
+    target = cached_path(spec)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".partial", dir=target.parent)
+    tmp = Path(tmp_name)
+    offline_hint = (
+        f"If this machine is offline, download {spec.url} elsewhere and pass the file's path "
+        f"(e.g. --network /path/to/{spec.filename}), or copy it to {target}."
+    )
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                response = urllib.request.urlopen(spec.url, timeout=CONNECT_TIMEOUT_S)
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                reason = getattr(exc, "reason", exc)
+                raise DownloadError(f"cannot download network {spec.name!r} from {spec.url}: {reason}. {offline_hint}") from None
+            with response:
+                total = int(response.headers.get("Content-Length") or 0) or spec.size
+                digest = hashlib.sha256()
+                received = _stream(response, out, digest, total, spec.filename, progress)
+        if total and received != total:
+            raise DownloadError(f"download of {spec.name!r} stopped after {received} of {total} bytes. {offline_hint}")
+        if spec.size is not None and received != spec.size:
+            raise DownloadError(f"download of {spec.name!r} has {received} bytes, expected {spec.size}")
+        if spec.sha256 is not None and digest.hexdigest() != spec.sha256:
+            raise DownloadError(f"download of {spec.name!r} has SHA-256 {digest.hexdigest()}, expected {spec.sha256}")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _stream(response, out, digest, total, label, progress) -> int:
+    from tqdm import tqdm
+
+    received = 0
+    with tqdm(total=total or None, unit="B", unit_scale=True, desc=f"downloading {label}", disable=not progress) as bar:
+        while True:
+            try:
+                chunk = response.read(1 << 20)
+            except OSError as exc:
+                raise DownloadError(f"download of {label} was interrupted after {received} bytes: {exc}") from None
+            if not chunk:
+                return received
+            out.write(chunk)
+            digest.update(chunk)
+            received += len(chunk)
+            bar.update(len(chunk))
