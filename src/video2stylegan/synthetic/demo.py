@@ -119,8 +119,54 @@ def demo_ground_truth(pose_from: str = "driving", folder: str | os.PathLike = DE
     yield from render_clip(Identity.from_vector(z["source_identity"]), traj, int(z["size"]))
 
 
+# Colours of the parts in :func:`truth_overlay` (RGB), in ``PARTS`` order.
+_PART_COLOURS = np.array(
+    [[0, 0, 0], [230, 180, 140], [120, 70, 30], [60, 200, 255], [90, 60, 20], [255, 120, 60], [220, 30, 60], [120, 120, 200]],
+    dtype=np.float32,
+)
+
+
+def truth_overlay(r: Render) -> np.ndarray:
+    """The render with its part masks tinted and its 68 landmarks drawn (uint8 RGB).
+
+    Visible landmarks are green, hidden ones red.
+    """
+    import cv2
+
+    tint = np.einsum("phw,pc->hwc", r.masks, _PART_COLOURS)
+    img = (0.55 * r.image + 0.45 * tint).astype(np.uint8)
+    img = np.ascontiguousarray(img)
+    for (x, y), vis in zip(r.landmarks, r.visible):
+        cv2.circle(img, (int(round(x * 4)), int(round(y * 4))), 6, (0, 255, 0) if vis else (255, 0, 0), -1, cv2.LINE_AA, 2)
+    return img
+
+
+def sample_grid(seeds, size: int = 128, columns: int = 4, overlay: bool = False) -> np.ndarray:
+    """A grid image of ``render(sample_params(seed), size)`` for each seed."""
+    from video2stylegan.synthetic.params import sample_params
+
+    tiles = []
+    for seed in seeds:
+        r = render(sample_params(int(seed)), size, supersample=3)
+        tiles.append(truth_overlay(r) if overlay else r.image)
+    while len(tiles) % columns:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)]
+    return np.vstack(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``python -m video2stylegan.synthetic.demo [FOLDER]`` writes the demo;
+    ``... --grid FOLDER`` writes the docs' sample grids instead."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--grid":
+        from video2stylegan.io.images import write_image
+
+        folder = Path(argv[1] if len(argv) > 1 else "docs/images")
+        write_image(folder / "synthetic_grid.png", sample_grid(range(16), 128))
+        write_image(folder / "synthetic_truth.png", sample_grid(range(4), 256, overlay=True))
+        print(f"wrote {folder / 'synthetic_grid.png'} and {folder / 'synthetic_truth.png'}")
+        return 0
     paths = generate_demo(argv[0] if argv else DEMO_DIR)
     for name, p in paths.items():
         print(f"{name}: {p} ({p.stat().st_size // 1024} KB)")

@@ -495,7 +495,7 @@ def render_batch(
         import multiprocessing as mp
 
         as_args = [(j, size, supersample) if isinstance(j, HeadParams) else j for j in jobs]
-        with mp.get_context("spawn").Pool(workers) as pool:
+        with mp.get_context().Pool(workers) as pool:
             renders = pool.map(_render_job, as_args, chunksize=max(1, len(jobs) // (4 * workers)))
     else:
         renders = [one(j) for j in jobs]
