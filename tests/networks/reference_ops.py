@@ -35,7 +35,7 @@ def upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), gain=1.0):
     """Zero-insert by `up`, pad [x0, x1, y0, y1] (negative crops), filter (1-D separable or 2-D), keep every `down`-th."""
     n, c, h, w = x.shape
     if f is None:
-        f = torch.ones([1, 1])
+        f = torch.ones([1, 1], dtype=x.dtype)
     x = x.reshape(n, c, h, 1, w, 1)
     x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
     px0, px1, py0, py1 = padding

@@ -26,6 +26,11 @@ from video2stylegan.networks.resampling import design_lowpass_filter, filtered_l
 INPUT_LAYER = "input"
 
 
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """float32, except that float64 stays float64 (used to verify gradients in double precision)."""
+    return x if x.dtype == torch.float64 else x.to(torch.float32)
+
+
 class MappingNetwork(nn.Module):
     """z (and optional class label c) -> w, broadcast to ``num_ws`` style vectors."""
 
@@ -44,7 +49,7 @@ class MappingNetwork(nn.Module):
         """Return ws ``[N, num_ws, w_dim]``; truncation pulls the first ``truncation_cutoff`` towards ``w_avg``."""
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z must have shape [N, {self.z_dim}], got {list(z.shape)}")
-        x = z.to(torch.float32)
+        x = _at_least_float32(z)
         x = x * (x.square().mean(1, keepdim=True) + 1e-8).rsqrt()
         if self.c_dim > 0:
             if c is None or c.shape != (z.shape[0], self.c_dim):
@@ -92,7 +97,7 @@ class SynthesisInput(nn.Module):
     def forward(self, style: torch.Tensor, transform: torch.Tensor | None = None) -> torch.Tensor:
         """Fourier features ``[N, channels, size, size]`` from the 4-d style (the affine output)."""
         batch = style.shape[0]
-        user = self.transform if transform is None else transform.to(style.device, torch.float32)
+        user = (self.transform if transform is None else transform).to(style.device, style.dtype)
         user = user.expand(batch, 3, 3) if user.ndim == 2 else user
         if user.shape != (batch, 3, 3):
             raise ValueError(f"transform must be [3, 3] or [{batch}, 3, 3], got {list(user.shape)}")
@@ -107,7 +112,7 @@ class SynthesisInput(nn.Module):
         freqs = freqs @ transforms[:, :2, :2]
         # Fade out frequencies that the transform pushed beyond the band limit.
         amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth) / (self.sampling_rate / 2 - self.bandwidth)).clamp(0, 1)
-        grid = self._grid(style.device)  # [H, W, 2]
+        grid = self._grid(style.device).to(style.dtype)  # [H, W, 2]
         x = torch.einsum("hwk,nck->nhwc", grid, freqs) + phases[:, None, None, :]
         x = torch.sin(x * (2 * np.pi)) * amplitudes[:, None, None, :]
         x = x @ (self.weight / np.sqrt(self.channels)).t()
@@ -308,7 +313,7 @@ class SynthesisNetwork(nn.Module):
     def styles(self, ws: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
         """S space: every layer's affine output, keyed by layer name (``input`` first)."""
         self._check_ws(ws)
-        ws = ws.to(torch.float32).unbind(dim=1)
+        ws = _at_least_float32(ws).unbind(dim=1)
         styles = OrderedDict([(INPUT_LAYER, self.input.affine(ws[0]))])
         for name, w in zip(self.layer_names, ws[1:]):
             styles[name] = getattr(self, name).style(w)
@@ -327,7 +332,7 @@ class SynthesisNetwork(nn.Module):
                 features[name] = x
         if self.output_scale != 1:
             x = x * self.output_scale
-        x = x.to(torch.float32)
+        x = _at_least_float32(x)
         return (x, features) if return_features else x
 
     def forward(self, ws, transform=None, return_features=False, update_emas=False):

@@ -1,0 +1,53 @@
+"""The fast resampling ops equal the zero-insertion reference (tests/networks/reference_ops.py)."""
+
+import pytest
+import torch
+
+from tests.networks import reference_ops as ref
+from video2stylegan.networks.resampling import design_lowpass_filter, downsample2d, filtered_lrelu, upsample2d
+
+
+@pytest.mark.parametrize(
+    "up,taps,padding",
+    [(2, 12, [11, 11, 11, 11]), (4, 24, [27, 26, 25, 25]), (2, 12, [-3, 5, 0, 2]), (1, 1, [-2, -2, 3, 1])],
+)
+def test_upsample_matches_reference(up, taps, padding):
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 13, 11)
+    f = None if taps == 1 else torch.randn(taps)
+    expected = ref.upfirdn2d(x, f, up=up, padding=padding, gain=up**2 * 1.7)
+    got = upsample2d(x, f, up, padding, gain=1.7)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-4)  # values reach ~100 here
+
+
+@pytest.mark.parametrize("radial", [False, True])
+def test_downsample_matches_reference(radial):
+    torch.manual_seed(1)
+    x = torch.randn(2, 4, 40, 40)
+    f = torch.randn(12, 12) if radial else torch.randn(12)
+    torch.testing.assert_close(downsample2d(x, f, 2), ref.upfirdn2d(x, f, down=2), rtol=1e-5, atol=1e-5)
+
+
+def test_filtered_lrelu_and_its_gradient_match_reference():
+    torch.manual_seed(2)
+    x = (torch.randn(2, 3, 20, 20) * 100).requires_grad_(True)  # large enough to hit the clamp
+    fu, fd, b = torch.randn(24) * 0.3, torch.randn(12) * 0.3, torch.randn(3)
+    args = dict(up=4, down=2, padding=[29, 28, 29, 28], gain=2**0.5, slope=0.2, clamp=256.0)
+    ours = filtered_lrelu(x, fu, fd, b, **args)
+    theirs = ref.filtered_lrelu(x, fu, fd, b, **args)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-3)
+    weights = torch.randn_like(ours)
+    (g_ours,) = torch.autograd.grad((ours * weights).sum(), x)
+    (g_ref,) = torch.autograd.grad((theirs * weights).sum(), x)
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-4, atol=1e-4)
+
+
+def test_lowpass_filters_have_unit_dc_gain_and_identity_is_none():
+    assert design_lowpass_filter(1, 2.0, 1.0, 16) is None
+    f = design_lowpass_filter(12, 2.0, 2.5, 16)
+    assert f.shape == (12,) and abs(float(f.sum()) - 1) < 1e-6
+    assert torch.allclose(f, f.flip(0))  # symmetric: correlation == convolution
+    radial = design_lowpass_filter(12, 2.0, 2.5, 16, radial=True)
+    assert radial.shape == (12, 12) and abs(float(radial.sum()) - 1) < 1e-6
+    assert torch.allclose(radial, radial.t())
