@@ -16,6 +16,7 @@ head (about FFHQ's crop) fill the image at ``scale = 1``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -112,16 +113,25 @@ class Render:
         return self.masks[hm.PARTS.index(part)]
 
 
+@functools.lru_cache(maxsize=8)
+def _block_index(size: int, ss: int) -> np.ndarray:
+    """For each supersampled ray (flattened), ``n_parts *`` the index of its output pixel."""
+    rows = np.arange(size * ss) // ss
+    idx = (rows[:, None] * size + rows[None, :]) * len(hm.PARTS)
+    return idx.ravel().astype(np.int64)
+
+
 _BLENDED = ("cranium", "jaw", "nose", "ala0", "ala1")
 
 
 def _surface_normals(e: hm.Ellipsoid, local, cam: Camera, dx, dy, t) -> np.ndarray:
     """Unit camera-frame normals (3, k) of ``e`` where camera rays (dx, dy, 1) hit it at ``t``."""
     o, g = local
-    q = o[:, None] + t[None] * (g[:, 0:1] * dx[None] + g[:, 1:2] * dy[None] + g[:, 2:3])
-    nf = e.rotation @ (q / e.radii[:, None])
+    q = o[:, None].astype(np.float32) + t[None] * (g[:, 0:1] * dx[None] + g[:, 1:2] * dy[None] + g[:, 2:3])
+    m = e.rotation @ np.diag(1.0 / e.radii)
     if e.frame == "head":
-        nf = cam.rotation @ nf
+        m = cam.rotation @ m
+    nf = m.astype(np.float32) @ q
     return nf / np.linalg.norm(nf, axis=0, keepdims=True)
 
 
@@ -263,7 +273,7 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
     rr, cc = np.nonzero(finite)
     t = depth[rr, cc]
     dcam = np.stack([dx_all[0, cc], dy_all[rr, 0], np.ones_like(t)])
-    hpos = ho[:, None] + t[None] * (ha @ dcam)
+    hpos = ho[:, None].astype(np.float32) + t[None] * (ha.astype(np.float32) @ dcam)
     kinds = which[rr, cc]
 
     labels = np.zeros((n, n), dtype=np.uint8)
@@ -315,10 +325,10 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
     img[rr, cc] = color
     if ss > 1:
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-        onehot = np.eye(len(hm.PARTS), dtype=np.float32)[labels]
-        masks = np.ascontiguousarray(cv2.resize(onehot, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1))
-    else:
-        masks = np.stack([(labels == p).astype(np.float32) for p in range(len(hm.PARTS))])
+    # Part coverage per output pixel: count the labels of its ss x ss rays.
+    n_parts = len(hm.PARTS)
+    counts = np.bincount((_block_index(size, ss) + labels.ravel()).ravel(), minlength=size * size * n_parts)
+    masks = (counts.reshape(size, size, n_parts).transpose(2, 0, 1) / np.float32(ss * ss)).astype(np.float32)
     image = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
     label_map = np.argmax(masks, axis=0).astype(np.uint8)
 
