@@ -1,0 +1,45 @@
+"""The info / generate / convert subcommands, run in-process through main()."""
+
+import numpy as np
+from PIL import Image
+
+from tests.networks.conftest import make_generator
+from tests.networks.official_pickle_fixture import official_pickle_bytes
+from video2stylegan.cli.main import main
+from video2stylegan.networks.checkpoint import save_generator
+
+
+def test_generate_writes_one_png_per_seed_and_rotation_changes_them(tmp_path, capsys):
+    net = save_generator(make_generator("R"), tmp_path / "g.safetensors")
+    assert main(["generate", "--network", str(net), "--seeds", "0-2,5", "--outdir", str(tmp_path / "a"), "--device", "cpu"]) == 0
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == ["seed0000.png", "seed0001.png", "seed0002.png", "seed0005.png"]
+    img = np.asarray(Image.open(tmp_path / "a" / "seed0000.png"))
+    assert img.shape == (64, 64, 3) and img.std() > 5
+    assert main(["generate", "--network", str(net), "--seeds", "0", "--rotate", "90", "--outdir", str(tmp_path / "b")]) == 0
+    rotated = np.asarray(Image.open(tmp_path / "b" / "seed0000.png")).astype(float)
+    expected = np.rot90(img, k=1).astype(float)  # numpy rot90 k=1 is counter-clockwise
+    centre = slice(16, 48)
+    assert np.abs(rotated[centre, centre] - expected[centre, centre]).mean() < 2.0
+
+
+def test_convert_then_info(tmp_path, capsys):
+    pkl = tmp_path / "official.pkl"
+    pkl.write_bytes(official_pickle_bytes(make_generator("T"), "raise SystemExit"))
+    out = tmp_path / "converted.safetensors"
+    assert main(["convert", str(pkl), str(out), "--fp16"]) == 0
+    assert out.is_file()
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "StyleGAN3-T  64x64" in text and "num_ws 16" in text and "L14_64_3" in text
+
+
+def test_user_errors_print_one_line_and_exit_1(tmp_path, capsys):
+    assert main(["generate", "--network", "no-such-net", "--outdir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown network 'no-such-net'" in err and "Traceback" not in err
+    net = save_generator(make_generator("T"), tmp_path / "g.safetensors")
+    assert main(["generate", "--network", str(net), "--seeds", "3-1", "--outdir", str(tmp_path)]) == 1
+    assert "runs backwards" in capsys.readouterr().err
+    assert main(["info", str(tmp_path / "missing.pkl")]) == 1
+    assert "does not exist" in capsys.readouterr().err

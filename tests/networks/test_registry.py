@@ -1,0 +1,98 @@
+"""Registry names, cached download (served from a local file:// URL: no network), offline errors."""
+
+import hashlib
+import time
+import urllib.error
+
+import pytest
+import torch
+
+from tests.networks.conftest import make_generator
+from video2stylegan.errors import DownloadError, InvalidOptionError
+from video2stylegan.networks import registry
+from video2stylegan.networks.checkpoint import save_generator
+from video2stylegan.networks.loading import load_generator
+
+
+@pytest.fixture
+def served_network(tmp_path, monkeypatch):
+    """A small network published under a registry name at a file:// address, with an empty cache."""
+    G = make_generator("R", seed=5)
+    source = save_generator(G, tmp_path / "server" / "tiny-net.safetensors")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    spec = registry.NetworkSpec("tiny-net", source.as_uri(), "test network", sha256=digest, size=source.stat().st_size)
+    monkeypatch.setitem(registry.NETWORKS, "tiny-net", spec)
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "cache"))
+    return G, spec, tmp_path / "cache"
+
+
+def test_official_names_are_registered_with_their_download_addresses():
+    for name in ["stylegan3-r-ffhq-1024x1024", "stylegan3-t-ffhq-1024x1024", "stylegan3-r-ffhqu-256x256", "stylegan3-t-ffhqu-256x256"]:
+        spec = registry.network_spec(name)
+        assert spec.url.startswith("https://") and spec.url.endswith(f"/{name}.pkl")
+    with pytest.raises(InvalidOptionError, match="stylegan3-r-ffhq-1024x1024"):
+        registry.network_spec("stylegan3-xl")
+
+
+def test_first_use_downloads_into_the_cache_then_reuses_it(served_network, monkeypatch):
+    G, spec, cache = served_network
+    loaded = load_generator("tiny-net", progress=False)
+    cached = cache / "networks" / "tiny-net.safetensors"
+    assert cached.is_file() and not list(cached.parent.glob("*.partial"))
+    ws = G.mapping(torch.randn(1, G.z_dim))
+    assert torch.equal(loaded.synthesis(ws), G.synthesis(ws))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(registry.urllib.request, "urlopen", no_network)
+    load_generator("tiny-net", progress=False)
+
+
+def test_checksum_mismatch_leaves_nothing_behind(served_network, monkeypatch):
+    _, spec, cache = served_network
+    bad = registry.NetworkSpec(spec.name, spec.url, spec.description, sha256="0" * 64)
+    monkeypatch.setitem(registry.NETWORKS, "tiny-net", bad)
+    with pytest.raises(DownloadError, match="SHA-256"):
+        load_generator("tiny-net", progress=False)
+    assert list((cache / "networks").iterdir()) == []
+
+
+def test_interrupted_download_leaves_no_partial_file(served_network, monkeypatch):
+    _, spec, cache = served_network
+
+    class Broken:
+        headers = {"Content-Length": "1000"}
+
+        def __init__(self):
+            self.calls = 0
+
+        def read(self, n):
+            self.calls += 1
+            if self.calls > 1:
+                raise ConnectionResetError("peer went away")
+            return b"x" * 100
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(registry.urllib.request, "urlopen", lambda *a, **k: Broken())
+    with pytest.raises(DownloadError, match="interrupted after 100 bytes"):
+        registry.download(spec, progress=False)
+    assert list((cache / "networks").iterdir()) == []
+
+
+def test_offline_fails_fast_and_says_to_pass_a_local_path(tmp_path, monkeypatch):
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(registry.urllib.request, "urlopen", offline)
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="pass the file's path"):
+        load_generator("stylegan3-r-ffhqu-256x256", progress=False)
+    assert time.monotonic() - start < 5
