@@ -11,8 +11,6 @@ import numpy as np
 
 def _detect_and_score(renders, models):
     detector, predictor = models
-    import dlib  # noqa: F401  (models came from it)
-
     found, nmes = 0, []
     for r in renders:
         dets = detector(r.image, 1)

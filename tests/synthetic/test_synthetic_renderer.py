@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import polygon_mask
+from synthetic_helpers import polygon_mask
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.synthetic import PARTS, Expression, HeadParams, Pose, render, render_batch, sample_params

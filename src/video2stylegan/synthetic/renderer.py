@@ -404,7 +404,7 @@ def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
         # (the whole lid line when the eye is closed), a fainter lower one.
         width = 0.24 * (1.0 - 0.3 * np.abs(s))
         lash = (np.abs(s) < 1.08) & (yb <= up + 0.02) & (yb > up - width)
-        col[box[lash]] = 0.7 * col[box[lash]] * 0.2 + _LASH
+        col[box[lash]] = 0.14 * col[box[lash]] + _LASH
         low_lash = (np.abs(s) < 0.95) & (yb >= lo) & (yb < lo + 0.06)
         col[box[low_lash]] *= 0.7
 
