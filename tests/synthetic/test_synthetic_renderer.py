@@ -27,6 +27,13 @@ def test_batch_equals_single_renders():
         assert np.allclose(batch.params[i], sample_params(s).to_vector())
 
 
+def test_batch_with_worker_processes_gives_the_same_renders():
+    serial = render_batch([4, 5, 6], size=48)
+    parallel = render_batch([4, 5, 6], size=48, workers=2)
+    assert np.array_equal(serial.images, parallel.images)
+    assert np.array_equal(serial.landmarks, parallel.landmarks)
+
+
 def test_bad_sizes_are_clear_errors():
     with pytest.raises(InvalidOptionError, match="at least 16"):
         render(HeadParams(), 8)
