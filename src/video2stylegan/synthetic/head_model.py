@@ -296,13 +296,17 @@ class HeadModel:
         self._jaw_phis = self._jaw_angles()
 
     # ------------------------------------------------------------------ helpers
-    def _hair_clip(self, x, y, z):
-        # Hair covers the skull above a hairline on the forehead and, behind
-        # the temples, down to a length-dependent level.
+    def hair_limit(self, x, z):
+        """Head-frame y above which (smaller y) the hair covers the skull at ``(x, z)``.
+
+        A hairline on the forehead, and behind the temples a length-dependent level.
+        """
         front = self.hairline_y + 0.9 * np.maximum(np.abs(x) - 3.0, 0.0)
         w = np.clip((z + 5.5) / 4.0, 0.0, 1.0)
-        limit = (1 - w) * front + w * self.hair_side_y
-        return y < limit
+        return (1 - w) * front + w * self.hair_side_y
+
+    def _hair_clip(self, x, y, z):
+        return y < self.hair_limit(x, z)
 
     @staticmethod
     def _lowest_point(e: Ellipsoid) -> float:

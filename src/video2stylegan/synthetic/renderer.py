@@ -362,6 +362,12 @@ def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
     d2 = (x / 1.6) ** 2 + ((y - model.nose_bottom - 0.35) / 0.45) ** 2
     shade -= 0.12 * np.exp(-d2)
     col *= shade[:, None]
+    # Fine hairs soften the hairline: skin just below it takes some hair colour.
+    to_hairline = model.hair_limit(x, hpos[2, ids]) - y  # < 0 below the hairline
+    fringe = np.nonzero(to_hairline > -0.7)[0]
+    if fringe.size:
+        alpha = 0.6 * np.clip(1 + to_hairline[fringe] / 0.7, 0, 1) ** 2
+        col[fringe] = (1 - alpha[:, None]) * col[fringe] + alpha[:, None] * (0.85 * model.hair)
 
     # Brows: hair-coloured bands, feathered at the ends and edges.
     for brow in model.brows:
