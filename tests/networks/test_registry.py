@@ -96,3 +96,15 @@ def test_offline_fails_fast_and_says_to_pass_a_local_path(tmp_path, monkeypatch)
     with pytest.raises(DownloadError, match="pass the file's path"):
         load_generator("stylegan3-r-ffhqu-256x256", progress=False)
     assert time.monotonic() - start < 5
+
+
+def test_random_networks_are_built_locally_and_deterministic(monkeypatch):
+    monkeypatch.setattr(registry.urllib.request, "urlopen", lambda *a, **k: pytest.fail("no download expected"))
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a, b = load_generator("random-r-128"), load_generator("random-r-128")
+    assert torch.equal(torch.rand(1), before)  # the caller's RNG state is untouched
+    assert a.img_resolution == 128 and a.synthesis.L0_36_128.conv_kernel == 1
+    ws = a.mapping(torch.randn(1, a.z_dim))
+    assert torch.equal(a.synthesis(ws), b.synthesis(ws))

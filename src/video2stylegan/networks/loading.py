@@ -9,7 +9,7 @@ import torch
 from video2stylegan.errors import CheckpointError, InvalidOptionError
 from video2stylegan.networks.checkpoint import load_safetensors_generator
 from video2stylegan.networks.official_pickle import load_official_generator
-from video2stylegan.networks.registry import NETWORKS, download, network_spec
+from video2stylegan.networks.registry import NETWORKS, build_random_network, download, network_spec
 
 
 def resolve_device(device: str | torch.device = "cpu") -> torch.device:
@@ -51,7 +51,8 @@ def load_generator(name_or_path: str | Path, device: str | torch.device = "cpu",
     if path.exists():
         G = load_network_file(path)
     elif name in NETWORKS:
-        G = load_network_file(download(network_spec(name), progress=progress))
+        spec = network_spec(name)
+        G = build_random_network(spec) if spec.url is None else load_network_file(download(spec, progress=progress))
     elif path.suffix in (".pkl", ".safetensors") or "/" in name:
         raise CheckpointError(f"network file {path} does not exist")
     else:

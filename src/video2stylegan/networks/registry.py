@@ -26,10 +26,11 @@ CONNECT_TIMEOUT_S = 15.0
 @dataclass(frozen=True)
 class NetworkSpec:
     name: str
-    url: str
+    url: str | None  # None: built locally from `random_init` instead of downloaded
     description: str
     sha256: str | None = None  # checked after download where known
     size: int | None = None  # bytes, checked where known
+    random_init: dict | None = None  # Generator kwargs (+ "seed") of an untrained network
 
     @property
     def filename(self) -> str:
@@ -38,6 +39,15 @@ class NetworkSpec:
 
 def _official(name: str, description: str) -> NetworkSpec:
     return NetworkSpec(name=name, url=f"{NGC_BASE}/{name}.pkl", description=description)
+
+
+def _random(name: str, config: str, resolution: int) -> NetworkSpec:
+    kwargs = dict(z_dim=64, c_dim=0, w_dim=64, img_resolution=resolution, img_channels=3,
+                  channel_base=4096, channel_max=128, seed=0)
+    if config == "R":
+        kwargs.update(conv_kernel=1, use_radial_filters=True)
+    text = f"untrained StyleGAN3-{config}, {resolution} px, fixed seed: abstract patterns for smoke tests and benchmarks"
+    return NetworkSpec(name=name, url=None, description=text, random_init=kwargs)
 
 
 NETWORKS: dict[str, NetworkSpec] = {
@@ -51,6 +61,8 @@ NETWORKS: dict[str, NetworkSpec] = {
         _official("stylegan3-t-ffhqu-256x256", "StyleGAN3-T, FFHQ-U faces (unaligned), 256 px"),
         _official("stylegan3-r-metfaces-1024x1024", "StyleGAN3-R, MetFaces portraits, 1024 px"),
         _official("stylegan3-t-metfaces-1024x1024", "StyleGAN3-T, MetFaces portraits, 1024 px"),
+        _random("random-t-128", "T", 128),
+        _random("random-r-128", "R", 128),
     ]
 }
 
@@ -66,6 +78,19 @@ def network_spec(name: str) -> NetworkSpec:
     except KeyError:
         known = ", ".join(sorted(NETWORKS))
         raise InvalidOptionError(f"unknown network {name!r}: pass a path to a .pkl/.safetensors file or one of: {known}") from None
+
+
+def build_random_network(spec: NetworkSpec):
+    """The untrained network of a ``random-*`` entry, identical on every machine for a given torch version."""
+    import torch
+
+    from video2stylegan.networks.stylegan3 import Generator
+
+    kwargs = dict(spec.random_init)
+    with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's RNG state
+        torch.manual_seed(kwargs.pop("seed"))
+        G = Generator(**kwargs)
+    return G.eval().requires_grad_(False)
 
 
 def cached_path(spec: NetworkSpec) -> Path:

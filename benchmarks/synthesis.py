@@ -1,0 +1,102 @@
+"""Synthesis speed: our StyleGAN3 vs the textbook reference path, on the same weights.
+
+Prints a Markdown table (seconds per call, best of --repeats, the two paths
+interleaved so that background load hits both alike), the speed-up and the
+largest output difference. With a CUDA GPU it also prints images/s of our
+path at 256 and 1024 px (R config, random weights, batch 1 and 8, fp32/fp16).
+
+    python benchmarks/synthesis.py            # CPU comparison, 128 px T config
+    python benchmarks/synthesis.py --gpu      # + GPU throughput table
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.networks.reference_ops import reference_synthesis  # noqa: E402
+from video2stylegan.networks.stylegan3 import Generator  # noqa: E402
+
+# The issue's yardstick: a 128x128 T model with about 1.4 M parameters.
+CPU_CONFIG = dict(z_dim=64, c_dim=0, w_dim=64, img_resolution=128, img_channels=3, channel_base=4096, channel_max=128)
+
+
+def timed(fn, sync=lambda: None) -> float:
+    sync()
+    start = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - start
+
+
+def forward_backward(synthesize, ws):
+    ws = ws.detach().clone().requires_grad_(True)
+    synthesize(ws).square().mean().backward()
+    return ws.grad
+
+
+def compare_cpu(batches, repeats, threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    G = Generator(**CPU_CONFIG).eval().requires_grad_(False)
+    n_params = sum(p.numel() for p in G.parameters())
+    ours = lambda ws: G.synthesis(ws)  # noqa: E731
+    ref = lambda ws: reference_synthesis(G, ws)  # noqa: E731
+    print(f"CPU, {threads} threads, torch {torch.__version__}: 128x128 T config, {n_params / 1e6:.2f} M parameters, "
+          f"best of {repeats}\n")
+    print("| batch | pass | reference s | ours s | speed-up | max abs diff |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for batch in batches:
+        ws = G.mapping(torch.randn(batch, G.z_dim), truncation_psi=0.7)
+        with torch.no_grad():
+            diff = float((ours(ws) - ref(ws)).abs().max())
+        for label, run in [("forward", lambda f: torch.no_grad()(f)(ws)), ("forward+backward (ws)", lambda f: forward_backward(f, ws))]:
+            best = {"ref": float("inf"), "ours": float("inf")}
+            for _ in range(repeats):
+                for key, fn in (("ref", ref), ("ours", ours)):
+                    best[key] = min(best[key], timed(lambda: run(fn)))
+            print(f"| {batch} | {label} | {best['ref']:.3f} | {best['ours']:.3f} | {best['ref'] / best['ours']:.1f}x | {diff:.1e} |")
+
+
+def gpu_throughput(repeats):
+    device = torch.device("cuda")
+    print(f"\nGPU: {torch.cuda.get_device_name(device)}, torch {torch.__version__}; R config, random weights\n")
+    print("| resolution | batch | dtype | images/s |")
+    print("|---:|---:|---|---:|")
+    for resolution, base, cmax in [(256, 65536, 1024), (1024, 65536, 1024)]:
+        torch.manual_seed(0)
+        G = Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3, channel_base=base,
+                      channel_max=cmax, conv_kernel=1, use_radial_filters=True).eval().requires_grad_(False).to(device)
+        for batch in (1, 8):
+            ws = G.mapping(torch.randn(batch, 512, device=device))
+            for dtype in (torch.float32, torch.float16):
+                def run():
+                    with torch.no_grad(), torch.autocast("cuda", dtype=dtype, enabled=dtype == torch.float16):
+                        G.synthesis(ws)
+                run()
+                best = min(timed(run, torch.cuda.synchronize) for _ in range(repeats))
+                print(f"| {resolution} | {batch} | {str(dtype).split('.')[-1]} | {batch / best:.1f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", default="1,8", help="batch sizes for the CPU comparison")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--gpu", action="store_true", help="also measure GPU throughput (needs CUDA)")
+    args = parser.parse_args()
+    compare_cpu([int(b) for b in args.batches.split(",")], args.repeats, args.threads)
+    if args.gpu:
+        if not torch.cuda.is_available():
+            sys.exit("--gpu: PyTorch sees no CUDA device here")
+        gpu_throughput(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
