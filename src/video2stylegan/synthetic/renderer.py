@@ -174,38 +174,57 @@ def _landmarks(model: hm.HeadModel, cam: Camera) -> tuple[np.ndarray, np.ndarray
     return cam_pts, cam.project(cam_pts), dirs
 
 
-def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: int = 2) -> Render:
-    """Render a built :class:`HeadModel` in ``pose``; see :func:`render`."""
-    if size < 16:
-        raise InvalidOptionError(f"render size must be at least 16 pixels, got {size}.")
-    if supersample < 1:
-        raise InvalidOptionError(f"supersample must be >= 1, got {supersample}.")
-    cam = Camera.for_pose(pose, size)
-    ss = int(supersample)
-    n = size * ss
-    coords = ((np.arange(n, dtype=np.float32) + 0.5) / ss - 0.5 - cam.principal) / cam.focal
-    dx_all = coords[None, :]  # camera ray direction (x, y, 1) per column / row
-    dy_all = coords[:, None]
+@dataclass
+class _Rays:
+    """The supersampled camera rays of one render: direction ``(dx, dy, 1)`` per pixel."""
 
+    cam: Camera
+    ss: int
+    n: int
+    dx: np.ndarray  # (1, n) per column
+    dy: np.ndarray  # (n, 1) per row
+    frames: dict  # frame name -> (ray origin in that frame, camera-to-frame matrix)
+
+    @classmethod
+    def for_camera(cls, cam: Camera, ss: int) -> "_Rays":
+        n = cam.size * ss
+        coords = ((np.arange(n, dtype=np.float32) + 0.5) / ss - 0.5 - cam.principal) / cam.focal
+        frames = {f: cam.frame_ray(f) for f in ("head", "body")}
+        return cls(cam, ss, n, coords[None, :], coords[:, None], frames)
+
+
+@dataclass
+class _Hits:
+    """Nearest hit per ray: depth (camera z, inf on a miss) and surface index (-1)."""
+
+    depth: np.ndarray
+    which: np.ndarray
+    windows: list  # per surface: rows/cols of rays that can see it
+    local: list  # per surface: ray origin in its unit-sphere frame, and direction matrix
+    blend_depth: dict  # depths of the blended skin surfaces (their own hits, not only wins)
+
+
+def _cast(model: hm.HeadModel, rays: _Rays) -> _Hits:
+    """Intersect every ray with every surface; keep the nearest hit."""
+    n = rays.n
     depth = np.full((n, n), np.inf, dtype=np.float32)
     which = np.full((n, n), -1, dtype=np.int16)
-    frames = {f: cam.frame_ray(f) for f in ("head", "body")}
-    windows, locals_ = [], []
-    # Depths of the skull and lower face, kept to smooth the crease where they meet.
-    blend_depth = {name: np.full((n, n), np.inf, dtype=np.float32) for name in _BLENDED}
+    hits = _Hits(depth, which, [], [], {name: np.full((n, n), np.inf, dtype=np.float32) for name in _BLENDED})
+    ho, ha = rays.frames["head"]
     for idx, e in enumerate(model.surfaces):
-        origin_f, a_f = frames[e.frame]
+        origin_f, a_f = rays.frames[e.frame]
         m = e.local_matrix()
         o = m @ (origin_f - e.center)
         g = (m @ a_f).astype(np.float32)
         c = float(o @ o - 1.0)
-        win = _window(e, cam, n, ss)
-        windows.append(win)
-        locals_.append((o, g))
+        win = _window(e, rays.cam, n, rays.ss)
+        hits.windows.append(win)
+        hits.local.append((o, g))
         r0, r1, c0, c1 = win
         if r1 <= r0 or c1 <= c0:
             continue
-        dx, dy = dx_all[:, c0:c1], dy_all[r0:r1]
+        dx, dy = rays.dx[:, c0:c1], rays.dy[r0:r1]
+        # Ray direction in the unit-sphere frame; solve |o + t d| = 1.
         px = g[0, 0] * dx + g[0, 1] * dy + g[0, 2]
         py = g[1, 0] * dx + g[1, 1] * dy + g[1, 2]
         pz = g[2, 0] * dx + g[2, 1] * dy + g[2, 2]
@@ -218,8 +237,9 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
         root = np.sqrt(np.maximum(disc, 0))
         t = (-b - root) / a
         if e.clip is not None:
+            # Clipped surfaces (hair): where the entry point is cut away the
+            # ray may still meet the inside of the far side.
             t_out = (-b + root) / a
-            ho, ha = frames["head"]
             hdx = ha[0, 0] * dx + ha[0, 1] * dy + ha[0, 2]
             hdy = ha[1, 0] * dx + ha[1, 1] * dy + ha[1, 2]
             hdz = ha[2, 0] * dx + ha[2, 1] * dy + ha[2, 2]
@@ -228,37 +248,43 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
             t = np.where(keep_in, t, np.where(keep_out, t_out, np.inf))
         win_depth = depth[r0:r1, c0:c1]
         better = hit & (t > 0) & (t < win_depth)
-        if e.name in blend_depth:
-            blend_depth[e.name][r0:r1, c0:c1] = np.where(hit & (t > 0), t, np.inf)
+        if e.name in hits.blend_depth:
+            hits.blend_depth[e.name][r0:r1, c0:c1] = np.where(hit & (t > 0), t, np.inf)
         win_depth[better] = t[better]
         which[r0:r1, c0:c1][better] = idx
+    return hits
 
-    # Camera-frame normals of the winning surfaces.
+
+def _normals(model: hm.HeadModel, rays: _Rays, hits: _Hits) -> np.ndarray:
+    """Camera-frame unit normals (3, n, n) of the winning surfaces (zero on misses)."""
+    n = rays.n
     normal = np.zeros((3, n, n), dtype=np.float32)
     for idx, e in enumerate(model.surfaces):
-        r0, r1, c0, c1 = windows[idx]
+        r0, r1, c0, c1 = hits.windows[idx]
         if r1 <= r0 or c1 <= c0:
             continue
-        sel = which[r0:r1, c0:c1] == idx
+        sel = hits.which[r0:r1, c0:c1] == idx
         if not sel.any():
             continue
         rr, cc = np.nonzero(sel)
         rr, cc = rr + r0, cc + c0
-        nf = _surface_normals(e, locals_[idx], cam, dx_all[0, cc], dy_all[rr, 0], depth[rr, cc])
-        if e.name in blend_depth:
+        t = hits.depth[rr, cc]
+        nf = _surface_normals(e, hits.local[idx], rays.cam, rays.dx[0, cc], rays.dy[rr, 0], t)
+        if e.name in hits.blend_depth:
             # Near the lines where skin surfaces cross (skull, lower face,
             # nose), mix in the normals of the surfaces just behind, so the
             # union shades like one smooth surface.
             total = np.zeros(len(rr), dtype=np.float32)
             mixed = np.zeros_like(nf)
             for j, other in enumerate(model.surfaces):
-                if other.name not in blend_depth or j == idx:
+                if other.name not in hits.blend_depth or j == idx:
                     continue
-                gap = blend_depth[other.name][rr, cc] - depth[rr, cc]
+                other_t = hits.blend_depth[other.name][rr, cc]
+                gap = other_t - t
                 near = np.nonzero(gap < 2.5)[0]
                 if near.size == 0:
                     continue
-                no = _surface_normals(other, locals_[j], cam, dx_all[0, cc[near]], dy_all[rr[near], 0], blend_depth[other.name][rr[near], cc[near]])
+                no = _surface_normals(other, hits.local[j], rays.cam, rays.dx[0, cc[near]], rays.dy[rr[near], 0], other_t[near])
                 w = (0.5 * np.exp(-gap[near] / 0.7)).astype(np.float32)
                 total[near] += w
                 mixed[:, near] += no * w
@@ -266,20 +292,18 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
             nf = nf * (1 - total * scale) + mixed * scale
             nf /= np.linalg.norm(nf, axis=0, keepdims=True)
         normal[:, rr, cc] = nf
+    return normal
 
-    # Head-frame positions of all hits (for painting).
-    ho, ha = frames["head"]
-    finite = np.isfinite(depth)
-    rr, cc = np.nonzero(finite)
-    t = depth[rr, cc]
-    dcam = np.stack([dx_all[0, cc], dy_all[rr, 0], np.ones_like(t)])
-    hpos = ho[:, None].astype(np.float32) + t[None] * (ha.astype(np.float32) @ dcam)
-    kinds = which[rr, cc]
 
-    labels = np.zeros((n, n), dtype=np.uint8)
-    albedo = np.empty((len(t), 3), dtype=np.float32)
-    spec_k = np.zeros(len(t), dtype=np.float32)
-    spec_n = np.ones(len(t), dtype=np.float32)
+def _materials(model: hm.HeadModel, hpos: np.ndarray, kinds: np.ndarray):
+    """Albedo (k, 3), part label (k,) and specular strength/exponent (k,) of hit points.
+
+    ``hpos`` are their head-frame positions (3, k), ``kinds`` their surface indices.
+    """
+    k = kinds.size
+    albedo = np.empty((k, 3), dtype=np.float32)
+    spec_k = np.zeros(k, dtype=np.float32)
+    spec_n = np.ones(k, dtype=np.float32)
     part_of = np.array([e.part for e in model.surfaces], dtype=np.uint8)
     lab = part_of[kinds]
     for idx, e in enumerate(model.surfaces):
@@ -292,32 +316,57 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
     names = [e.name for e in model.surfaces]
     face_sel = np.isin(kinds, [names.index("cranium"), names.index("jaw")]) & (hpos[2] < -3.0)
     nose_sel = np.isin(kinds, [i for i, nm in enumerate(names) if nm == "nose" or nm.startswith("ala")])
-    hair_sel = lab == hm.HAIR
-    neck_sel = kinds == names.index("neck")
     _paint_face(model, hpos, face_sel, albedo, lab, spec_k, spec_n)
     _paint_nose(model, hpos, nose_sel, albedo)
+    hair_sel = lab == hm.HAIR
     if hair_sel.any():
         hx, hy, hz = hpos[:, hair_sel]
         strands = 0.92 + 0.08 * np.sin(90.0 * np.arctan2(hx, hy + 4.0) + 3.0 * np.sin(0.9 * hz))
         albedo[hair_sel] *= strands[:, None].astype(np.float32)
+    neck_sel = kinds == names.index("neck")
     if neck_sel.any():
         # The chin shades the top of the neck (head-frame y: below the chin is lighter).
         shade = 0.55 + 0.45 * np.clip((hpos[1, neck_sel] - model.nose_bottom - 7.0) / 5.0, 0, 1)
         albedo[neck_sel] *= shade[:, None].astype(np.float32)
-    labels[rr, cc] = lab
+    return albedo, lab, spec_k, spec_n
 
-    # Shading with a light fixed in the camera frame.
-    idn = model.identity
-    az, el = np.radians([idn.light_azimuth, idn.light_elevation])
+
+def _shade(identity, nrm: np.ndarray, albedo: np.ndarray, spec_k: np.ndarray, spec_n: np.ndarray) -> np.ndarray:
+    """Colours (k, 3): Lambert from a light fixed in the camera frame, a fill light from the camera, Blinn-Phong."""
+    az, el = np.radians([identity.light_azimuth, identity.light_elevation])
     light = np.array([np.sin(az) * np.cos(el), -np.sin(el), -np.cos(az) * np.cos(el)], dtype=np.float32)
     half = light + np.array([0, 0, -1], dtype=np.float32)
     half /= np.linalg.norm(half)
-    nrm = normal[:, rr, cc]
     diffuse = np.clip(light @ nrm, 0, None)
     fill = np.clip(-nrm[2], 0, None)
     spec = spec_k * np.clip(half @ nrm, 0, None) ** spec_n
     intensity = 0.36 + 0.52 * diffuse + 0.26 * fill
-    color = albedo * intensity[:, None] + spec[:, None]
+    return albedo * intensity[:, None] + spec[:, None]
+
+
+def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: int = 2) -> Render:
+    """Render a built :class:`HeadModel` in ``pose``; see :func:`render`."""
+    if size < 16:
+        raise InvalidOptionError(f"render size must be at least 16 pixels, got {size}.")
+    if supersample < 1:
+        raise InvalidOptionError(f"supersample must be >= 1, got {supersample}.")
+    cam = Camera.for_pose(pose, size)
+    ss = int(supersample)
+    rays = _Rays.for_camera(cam, ss)
+    n = rays.n
+    hits = _cast(model, rays)
+    normal = _normals(model, rays, hits)
+
+    # Head-frame positions of all hits, for painting.
+    ho, ha = rays.frames["head"]
+    rr, cc = np.nonzero(np.isfinite(hits.depth))
+    t = hits.depth[rr, cc]
+    dcam = np.stack([rays.dx[0, cc], rays.dy[rr, 0], np.ones_like(t)])
+    hpos = ho[:, None].astype(np.float32) + t[None] * (ha.astype(np.float32) @ dcam)
+    albedo, lab, spec_k, spec_n = _materials(model, hpos, hits.which[rr, cc])
+    labels = np.zeros((n, n), dtype=np.uint8)
+    labels[rr, cc] = lab
+    color = _shade(model.identity, normal[:, rr, cc], albedo, spec_k, spec_n)
 
     img = np.empty((n, n, 3), dtype=np.float32)
     grad = (1.08 - 0.22 * np.linspace(0, 1, n, dtype=np.float32))[:, None, None]
@@ -325,25 +374,33 @@ def render_head(model: hm.HeadModel, pose: Pose, size: int = 128, supersample: i
     img[rr, cc] = color
     if ss > 1:
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+    image = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
     # Part coverage per output pixel: count the labels of its ss x ss rays.
     n_parts = len(hm.PARTS)
     counts = np.bincount((_block_index(size, ss) + labels.ravel()).ravel(), minlength=size * size * n_parts)
     masks = (counts.reshape(size, size, n_parts).transpose(2, 0, 1) / np.float32(ss * ss)).astype(np.float32)
-    image = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
     label_map = np.argmax(masks, axis=0).astype(np.uint8)
 
     lm3, lm2, jaw_out = _landmarks(model, cam)
-    # A landmark is visible when nothing lies in front of it along its ray.
-    # Jaw points sit on the silhouette, where rays just inside graze the face
-    # far in front of them: test those a pixel outside the outline instead.
-    # Only hair or the nose can hide the outline there (the ears are beside it).
+    visible = _visibility(lm3, lm2, jaw_out, hits.depth, labels, ss)
+    return Render(image, lm2, visible, masks, label_map, lm3, HeadParams(model.identity, model.expression, pose))
+
+
+def _visibility(lm3, lm2, jaw_out, depth, labels, ss) -> np.ndarray:
+    """Whether each landmark is seen: nothing lies in front of it along its ray.
+
+    Jaw points sit on the silhouette, where rays just inside graze the face far
+    in front of them: those are tested a pixel outside the outline instead,
+    where only hair or the nose can hide them (the ears are beside them).
+    """
+    n = depth.shape[0]
     px = np.clip(np.round((lm2 + 0.5) * ss - 0.5).astype(int), 0, n - 1)
     visible = lm3[:, 2] <= depth[px[:, 1], px[:, 0]] + 0.35
     probe = np.clip(np.round((lm2[:17] + jaw_out + 0.5) * ss - 0.5).astype(int), 0, n - 1)
     in_front = depth[probe[:, 1], probe[:, 0]] < lm3[:17, 2] - 0.35
     hides = np.isin(labels[probe[:, 1], probe[:, 0]], [hm.HAIR, hm.NOSE])
     visible[:17] = ~(in_front & hides)
-    return Render(image, lm2, visible, masks, label_map, lm3, HeadParams(model.identity, model.expression, pose))
+    return visible
 
 
 def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
