@@ -24,10 +24,13 @@ def test_demo_files_are_shipped_and_small():
         assert 3.0 <= info.duration <= 5.0
 
 
-def test_source_portrait_is_exactly_the_current_render():
+def test_source_portrait_is_the_current_render():
     # Regenerate the demo (python -m video2stylegan.synthetic.demo) if the renderer changed.
-    png = read_image(demo.DEMO_DIR / "source.png")
-    assert np.array_equal(png, render(demo.source_params(), 256, supersample=3).image)
+    # (A tolerance of a level or two allows for float rounding on other CPUs.)
+    png = read_image(demo.DEMO_DIR / "source.png").astype(int)
+    fresh = render(demo.source_params(), 256, supersample=3).image.astype(int)
+    diff = np.abs(png - fresh)
+    assert diff.max() <= 2 and diff.mean() < 0.05
 
 
 def test_clips_match_their_recorded_ground_truth():
