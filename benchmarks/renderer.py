@@ -5,7 +5,7 @@ Run: ``python benchmarks/renderer.py [--renders N] [--workers W] [--seed-start S
 Prints renders per second (and per minute) at 128 and 256 px, in one process
 and with ``W`` worker processes (``render_batch(..., workers=W)``); then, over
 ``N`` seeded random renders (``sample_params(S..S+N-1)``, natural pose
-distribution, and also the uniform pose box at 128 px), dlib's HOG detection
+distribution, and the uniform pose box), dlib's HOG detection
 rate (one upsampling, as ``faces.detection`` uses at these sizes) and the
 68-point predictor's normalised mean error against the renderer's ground
 truth (mean point distance / outer-eye-corner distance, 300W's convention).
@@ -71,7 +71,7 @@ def main() -> None:
     seeds = range(args.seed_start, args.seed_start + args.renders)
     print(f"\ndlib on {args.renders} renders (seeds {seeds.start}..{seeds.stop - 1})")
     print("size  poses     detected  NME mean  NME median  NME p90")
-    for size, dist in ((128, "natural"), (256, "natural"), (128, "uniform")):
+    for size, dist in ((128, "natural"), (256, "natural"), (128, "uniform"), (256, "uniform")):
         rate, nme = _agreement(size, seeds, dist)
         print(
             f"{size:4d}  {dist:8s}  {rate:8.1%}  {nme.mean():8.4f}  {np.median(nme):10.4f}  {np.percentile(nme, 90):7.4f}"
