@@ -321,7 +321,7 @@ def _materials(model: hm.HeadModel, hpos: np.ndarray, kinds: np.ndarray):
     hair_sel = lab == hm.HAIR
     if hair_sel.any():
         hx, hy, hz = hpos[:, hair_sel]
-        strands = 0.92 + 0.08 * np.sin(90.0 * np.arctan2(hx, hy + 4.0) + 3.0 * np.sin(0.9 * hz))
+        strands = 0.95 + 0.05 * np.sin(90.0 * np.arctan2(hx, hy + 4.0) + 3.0 * np.sin(0.9 * hz))
         albedo[hair_sel] *= strands[:, None].astype(np.float32)
     neck_sel = kinds == names.index("neck")
     if neck_sel.any():
