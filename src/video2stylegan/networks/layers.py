@@ -54,30 +54,38 @@ def modulated_conv2d(
     demodulate: bool = True,
     padding: int = 0,
     input_gain: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Style-modulated convolution, computed without per-sample weights.
+    """Style-modulated convolution (plus an optional bias), without grouped convolutions.
 
-    Mathematically ``conv(x, w * s * d * g)`` with per-sample weights, where
-    ``d`` demodulates each output channel. Because the modulation scales input
-    channels and the demodulation scales output channels, it is computed as
-    ``conv(x * s * g, w) * d`` with one shared weight: no grouped convolution,
-    no ``[N, O, I, k, k]`` weight tensor.
+    Mathematically ``conv(x, w * s * d * g) + b`` with per-sample weights,
+    where ``d`` demodulates each output channel and ``g`` is the input gain.
+    At batch size 1 the modulated weight is formed directly (it is small) and
+    the bias rides on the convolution: one pass over the activations. For
+    larger batches, since the modulation scales input channels and the
+    demodulation output channels, it runs as ``conv(x * s * g, w) * d + b``
+    with one shared weight: no ``[N, O, I, k, k]`` tensor.
 
     Style pre-normalisation (``s / rms(s)``) is done per sample. NVIDIA's code
     normalises by the RMS over the whole batch, which makes an image depend on
     the other images of its batch; the two agree exactly at batch size 1.
     """
     batch, in_channels = styles.shape
+    dcoefs = None
     if demodulate:
         weight = weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
         styles = styles * styles.square().mean(dim=1, keepdim=True).rsqrt()
-    scale = styles
-    if input_gain is not None:
-        scale = scale * input_gain
-    x = x * scale.to(x.dtype).reshape(batch, in_channels, 1, 1)
-    x = F.conv2d(x, weight.to(x.dtype), padding=padding)
-    if demodulate:
         # sum over (i, ky, kx) of (w[o, i, k] * s[n, i])^2 = s^2 @ (sum_k w^2)^T
         dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
-        x = x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
-    return x
+    scale = styles if input_gain is None else styles * input_gain
+    bias = None if bias is None else bias.to(x.dtype)
+    if batch == 1:
+        weight = weight * scale.reshape(1, in_channels, 1, 1)
+        if dcoefs is not None:
+            weight = weight * dcoefs.reshape(-1, 1, 1, 1)
+        return F.conv2d(x, weight.to(x.dtype), bias=bias, padding=padding)
+    x = F.conv2d(x * scale.to(x.dtype).reshape(batch, in_channels, 1, 1), weight.to(x.dtype), padding=padding)
+    if dcoefs is None:
+        return x if bias is None else x + bias.reshape(1, -1, 1, 1)
+    dcoefs = dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
+    return x * dcoefs if bias is None else torch.addcmul(bias.reshape(1, -1, 1, 1), x, dcoefs)

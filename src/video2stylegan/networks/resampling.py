@@ -112,7 +112,7 @@ def filtered_lrelu(
     x: torch.Tensor,
     fu: torch.Tensor | None,
     fd: torch.Tensor | None,
-    bias: torch.Tensor,
+    bias: torch.Tensor | None,
     up: int,
     down: int,
     padding: list[int],
@@ -120,9 +120,10 @@ def filtered_lrelu(
     slope: float,
     clamp: float | None,
 ) -> torch.Tensor:
-    """Bias, upsample (fu), leaky ReLU * gain with clamping, downsample (fd)."""
+    """Bias (if not already added), upsample (fu), leaky ReLU * gain with clamping, downsample (fd)."""
     # leaky_relu(g * v) == g * leaky_relu(v) for g > 0: the gain rides on the upsampling filter.
-    x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
+    if bias is not None:
+        x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
     x = upsample2d(x, fu, up, padding, gain=gain)
     if slope != 1:
         x = _LeakyReluClamp.apply(x, slope, clamp)  # x is a fresh tensor: done in place

@@ -208,13 +208,14 @@ class SynthesisLayer(nn.Module):
         if self.is_torgb:
             style = style * (1 / np.sqrt(self.in_channels * self.conv_kernel**2))
         x = modulated_conv2d(
-            x, self.weight, style, demodulate=not self.is_torgb, padding=self.conv_kernel - 1, input_gain=input_gain
+            x, self.weight, style, demodulate=not self.is_torgb, padding=self.conv_kernel - 1,
+            input_gain=input_gain, bias=self.bias,
         )
         return filtered_lrelu(
             x,
             self.up_filter,
             self.down_filter,
-            self.bias,
+            None,  # the bias was added by the convolution
             up=self.up_factor,
             down=self.down_factor,
             padding=self.padding,
