@@ -26,9 +26,9 @@ def test_ws_gradient_matches_reference_in_float64(config):
     # the same function.
     G = make_generator(config).double()
     torch.manual_seed(3)
-    ws = G.mapping(torch.randn(2, G.z_dim).double(), truncation_psi=0.8).requires_grad_(True)
+    ws = G.mapping(torch.randn(1, G.z_dim).double(), truncation_psi=0.8).requires_grad_(True)
     img, expected = G.synthesis(ws), ref.reference_synthesis(G, ws)
-    assert float((img - expected).abs().max()) <= 1e-12
+    assert float((img - expected).detach().abs().max()) <= 1e-12
     weights = torch.randn_like(img)
     (grad,) = torch.autograd.grad((img * weights).sum(), ws)
     (grad_ref,) = torch.autograd.grad((expected * weights).sum(), ws)
