@@ -1,19 +1,8 @@
-"""Shared inputs for the face tests: real photos, a drawn face, the real-data folder."""
-
-from pathlib import Path
+"""Shared inputs for the face tests: real photos and a drawn face (shared_data: tests/conftest.py)."""
 
 import numpy as np
 import pytest
 from face_drawing import draw_face
-
-SHARED_DATA = (Path(__file__).parents[2] / ".." / "shared" / "data").resolve()
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real test data not found at {SHARED_DATA} (expected <repo>/../shared/data)")
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from video2stylegan.io.atomic import atomic_output
 from video2stylegan.errors import InvalidOptionError, MediaError
 
 log = logging.getLogger(__name__)
@@ -130,13 +130,6 @@ def as_rgb_uint8(image, what: str = "image") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _umask_mode() -> int:
-    """The permission bits a plain ``open()`` would give a new file (0666 minus umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def write_image(path: str | os.PathLike, rgb) -> Path:
     """Write an ``(H, W, 3)`` RGB array (``uint8``) to ``path``; format from the suffix.
 
@@ -157,21 +150,9 @@ def write_image(path: str | os.PathLike, rgb) -> Path:
             f"cannot write image {path}: unknown image suffix {path.suffix!r}; use .png or .jpg."
         )
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise MediaError(f"cannot write image {path}: folder {folder} is not writable ({exc.strerror}).") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_output(path, what="image") as tmp:
             options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-            Image.fromarray(arr, "RGB").save(fh, format=fmt, **options)
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise MediaError(f"cannot write image {path}: {exc}") from None
-        raise
+            Image.fromarray(arr, "RGB").save(tmp, format=fmt, **options)
+    except OSError as exc:
+        raise MediaError(f"cannot write image {path}: {exc}") from None
     return path

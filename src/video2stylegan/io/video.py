@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,7 +19,8 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, MediaError
-from video2stylegan.io.images import _umask_mode, as_rgb_uint8
+from video2stylegan.io.atomic import atomic_output
+from video2stylegan.io.images import as_rgb_uint8
 
 log = logging.getLogger(__name__)
 
@@ -363,65 +363,58 @@ def write_video(
     if audio_path is not None and not audio_path.is_file():
         raise MediaError(f"audio source {audio_path} does not exist; check the path or drop audio_from.")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        raise MediaError(
-            f"cannot write video {path}: folder {folder} is not writable ({exc.strerror})."
-        ) from None
+        with atomic_output(path, suffix=".tmp.mp4", what="video") as tmp:
+            container = av.open(str(tmp), mode="w", format="mp4")
+            try:
+                _encode_frames(container, frames_iterable, rate, crf, preset, audio_path, path)
+            finally:
+                container.close()
+    except av.FFmpegError as exc:
+        raise MediaError(f"could not encode video {path}: {exc}") from None
+    return path
+
+
+def _encode_frames(container, frames_iterable, rate, crf, preset, audio_path, path) -> int:
+    """Encode the frames (and audio) into an open output container; returns the frame count."""
+    import av
 
     count = 0
-    try:
-        container = av.open(tmp, mode="w", format="mp4")
-        try:
-            stream = audio_stream = None
-            size = None
-            for index, frame in enumerate(frames_iterable):
-                arr = as_rgb_uint8(frame, what=f"frame {index}")
-                if size is None:
-                    size = arr.shape[:2]
-                    arr = _pad_even(arr)
-                    stream = container.add_stream("libx264", rate=rate)
-                    stream.width = arr.shape[1]
-                    stream.height = arr.shape[0]
-                    stream.pix_fmt = "yuv420p"
-                    stream.options = {"crf": str(int(crf)), "preset": preset}
-                    if audio_path is not None:
-                        audio_stream = _add_audio_stream(container, audio_path)
-                    if size != arr.shape[:2]:
-                        log.info(
-                            "video %s: frame size %dx%d padded to even %dx%d for yuv420p",
-                            path, size[1], size[0], arr.shape[1], arr.shape[0],
-                        )
-                else:
-                    if arr.shape[:2] != size:
-                        raise InvalidOptionError(
-                            f"frame {index} of video {path} is {arr.shape[1]}x{arr.shape[0]} but the "
-                            f"first frame is {size[1]}x{size[0]}; all frames must have one size."
-                        )
-                    arr = _pad_even(arr)
-                vframe = av.VideoFrame.from_ndarray(_rgb_to_i420(arr), format="yuv420p")
-                vframe.pts = index
-                vframe.time_base = 1 / rate
-                for packet in stream.encode(vframe):
-                    container.mux(packet)
-                count += 1
-            if count == 0:
-                raise MediaError(f"no frames to write to video {path}; give at least one frame.")
-            for packet in stream.encode(None):
-                container.mux(packet)
+    stream = audio_stream = None
+    size = None
+    for index, frame in enumerate(frames_iterable):
+        arr = as_rgb_uint8(frame, what=f"frame {index}")
+        if size is None:
+            size = arr.shape[:2]
+            arr = _pad_even(arr)
+            stream = container.add_stream("libx264", rate=rate)
+            stream.width = arr.shape[1]
+            stream.height = arr.shape[0]
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(int(crf)), "preset": preset}
             if audio_path is not None:
-                _encode_audio(container, audio_stream, audio_path, count / float(rate))
-        finally:
-            container.close()
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, av.FFmpegError):
-            raise MediaError(f"could not encode video {path}: {exc}") from None
-        raise
-    return path
+                audio_stream = _add_audio_stream(container, audio_path)
+            if size != arr.shape[:2]:
+                log.info(
+                    "video %s: frame size %dx%d padded to even %dx%d for yuv420p",
+                    path, size[1], size[0], arr.shape[1], arr.shape[0],
+                )
+        else:
+            if arr.shape[:2] != size:
+                raise InvalidOptionError(
+                    f"frame {index} of video {path} is {arr.shape[1]}x{arr.shape[0]} but the "
+                    f"first frame is {size[1]}x{size[0]}; all frames must have one size."
+                )
+            arr = _pad_even(arr)
+        vframe = av.VideoFrame.from_ndarray(_rgb_to_i420(arr), format="yuv420p")
+        vframe.pts = index
+        vframe.time_base = 1 / rate
+        for packet in stream.encode(vframe):
+            container.mux(packet)
+        count += 1
+    if count == 0:
+        raise MediaError(f"no frames to write to video {path}; give at least one frame.")
+    for packet in stream.encode(None):
+        container.mux(packet)
+    if audio_path is not None:
+        _encode_audio(container, audio_stream, audio_path, count / float(rate))
+    return count

@@ -9,13 +9,12 @@ halve the size; they are cast back to float32 on load.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from video2stylegan.errors import CheckpointError
+from video2stylegan.io.atomic import atomic_output
 
 CONFIG_KEY = "video2stylegan.config"
 FORMAT_KEY = "video2stylegan.format"
@@ -49,14 +48,8 @@ def save_generator(G, path: str | Path, dtype: torch.dtype = torch.float32, extr
         tensors[name] = tensor.contiguous()
     metadata = {CONFIG_KEY: json.dumps(config), FORMAT_KEY: FORMAT_VERSION}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, suffix=".partial", what="network", error=CheckpointError) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
     return path
 
 

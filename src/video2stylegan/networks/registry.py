@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from video2stylegan.errors import DownloadError, InvalidOptionError
+from video2stylegan.io.atomic import atomic_output
 
 NGC_BASE = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan3/versions/1/files"
 CACHE_ENV = "VIDEO2STYLEGAN_CACHE"
@@ -103,32 +103,26 @@ def download(spec: NetworkSpec, progress: bool = True) -> Path:
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".partial", dir=target.parent)
-    tmp = Path(tmp_name)
     offline_hint = (
         f"If this machine is offline, download {spec.url} elsewhere and pass the file's path "
         f"(e.g. --network /path/to/{spec.filename}), or copy it to {target}."
     )
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                response = urllib.request.urlopen(spec.url, timeout=CONNECT_TIMEOUT_S)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                reason = getattr(exc, "reason", exc)
-                raise DownloadError(f"cannot download network {spec.name!r} from {spec.url}: {reason}. {offline_hint}") from None
-            with response:
-                total = int(response.headers.get("Content-Length") or 0) or spec.size
-                digest = hashlib.sha256()
-                received = _stream(response, out, digest, total, spec.filename, progress)
+    with atomic_output(target, suffix=".partial", what="network", error=DownloadError) as tmp, open(tmp, "wb") as out:
+        try:
+            response = urllib.request.urlopen(spec.url, timeout=CONNECT_TIMEOUT_S)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise DownloadError(f"cannot download network {spec.name!r} from {spec.url}: {reason}. {offline_hint}") from None
+        with response:
+            total = int(response.headers.get("Content-Length") or 0) or spec.size
+            digest = hashlib.sha256()
+            received = _stream(response, out, digest, total, spec.filename, progress)
         if total and received != total:
             raise DownloadError(f"download of {spec.name!r} stopped after {received} of {total} bytes. {offline_hint}")
         if spec.size is not None and received != spec.size:
             raise DownloadError(f"download of {spec.name!r} has {received} bytes, expected {spec.size}")
         if spec.sha256 is not None and digest.hexdigest() != spec.sha256:
             raise DownloadError(f"download of {spec.name!r} has SHA-256 {digest.hexdigest()}, expected {spec.sha256}")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 
