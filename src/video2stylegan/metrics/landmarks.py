@@ -62,9 +62,15 @@ def _normalised(lms, scale: str | float, image_shape, what: str) -> np.ndarray:
                 raise InvalidOptionError(f"{what}: scale='image' needs the frame shape (H, W)")
             return arr / float(image_shape[1])
         raise InvalidOptionError(f"scale must be one of {SCALES} or a number of pixels, got {scale!r}")
+    return arr / _pixel_scale(scale)
+
+
+def _pixel_scale(scale) -> float:
+    if isinstance(scale, str):
+        raise InvalidOptionError(f"scale must be one of {SCALES} or a number of pixels, got {scale!r}")
     if not float(scale) > 0:
         raise InvalidOptionError(f"scale must be positive, got {scale}")
-    return arr / float(scale)
+    return float(scale)
 
 
 def _common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,15 +138,29 @@ def landmark_distance(
     (:func:`similarity_align`), so only the face *shape* (expression, and the
     part of head rotation a 2D similarity cannot undo) is compared; the
     distance is in units of the driving clip's scale. With ``align=False`` the
-    points are compared as they are after dividing each clip by its scale
-    (meaningful when both clips frame the face the same way: a result shifted
-    by ``s`` pixels gives ``s / scale``).
+    points are compared as they are, both divided by the driving clip's scale
+    (meaningful when both clips frame the face the same way, e.g. at the same
+    resolution: a result shifted by ``s`` pixels gives ``s / scale``).
     """
-    d = _normalised(driving, scale, driving_shape, "driving landmarks")
-    r = _normalised(result, scale, result_shape, "result landmarks")
-    d, r = _common(d, r)
     if align:
+        d = _normalised(driving, scale, driving_shape, "driving landmarks")
+        r = _normalised(result, scale, result_shape, "result landmarks")
+        d, r = _common(d, r)
         r = np.stack([similarity_align(r[i], d[i]) for i in range(len(d))]) if len(d) else r
+    else:
+        # One divisor for both clips (the driving clip's), so a scale estimate
+        # that differs slightly between the clips does not shift the points.
+        d_px = _as_landmarks(driving, "driving landmarks")
+        r_px = _as_landmarks(result, "result landmarks")
+        if scale == "face":
+            divisor = face_scale(d_px)
+        elif scale == "image":
+            if driving_shape is None:
+                raise InvalidOptionError("scale='image' needs the frame shape (H, W)")
+            divisor = float(driving_shape[1])
+        else:
+            divisor = _pixel_scale(scale)
+        d, r = _common(d_px / divisor, r_px / divisor)
     return np.linalg.norm(d - r, axis=-1).mean(axis=-1)
 
 
