@@ -1,0 +1,236 @@
+"""Canonical transform of the reference (the paper's Eq. 4-6).
+
+Input: per-frame :class:`~video2stylegan.faces.CanonicalParams` ``(tx, ty, r)``
+of the driving (or co-driving) clip, as ``faces.canonical_params`` gives them:
+the eye centre's offset from the FFHQ eye centre in fractions of the frame
+(right / down positive) and the roll in radians (counter-clockwise as seen
+positive). Output: one generator ``transform`` matrix per frame, ``[T, 3, 3]``,
+for ``G.synthesis(ws, transform=...)`` / ``G.synthesis_from_styles``.
+
+Steps:
+
+1. **Smoothing** (:func:`smooth_params`): centred mean filter over ``kernel``
+   frames (odd, paper: 3 or more; 1 = off), ``r`` unwrapped first. Edges:
+   ``"shrink"`` (default) narrows the window symmetrically near the ends, so
+   the first and last frames keep their values and a constant-speed motion
+   passes without lag; ``"replicate"`` pads with copies of the end frames
+   (a full window everywhere; the end frames are pulled towards their
+   neighbours).
+2. **Offsets** (:func:`canonical_offsets`): ``"relative"`` (default)
+   ``d_j = p_j - p_0``, so frame 0 keeps the reference's placement and only
+   the driving clip's motion is transferred; ``"absolute"``
+   ``d_j = p_j - p_ref`` with ``p_ref`` the reference's own parameters in its
+   generated (aligned) image, so the face lands where the driving frame has
+   it. Angle differences are wrapped to (-pi, pi].
+3. **Content motion** (:func:`content_motions`): the reference's face turns
+   by ``d_r`` about its own eye centre ``e_ref`` (the FFHQ eye centre plus
+   ``p_ref``'s offset) and its eye centre moves by ``(d_tx, d_ty)``:
+   ``p -> R(d_r) (p - e_ref) + e_ref + d_t`` in the generator's coordinates
+   (units of the image size, origin at the centre, y down).
+4. **Generator transform** (:func:`canonical_transforms`): the inverse of that
+   motion (the generator samples its Fourier features at ``transform @ p``).
+
+Fractions of the driving frame are used directly as fractions of the square
+generator image (the paper's reading); for a non-square driving frame ``tx``
+is a fraction of its width and ``ty`` of its height.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.faces.canonical import FFHQ_EYE_CENTER
+from video2stylegan.networks.transforms import content_transform
+
+__all__ = [
+    "as_params_array",
+    "smooth_params",
+    "sequence_length",
+    "match_length",
+    "canonical_offsets",
+    "content_motions",
+    "canonical_transforms",
+    "transforms_for_config",
+]
+
+
+def as_params_array(params) -> np.ndarray:
+    """``(T, 3)`` float64 rows ``(tx, ty, r)`` from an array or a sequence of CanonicalParams / dicts."""
+    if isinstance(params, np.ndarray) or torch.is_tensor(params):
+        arr = np.asarray(params, np.float64)
+    else:
+        rows = []
+        for p in params:
+            if hasattr(p, "as_array"):
+                rows.append(p.as_array())
+            elif isinstance(p, dict):
+                rows.append([p["tx"], p["ty"], p["r"]])
+            else:
+                rows.append(p)
+        arr = np.asarray(rows, np.float64)
+    if arr.ndim == 1 and arr.shape == (3,):
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 3 or len(arr) == 0:
+        raise InvalidOptionError(f"canonical parameters must be (T, 3) rows of (tx, ty, r) with T >= 1, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise InvalidOptionError("canonical parameters contain NaN or infinite values")
+    return arr
+
+
+def _wrap(angle):
+    """Wrap radians to (-pi, pi]."""
+    return np.pi - np.mod(np.pi - angle, 2 * np.pi)
+
+
+def smooth_params(params, kernel: int = 3, edges: str = "shrink") -> np.ndarray:
+    """Centred temporal mean filter of ``(T, 3)`` canonical parameters (see the module doc)."""
+    p = as_params_array(params).copy()
+    if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or kernel < 1 or kernel % 2 == 0:
+        raise InvalidOptionError(f"smoothing kernel must be an odd integer >= 1, got {kernel!r}")
+    if edges not in ("shrink", "replicate"):
+        raise InvalidOptionError(f"smoothing edges must be 'shrink' or 'replicate', got {edges!r}")
+    p[:, 2] = np.unwrap(p[:, 2])
+    half, n = int(kernel) // 2, len(p)
+    if half == 0 or n == 1:
+        out = p
+    elif edges == "shrink":
+        out = np.empty_like(p)
+        for i in range(n):
+            k = min(half, i, n - 1 - i)
+            out[i] = p[i - k : i + k + 1].mean(axis=0)
+    else:
+        padded = np.concatenate([np.repeat(p[:1], half, 0), p, np.repeat(p[-1:], half, 0)])
+        cums = np.concatenate([np.zeros((1, 3)), np.cumsum(padded, axis=0)])
+        out = (cums[kernel:] - cums[:-kernel]) / kernel
+    out = out.copy()
+    out[:, 2] = _wrap(out[:, 2])
+    return out
+
+
+def sequence_length(num_driving: int, num_codriving: int | None, policy: str = "loop") -> int:
+    """Frames of the output when a co-driving clip of ``num_codriving`` frames is used.
+
+    ``"loop"``: the driving clip sets the length and the co-driving clip repeats
+    (it jumps back to its first frame at each wrap). ``"truncate"``: both are
+    cut to the shorter one.
+    """
+    if policy not in ("loop", "truncate"):
+        raise InvalidOptionError(f"co-driving length policy must be 'loop' or 'truncate', got {policy!r}")
+    if num_driving < 1:
+        raise InvalidOptionError(f"the driving clip has no frames ({num_driving})")
+    if num_codriving is None:
+        return int(num_driving)
+    if num_codriving < 1:
+        raise InvalidOptionError(f"the co-driving clip has no frames ({num_codriving})")
+    return int(num_driving) if policy == "loop" else int(min(num_driving, num_codriving))
+
+
+def match_length(seq, length: int, policy: str = "loop"):
+    """``seq`` (array, tensor or list, frames first) brought to ``length`` frames: looped
+    (index ``j % len(seq)``) or truncated. Truncating a clip shorter than ``length`` is an error."""
+    n = len(seq)
+    if n < 1:
+        raise InvalidOptionError("cannot match the length of an empty sequence")
+    if policy == "truncate":
+        if n < length:
+            raise InvalidOptionError(f"cannot truncate a {n}-frame sequence to {length} frames")
+        return seq[:length]
+    if policy != "loop":
+        raise InvalidOptionError(f"length policy must be 'loop' or 'truncate', got {policy!r}")
+    index = np.arange(length) % n
+    if isinstance(seq, np.ndarray):
+        return seq[index]
+    if torch.is_tensor(seq):
+        return seq[torch.as_tensor(index, device=seq.device)]
+    return [seq[i] for i in index]
+
+
+def canonical_offsets(
+    params,
+    *,
+    mode: str = "relative",
+    reference=None,
+    kernel: int = 3,
+    edges: str = "shrink",
+) -> np.ndarray:
+    """``(T, 3)`` offsets ``(d_tx, d_ty, d_r)`` to apply to the reference, after smoothing.
+
+    ``mode="relative"``: ``p_j - p_0`` (frame 0 unchanged). ``mode="absolute"``:
+    ``p_j - reference`` (``reference``: the reference's own ``(tx, ty, r)`` in
+    its generated image; default ``(0, 0, 0)``, an FFHQ-aligned face).
+    """
+    p = smooth_params(params, kernel, edges)
+    if mode == "relative":
+        anchor = p[0]
+    elif mode == "absolute":
+        anchor = np.zeros(3) if reference is None else as_params_array(reference)[0]
+    else:
+        raise InvalidOptionError(f"canonical mode must be 'relative' or 'absolute', got {mode!r}")
+    d = p - anchor
+    d[:, 2] = _wrap(d[:, 2])
+    return d
+
+
+def content_motions(offsets, reference=None, dtype=torch.float32) -> torch.Tensor:
+    """``[T, 3, 3]`` forward content motions: turn by ``d_r`` about the reference's eye centre,
+    then move that eye centre by ``(d_tx, d_ty)`` (generator coordinates, see the module doc)."""
+    d = as_params_array(offsets)
+    ref = np.zeros(3) if reference is None else as_params_array(reference)[0]
+    # Reference eye centre in generator coordinates (origin at the image centre).
+    ex = FFHQ_EYE_CENTER[0] + ref[0] - 0.5
+    ey = FFHQ_EYE_CENTER[1] + ref[1] - 0.5
+    to_origin = content_transform(0.0, (-ex, -ey))
+    turn_and_place = content_transform(torch.as_tensor(d[:, 2]), (torch.as_tensor(ex + d[:, 0]), torch.as_tensor(ey + d[:, 1])))
+    return (turn_and_place.double() @ to_origin.double()).to(dtype)
+
+
+def canonical_transforms(
+    params,
+    *,
+    mode: str = "relative",
+    reference=None,
+    kernel: int = 3,
+    edges: str = "shrink",
+    dtype=torch.float32,
+) -> torch.Tensor:
+    """``[T, 3, 3]`` generator ``transform`` matrices (Eq. 6) from per-frame canonical
+    parameters: smoothing, offsets, then the inverse of the content motion."""
+    offsets = canonical_offsets(params, mode=mode, reference=reference, kernel=kernel, edges=edges)
+    motion = content_motions(offsets, reference=reference, dtype=torch.float64)
+    return torch.linalg.inv(motion).to(dtype)
+
+
+def transforms_for_config(
+    config,
+    num_frames: int,
+    driving_params=None,
+    codriving_params=None,
+    reference=None,
+    dtype=torch.float32,
+) -> torch.Tensor | None:
+    """The canonical transforms a :class:`~video2stylegan.method.config.ReenactConfig` asks
+    for, ``num_frames`` of them (co-driving parameters looped or truncated per
+    ``config.codriving_length``), or ``None`` when the source is ``"none"``."""
+    source = config.canonical_source
+    if source == "none":
+        return None
+    params = driving_params if source == "driving" else codriving_params
+    if params is None:
+        raise InvalidOptionError(f"the canonical transform comes from the {source} clip, but no {source} parameters were given")
+    params = as_params_array(params)
+    if source == "co-driving":
+        params = match_length(params, num_frames, config.codriving_length)
+    elif len(params) != num_frames:
+        raise InvalidOptionError(f"got {len(params)} driving canonical parameters for {num_frames} frames")
+    return canonical_transforms(
+        params,
+        mode=config.canonical_mode,
+        reference=reference,
+        kernel=config.smoothing_kernel,
+        edges=config.smoothing_edges,
+        dtype=dtype,
+    )

@@ -1,0 +1,178 @@
+"""Every switch and weight of the reenactment method, with the defaults of the paper.
+
+:class:`ReenactConfig` is a plain dataclass: build it with keywords, check it
+with :meth:`ReenactConfig.validate` (called on construction), and store it as
+JSON with :meth:`to_dict` / :meth:`from_dict`. Each field names the equation or
+the documented **choice** it controls (see ``docs/method.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+from video2stylegan.errors import InvalidOptionError
+
+METHODS = ("video2stylegan", "baseline")
+SOURCES = ("driving", "co-driving", "none")
+CANONICAL_MODES = ("relative", "absolute")
+SMOOTHING_EDGES = ("shrink", "replicate")
+RESIDUAL_FORMS = ("accumulated", "literal")
+LOCAL_MODES = ("absolute", "relative")
+LENGTH_POLICIES = ("loop", "truncate")
+
+#: ws indices whose styles Eq. 1-3 combine (the paper's "layers 3-7", the modified baseline).
+DEFAULT_CONSTRAINED_LAYERS = (3, 4, 5, 6, 7)
+
+
+def default_pose_layers(num_ws: int) -> tuple[int, ...]:
+    """The ws the global-pose edit moves: the first 8, or the first half on smaller networks."""
+    return tuple(range(min(8, num_ws // 2)))
+
+
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise InvalidOptionError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+
+
+def _check_layers(name: str, value, num_ws: int | None = None) -> tuple[int, ...]:
+    try:
+        layers = tuple(int(v) for v in value)
+        if any(float(a) != b for a, b in zip(value, layers)):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"{name} must be a sequence of integer ws indices, got {value!r}") from None
+    if not layers:
+        raise InvalidOptionError(f"{name} must not be empty")
+    if len(set(layers)) != len(layers):
+        raise InvalidOptionError(f"{name} must not repeat a layer, got {list(layers)}")
+    upper = num_ws if num_ws is not None else 64
+    bad = [v for v in layers if v < 0 or v >= upper]
+    if bad:
+        raise InvalidOptionError(f"{name}: ws indices must lie in 0..{upper - 1}, got {bad}")
+    return tuple(sorted(layers))
+
+
+@dataclass
+class ReenactConfig:
+    """Switches and weights of Video2StyleGAN (defaults: the paper, and the choices of method.md)."""
+
+    #: "video2stylegan" (the full method) or "baseline" (the paper's W+ difference on all layers).
+    method: str = "video2stylegan"
+    # Eq. 1-3 weights.
+    alpha: float = -1.0
+    beta: float = 1.0
+    gamma: float = 1.0
+    zeta: float = 0.5
+    # Components (for ablations).
+    use_canonical: bool = True
+    use_pose: bool = True
+    use_local: bool = True
+    use_residual: bool = True
+    # Where the canonical transform (Eq. 4-6) and the global pose come from.
+    transform_from: str = "driving"
+    pose_from: str = "driving"
+    # Canonical transform: temporal mean filter and motion mode.
+    smoothing_kernel: int = 3
+    smoothing_edges: str = "shrink"
+    canonical_mode: str = "relative"
+    # Eq. 10 form and the ws it acts on.
+    residual_form: str = "accumulated"
+    constrained_layers: tuple = DEFAULT_CONSTRAINED_LAYERS
+    #: ws moved by the pose edit; None = the first 8 (first half on networks with fewer ws).
+    pose_layers: tuple | None = None
+    #: Eq. 1 anchor: "absolute" (the reference's styles, paper) or "relative" (the first driving frame's).
+    local_mode: str = "absolute"
+    #: When the co-driving clip's length differs from the driving clip's: "loop" it or "truncate" both.
+    codriving_length: str = "loop"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self, num_ws: int | None = None) -> "ReenactConfig":
+        """Raise :class:`InvalidOptionError` naming the first bad field; ``num_ws`` also
+        checks the layer indices against a network. Returns ``self``."""
+        _check_choice("method", self.method, METHODS)
+        for name in ("alpha", "beta", "gamma", "zeta"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InvalidOptionError(f"{name} must be a finite number, got {value!r}")
+            setattr(self, name, float(value))
+        for name in ("use_canonical", "use_pose", "use_local", "use_residual"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidOptionError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        _check_choice("transform_from", self.transform_from, SOURCES)
+        _check_choice("pose_from", self.pose_from, SOURCES)
+        k = self.smoothing_kernel
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:
+            raise InvalidOptionError(
+                f"smoothing_kernel must be an odd integer >= 1 (paper: 3 or more; 1 turns smoothing off), got {k!r}"
+            )
+        _check_choice("smoothing_edges", self.smoothing_edges, SMOOTHING_EDGES)
+        _check_choice("canonical_mode", self.canonical_mode, CANONICAL_MODES)
+        _check_choice("residual_form", self.residual_form, RESIDUAL_FORMS)
+        self.constrained_layers = _check_layers("constrained_layers", self.constrained_layers, num_ws)
+        if self.pose_layers is not None:
+            self.pose_layers = _check_layers("pose_layers", self.pose_layers, num_ws)
+        _check_choice("local_mode", self.local_mode, LOCAL_MODES)
+        _check_choice("codriving_length", self.codriving_length, LENGTH_POLICIES)
+        return self
+
+    # ------------------------------------------------------------ derived values
+    @property
+    def canonical_source(self) -> str:
+        """The clip the canonical transform comes from, "none" when it is switched off."""
+        return self.transform_from if (self.use_canonical and self.method == "video2stylegan") else "none"
+
+    @property
+    def pose_source(self) -> str:
+        """The clip the global pose follows, "none" when it is switched off."""
+        return self.pose_from if (self.use_pose and self.method == "video2stylegan") else "none"
+
+    @property
+    def needs_codriving(self) -> bool:
+        return "co-driving" in (self.canonical_source, self.pose_source)
+
+    def resolved_pose_layers(self, num_ws: int) -> tuple[int, ...]:
+        layers = self.pose_layers if self.pose_layers is not None else default_pose_layers(num_ws)
+        return _check_layers("pose_layers", layers, num_ws)
+
+    def combination_kwargs(self, num_ws: int) -> dict:
+        """Keyword arguments of :func:`video2stylegan.method.combination.combine_styles`."""
+        self.validate(num_ws)
+        return dict(
+            alpha=self.alpha,
+            beta=self.beta,
+            gamma=self.gamma,
+            zeta=self.zeta,
+            constrained_layers=self.constrained_layers,
+            pose_layers=self.resolved_pose_layers(num_ws),
+            local_mode=self.local_mode,
+        )
+
+    # -------------------------------------------------------------------- JSON
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values (tuples become lists)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, tuple):
+                out[key] = list(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ReenactConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`InvalidOptionError`."""
+        if not isinstance(data, dict):
+            raise InvalidOptionError(f"a method configuration must be a mapping, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidOptionError(
+                f"unknown method option(s) {unknown}; known options: {', '.join(sorted(known))}"
+            )
+        kwargs = dict(data)
+        for key in ("constrained_layers", "pose_layers"):
+            if isinstance(kwargs.get(key), list):
+                kwargs[key] = tuple(kwargs[key])
+        return cls(**kwargs)

@@ -1,0 +1,22 @@
+"""Fixtures of the method tests: the small random R-config generator."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def G_r128():
+    """``random-r-128``: an untrained R-config network built locally (no download)."""
+    from video2stylegan import load_generator
+
+    return load_generator("random-r-128").eval().requires_grad_(False)
+
+
+@pytest.fixture(scope="session")
+def w_pair(G_r128):
+    """Two mapped codes ``[2, num_ws, w_dim]`` of ``random-r-128`` (fixed seed)."""
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        return G_r128.mapping(torch.randn(2, G_r128.z_dim, generator=g))
