@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "networks_cmd",
     "faces_cmd",
     "synthetic_cmd",
+    "evaluate_cmd",
 ]
 
 
