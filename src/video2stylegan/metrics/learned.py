@@ -188,20 +188,19 @@ def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """Frechet distance between two Gaussians (Dowson & Landau 1982), as in FID:
     ``|mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2))``."""
-    import scipy.linalg
-
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
         raise InvalidOptionError(f"mismatched Gaussian statistics: {mu1.shape}, {s1.shape}, {mu2.shape}, {s2.shape}")
     diff = mu1 - mu2
-    covmean, _ = scipy.linalg.sqrtm(s1 @ s2, disp=False)
-    if not np.isfinite(covmean).all():
-        # Singular product (fewer samples than dimensions): regularise as pytorch-fid does.
-        offset = np.eye(len(s1)) * 1e-6
-        covmean = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
-    covmean = np.real(covmean)
-    value = diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean)
+    # tr((S1 S2)^(1/2)) = tr((A S2 A)^(1/2)) with A = S1^(1/2): a symmetric PSD
+    # matrix, so its eigenvalues are real and >= 0 up to rounding (this stays
+    # stable where the covariances are singular, i.e. fewer samples than dimensions).
+    w1, v1 = np.linalg.eigh((s1 + s1.T) / 2)
+    a = (v1 * np.sqrt(np.clip(w1, 0, None))) @ v1.T
+    inner = a @ ((s2 + s2.T) / 2) @ a
+    root_trace = np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0, None)).sum()
+    value = diff @ diff + np.trace(s1) + np.trace(s2) - 2 * root_trace
     return float(max(value, 0.0))
 
 
@@ -292,7 +291,12 @@ def load_i3d(device: str = "cpu") -> Callable | MetricUnavailable:
             "FVD", f"the I3D network is not at {path}; download {I3D_URL} there (or set VIDEO2STYLEGAN_I3D)"
         )
     try:
-        net = torch.jit.load(str(path), map_location=device).eval()
+        import warnings
+
+        with warnings.catch_warnings():
+            # The published I3D is TorchScript; torch.jit.load is deprecated but still the way to read it.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            net = torch.jit.load(str(path), map_location=device).eval()
     except Exception as exc:
         return MetricUnavailable("FVD", f"{path} could not be loaded as TorchScript: {exc}")
 
