@@ -84,7 +84,8 @@ class EvaluationReport:
         }
 
     def to_json(self, path: str | os.PathLike | None = None, indent: int = 2) -> str:
-        """The report as JSON (non-finite numbers as ``null``); written to ``path`` when given."""
+        """The report as JSON (``nan`` as ``null``, infinities as the strings ``"inf"``/``"-inf"``);
+        written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
             _write_text(path, text + "\n")
@@ -101,7 +102,7 @@ class EvaluationReport:
             row = [t]
             for k in names:
                 x = self.per_frame[k][t] if t < len(self.per_frame[k]) else float("nan")
-                row.append("" if not np.isfinite(x) else f"{float(x):.6g}")
+                row.append("" if np.isnan(x) else f"{float(x):.6g}")
             writer.writerow(row)
         text = buf.getvalue()
         if path is not None:
@@ -127,8 +128,12 @@ class EvaluationReport:
 
 
 def _json_float(x):
+    # JSON has no inf/nan: identical frames' PSNR is the string "inf"; a value
+    # that does not exist (frame 0 of a transition metric) is null.
     x = float(x)
-    return x if math.isfinite(x) else None
+    if math.isnan(x):
+        return None
+    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
 
 
 def _fmt(x: float) -> str:
@@ -319,7 +324,7 @@ def evaluate_video(
 
     for name in METRICS:
         if name in pf:
-            vals = pf[name][np.isfinite(pf[name])]
+            vals = pf[name][~np.isnan(pf[name])]
             report.summary[name] = float(vals.mean()) if len(vals) else float("nan")
         elif name in learned_values:
             report.summary[name] = learned_values[name]

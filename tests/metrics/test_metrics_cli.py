@@ -1,0 +1,27 @@
+"""The evaluate subcommand, run in-process through main()."""
+
+import json
+
+from video2stylegan.cli.main import main
+
+
+def test_evaluate_a_clip_against_itself(shared_data, tmp_path, capsys):
+    clip = shared_data / "driving" / "tps__driving.mp4"
+    args = ["evaluate", "--driving", str(clip), "--result", str(clip), "--max-frames", "3", "--no-progress"]
+    assert main(args + ["--json", str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "| dK | 0 |" in out and "report written to" in out
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["summary"]["LMD"]["value"] == 0.0 and data["info"]["frames"] == 3
+    assert len((tmp_path / "r.csv").read_text().splitlines()) == 4
+
+
+def test_evaluate_user_errors_exit_1(shared_data, tmp_path, capsys):
+    clip = shared_data / "driving" / "tps__driving.mp4"
+    assert main(["evaluate", "--driving", str(clip), "--result", str(tmp_path / "none.mp4")]) == 1
+    err = capsys.readouterr().err
+    assert "none.mp4" in err and "Traceback" not in err
+    assert main(["evaluate", "--driving", str(clip), "--result", str(clip), "--max-frames", "1"]) == 1
+    assert "--max-frames" in capsys.readouterr().err
+    assert main(["evaluate", "--driving", str(clip), "--result", str(clip), "--json", str(tmp_path / "no" / "r.json")]) == 1
+    assert "does not exist" in capsys.readouterr().err

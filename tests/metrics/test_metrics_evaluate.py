@@ -1,0 +1,102 @@
+"""evaluate_video on the real clip: itself, a shifted copy, other lengths, reports."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.metrics.conftest import SHIFT
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.metrics import LPIPS, MetricUnavailable, evaluate_video, face_scale
+
+
+def mean_colour(images):
+    return np.asarray(images, np.float64).mean(axis=tuple(range(1, np.ndim(images) - 1)))
+
+
+def identity_lpips():
+    return LPIPS(features=lambda x: [x])
+
+
+def test_a_video_against_itself_scores_perfectly(tracked):
+    frames, faces = tracked["driving"]
+    report = evaluate_video(
+        frames, frames, ground_truth=frames, result_faces=faces, driving_faces=faces,
+        lpips_model=identity_lpips(), fid_extractor=mean_colour, progress=False,
+    )
+    s = report.summary
+    for name in ("dK", "dK_image", "LMD", "mouth_error", "eye_error"):
+        assert s[name] == 0.0, name
+    assert s["LMD_aligned"] < 1e-12
+    assert s["PSNR"] == np.inf and s["SSIM"] == pytest.approx(1.0)
+    assert s["FID"] == pytest.approx(0, abs=1e-6)
+    assert s["LPIPS_temporal"] > 0  # the clip moves
+    assert "LPIPS" not in s and "ID" not in s  # no reference image given
+    assert isinstance(s["FVD"], MetricUnavailable) and "windows" in s["FVD"].reason
+    assert np.isnan(report.per_frame["dK"][0]) and len(report.per_frame["dK"]) == len(frames)
+    assert report.info["frames"] == len(frames) and report.notes == []
+
+
+def test_a_shifted_copy_gives_the_shift(tracked):
+    frames, faces = tracked["driving"]
+    moved, moved_faces = tracked["shifted"]
+    report = evaluate_video(moved, frames, result_faces=moved_faces, driving_faces=faces, learned=False, progress=False)
+    s = face_scale(faces.landmarks)
+    assert report.summary["LMD"] * s == pytest.approx(np.hypot(*SHIFT), rel=0.15)
+    assert report.summary["LMD_aligned"] < 0.02
+    assert report.summary["dK"] < 0.03
+    assert isinstance(report.summary["FID"], MetricUnavailable) and "disabled" in report.summary["FID"].reason
+
+
+def test_identity_against_the_source_and_another_person(tracked, shared_data):
+    frames, faces = tracked["driving"]
+    own = evaluate_video(frames[:3], frames[:3], frames[0], result_faces=faces, driving_faces=faces, learned=False, progress=False)
+    other = evaluate_video(
+        frames[:3], frames[:3], shared_data / "portraits" / "face_recognition__obama.jpg",
+        result_faces=faces, driving_faces=faces, learned=False, progress=False, id_stride=2,
+    )
+    assert own.per_frame["ID"][0] == pytest.approx(0, abs=1e-9)
+    assert own.summary["ID"] < 0.3
+    assert other.summary["ID"] > 0.6
+    assert np.isnan(other.per_frame["ID"][1]) and any("every 2th" in n for n in other.notes)
+
+
+def test_different_lengths_compare_the_common_prefix_and_say_so(tracked):
+    frames, faces = tracked["driving"]
+    report = evaluate_video(frames[:5], frames, result_faces=faces, driving_faces=faces, learned=False, progress=False)
+    assert report.info["frames"] == 5 and len(report.per_frame["LMD_aligned"]) == 5
+    assert any("first 5 frames" in n for n in report.notes)
+
+
+def test_missing_faces_are_counted(tracked):
+    frames, faces = tracked["driving"]
+    blanked = frames.copy()
+    blanked[2] = 0
+    report = evaluate_video(blanked[:4], frames[:4], driving_faces=faces, learned=False, progress=False)
+    assert report.info["result_missing_faces"] == 1
+    assert any("1 of 4 result frames had no detected face" in n for n in report.notes)
+    assert np.isfinite(report.per_frame["LMD_aligned"]).all()
+
+
+def test_report_formats(tracked, tmp_path):
+    frames, faces = tracked["driving"]
+    report = evaluate_video(frames[:4], frames[:4], result_faces=faces, driving_faces=faces, progress=False)
+    data = json.loads(report.to_json(tmp_path / "r.json"))
+    assert data == json.loads((tmp_path / "r.json").read_text())
+    assert data["summary"]["dK"] == {"available": True, "value": 0.0, "unit": "face scale", "better": "lower"}
+    fvd = data["summary"]["FVD"]
+    assert fvd["available"] is False and "value" not in fvd and fvd["reason"]
+    assert data["per_frame"]["dK"][0] is None and len(data["per_frame"]["dK"]) == 4
+    rows = report.to_csv(tmp_path / "r.csv").splitlines()
+    assert rows[0].startswith("frame,dK,dK_image,LMD_aligned") and len(rows) == 5
+    assert rows[1].split(",")[1] == "" and rows[2].split(",")[1] == "0"
+    md = report.to_markdown()
+    assert "| dK | 0 | face scale |" in md and "unavailable:" in md
+
+
+def test_bad_inputs_are_clear_errors(tracked):
+    frames, _ = tracked["driving"]
+    with pytest.raises(InvalidOptionError, match="uint8"):
+        evaluate_video(frames.astype(np.float32), frames, progress=False)
+    with pytest.raises(InvalidOptionError, match="id_stride"):
+        evaluate_video(frames, frames, id_stride=0, progress=False)
