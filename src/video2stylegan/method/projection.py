@@ -1,0 +1,348 @@
+"""Projection of images into StyleGAN3's W+ space by optimisation (method.md, section 0).
+
+``project_image`` starts from ``w_avg`` (or from given ``init_ws``) and runs
+Adam on all style vectors (W+; or on one shared w when ``w_plus=False``) to
+minimise
+
+    perceptual_weight * perceptual(G(ws), target)
+  + pixel_weight * pixel(G(ws), target)            ("mse" or "l1")
+  + identity_weight * identity(G(ws), target)      (optional, caller supplied)
+  + w_reg_weight * mean ||ws - w_avg||^2           (optional)
+
+with a learning-rate schedule ``lr * rampdown * rampup``: linear warm-up over
+the first ``lr_rampup`` fraction of the steps and a cosine ramp-down over the
+last ``lr_rampdown`` fraction (the schedule of the StyleGAN2/3 projectors).
+StyleGAN3 has no per-layer noise inputs, so the projection is noise-free by
+construction: the only variables are the ws. Optional exploration noise
+added to the ws early on (``init_noise``, decaying to zero over
+``noise_ramp`` of the run) is off by default.
+
+Images of a batch are independent: each image's loss is its own and Adam
+acts per element, so projecting N images at once equals N separate runs
+(our synthesis normalises styles per sample, see docs/networks.md).
+
+``project_frames`` projects a video's aligned frames. With ``warm_start``
+(default) frame 0 gets ``settings_first`` from ``w_avg`` and each later
+chunk of ``batch`` frames starts from the solution of the frame before it,
+with the much shorter ``settings_next``; ``batch=1`` (default) is the strict
+frame-by-frame chain. Without warm start every frame is a cold start with
+``settings_first``, ``batch`` frames at a time. A :class:`ProjectionCache`
+makes reruns free.
+
+Defaults (see ``benchmarks/projection.py`` and the report in issue #5):
+``ProjectionSettings()`` 300 steps at lr 0.1 for a cold start,
+``ProjectionSettings.warm()`` 60 steps at lr 0.03 with a short warm-up for a
+warm start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+
+from video2stylegan.method.losses import perceptual_loss, pixel_loss, psnr
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProjectionSettings:
+    """Every knob of one projection run (all go into the cache key via :meth:`to_dict`)."""
+
+    steps: int = 300
+    lr: float = 0.1
+    lr_rampup: float = 0.05  # fraction of steps with a linear warm-up
+    lr_rampdown: float = 0.25  # fraction of steps with a cosine ramp-down to 0
+    betas: tuple[float, float] = (0.9, 0.999)
+    perceptual_weight: float = 1.0
+    pixel_weight: float = 1.0
+    pixel_kind: str = "mse"
+    identity_weight: float = 0.0  # needs an identity_fn passed to project_image
+    w_reg_weight: float = 0.0
+    w_plus: bool = True  # optimise all num_ws vectors; False: one w broadcast
+    noise_free: bool = True  # StyleGAN3 has no noise inputs; kept for the record / cache key
+    init_noise: float = 0.0  # std of exploration noise on ws at step 0, relative to the w spread
+    noise_ramp: float = 0.75  # fraction of steps over which that noise decays to 0
+    stop_psnr: float | None = None  # stop early once every image reaches this PSNR (dB)
+    perceptual: str = "auto"  # "auto": LPIPS if available offline, else fallback; "fallback": never LPIPS
+    seed: int = 0
+
+    @classmethod
+    def warm(cls, **overrides) -> "ProjectionSettings":
+        """Defaults for a warm-started frame (initialised from the previous frame's ws)."""
+        base = dict(steps=60, lr=0.03, lr_rampup=0.0, lr_rampdown=0.5)
+        base.update(overrides)
+        return cls(**base)
+
+    def replace(self, **changes) -> "ProjectionSettings":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate at ``step`` (0-based): warm-up, then cosine ramp-down over the last fraction."""
+        t = step / max(self.steps, 1)
+        ramp = 1.0 if self.lr_rampdown <= 0 else min(1.0, (1.0 - t) / self.lr_rampdown)
+        ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
+        if self.lr_rampup > 0:
+            ramp *= min(1.0, (step + 1) / (self.lr_rampup * self.steps))
+        return self.lr * ramp
+
+
+@dataclass
+class ProjectionResult:
+    """``ws`` ``[N, num_ws, w_dim]`` (detached), final per-image ``psnr`` ``[N]``, mean loss per step,
+    ``steps_run`` (optimiser steps actually taken), and ``steps_to_psnr`` per image: the first step
+    count after which the image reached ``settings.stop_psnr`` (``-1`` if never or not set)."""
+
+    ws: torch.Tensor
+    psnr: torch.Tensor
+    loss_history: list[float] = field(default_factory=list)
+    psnr_history: list[float] = field(default_factory=list)
+    steps_run: int = 0
+    steps_to_psnr: list[int] = field(default_factory=list)
+
+
+def _w_spread(G) -> float:
+    """Typical per-coordinate std of mapped ws around w_avg (used to scale exploration noise)."""
+    with torch.no_grad():
+        gen = torch.Generator(device="cpu").manual_seed(123)
+        z = torch.randn(256, G.z_dim, generator=gen).to(G.w_avg.device)
+        c = None if not getattr(G, "c_dim", 0) else torch.zeros(256, G.c_dim, device=z.device)
+        w = G.mapping(z, c)[:, 0]
+        return float((w - G.w_avg).square().mean().sqrt())
+
+
+def project_image(
+    G,
+    target: torch.Tensor,
+    settings: ProjectionSettings | None = None,
+    init_ws: torch.Tensor | None = None,
+    progress: bool = True,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    identity_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    desc: str = "projecting",
+) -> ProjectionResult:
+    """Project ``target`` ``[N, 3, R, R]`` (in [-1, 1], R = G.img_resolution) into W+.
+
+    ``init_ws``: ``[N or 1, num_ws, w_dim]`` start (default ``w_avg``).
+    ``loss_fn``: perceptual loss ``(x, y) -> [N]`` (default :func:`perceptual_loss`
+    per ``settings.perceptual``; pass one to reuse a loaded LPIPS).
+    ``identity_fn``: ``(x, y) -> [N]``, used when ``settings.identity_weight > 0``.
+    """
+    s = settings or ProjectionSettings()
+    device = G.w_avg.device
+    target = target.to(device=device, dtype=torch.float32)
+    if target.ndim == 3:
+        target = target[None]
+    n = target.shape[0]
+    res = G.img_resolution
+    if tuple(target.shape[1:]) != (G.img_channels, res, res):
+        raise ValueError(f"target must be [N, {G.img_channels}, {res}, {res}], got {list(target.shape)}")
+    if s.identity_weight > 0 and identity_fn is None:
+        raise ValueError("settings.identity_weight > 0 needs an identity_fn")
+    if loss_fn is None and s.perceptual_weight > 0:
+        loss_fn = perceptual_loss(device=device, allow_lpips=(s.perceptual != "fallback"))
+
+    w_avg = G.w_avg.detach().to(torch.float32)
+    if init_ws is None:
+        start = w_avg.reshape(1, 1, -1).expand(n, G.num_ws, -1)
+    else:
+        start = init_ws.detach().to(device=device, dtype=torch.float32)
+        if start.ndim == 2:
+            start = start[:, None].expand(-1, G.num_ws, -1)
+        start = start.expand(n, -1, -1) if start.shape[0] == 1 else start
+        if tuple(start.shape) != (n, G.num_ws, G.w_dim):
+            raise ValueError(f"init_ws must be [N, {G.num_ws}, {G.w_dim}], got {list(init_ws.shape)}")
+    if s.w_plus:
+        var = start.clone().contiguous()
+    else:
+        var = start.mean(dim=1, keepdim=True).clone().contiguous()
+    var.requires_grad_(True)
+    opt = torch.optim.Adam([var], lr=s.lr, betas=tuple(s.betas))
+    gen = torch.Generator(device="cpu").manual_seed(s.seed)
+    spread = _w_spread(G) if s.init_noise > 0 else 0.0
+
+    def full(v: torch.Tensor) -> torch.Tensor:
+        return v if s.w_plus else v.expand(-1, G.num_ws, -1)
+
+    loss_hist: list[float] = []
+    psnr_hist: list[float] = []
+    reached = [-1] * n
+    steps_run = 0
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(s.steps), desc=desc, disable=not progress, leave=False)
+    for step in bar:
+        # Reached-threshold check happens on the image of the current ws (before the step).
+        for g in opt.param_groups:
+            g["lr"] = s.lr_at(step)
+        ws = full(var)
+        if spread > 0:
+            frac = max(0.0, 1.0 - step / max(1.0, s.noise_ramp * s.steps))
+            if frac > 0:
+                noise = torch.randn(ws.shape, generator=gen).to(device) * (s.init_noise * spread * frac**2)
+                ws = ws + noise
+        img = G.synthesis(ws)
+        per_image = torch.zeros(n, device=device)
+        if s.perceptual_weight > 0:
+            per_image = per_image + s.perceptual_weight * loss_fn(img, target).reshape(n)
+        if s.pixel_weight > 0:
+            per_image = per_image + s.pixel_weight * pixel_loss(img, target, s.pixel_kind)
+        if s.identity_weight > 0:
+            per_image = per_image + s.identity_weight * identity_fn(img, target).reshape(n)
+        if s.w_reg_weight > 0:
+            per_image = per_image + s.w_reg_weight * (full(var) - w_avg).square().flatten(1).mean(1)
+        with torch.no_grad():
+            p = psnr(img.detach(), target) if spread == 0 else None
+        if s.stop_psnr is not None and p is not None:
+            for i in range(n):
+                if reached[i] < 0 and float(p[i]) >= s.stop_psnr:
+                    reached[i] = step
+            if all(r >= 0 for r in reached):
+                break
+        opt.zero_grad(set_to_none=True)
+        per_image.sum().backward()
+        opt.step()
+        steps_run += 1
+        loss_hist.append(float(per_image.detach().mean()))
+        if p is not None:
+            psnr_hist.append(float(p.mean()))
+            bar.set_postfix(loss=f"{loss_hist[-1]:.4f}", psnr=f"{psnr_hist[-1]:.2f}")
+
+    with torch.no_grad():
+        ws = full(var).detach().clone()
+        final = psnr(G.synthesis(ws), target)
+    if s.stop_psnr is not None:
+        for i in range(n):
+            if reached[i] < 0 and float(final[i]) >= s.stop_psnr:
+                reached[i] = steps_run
+    return ProjectionResult(ws=ws, psnr=final.cpu(), loss_history=loss_hist, psnr_history=psnr_hist,
+                            steps_run=steps_run, steps_to_psnr=reached)
+
+
+@dataclass
+class FramesResult:
+    """Per frame: ``ws`` ``[T, num_ws, w_dim]``, ``psnr`` ``[T]``, ``steps`` (optimiser steps spent,
+    0 for cache hits) and ``cached`` flags."""
+
+    ws: torch.Tensor
+    psnr: torch.Tensor
+    steps: list[int]
+    cached: list[bool]
+
+    @property
+    def total_steps(self) -> int:
+        return int(sum(self.steps))
+
+
+def frames_settings_dict(
+    settings_first: ProjectionSettings, settings_next: ProjectionSettings, warm_start: bool, batch: int
+) -> dict:
+    """The settings part of a frame's cache key: a warm-started frame depends on the whole chain."""
+    d = {"first": settings_first.to_dict(), "warm_start": bool(warm_start), "batch": int(batch)}
+    if warm_start:
+        d["next"] = settings_next.to_dict()
+    return d
+
+
+def project_frames(
+    G,
+    frames: torch.Tensor | Sequence[torch.Tensor],
+    settings_first: ProjectionSettings | None = None,
+    settings_next: ProjectionSettings | None = None,
+    warm_start: bool = True,
+    batch: int = 1,
+    progress: bool = True,
+    loss_fn: Callable | None = None,
+    identity_fn: Callable | None = None,
+    cache=None,
+    network_id: str | None = None,
+    source_hash: str | None = None,
+) -> FramesResult:
+    """Project aligned frames ``[T, 3, R, R]`` (or a sequence of ``[3, R, R]``) in [-1, 1] into W+.
+
+    Warm start: frame 0 (cold, ``settings_first``), then chunks of ``batch``
+    frames each initialised from the ws of the frame just before the chunk
+    (``settings_next``, default :meth:`ProjectionSettings.warm`). Cold: chunks
+    of ``batch`` frames from ``w_avg`` with ``settings_first``.
+
+    With ``cache`` (a :class:`~video2stylegan.method.cache.ProjectionCache`)
+    and the ``network_id``/``source_hash`` strings, each frame is looked up
+    under (network, source, frame index, settings) first and stored after.
+    """
+    s_first = settings_first or ProjectionSettings()
+    s_next = settings_next or ProjectionSettings.warm()
+    if isinstance(frames, torch.Tensor):
+        frames_t = frames
+    else:
+        frames_t = torch.stack([torch.as_tensor(f) for f in frames])
+    T = frames_t.shape[0]
+    batch = max(1, int(batch))
+    device = G.w_avg.device
+    use_cache = cache is not None
+    if use_cache and (network_id is None or source_hash is None):
+        raise ValueError("a cache needs network_id and source_hash")
+    key_settings = frames_settings_dict(s_first, s_next, warm_start, batch)
+    if loss_fn is None and (s_first.perceptual_weight > 0 or s_next.perceptual_weight > 0):
+        loss_fn = perceptual_loss(device=device, allow_lpips=(s_first.perceptual != "fallback"))
+
+    ws_out: list[torch.Tensor | None] = [None] * T
+    psnr_out = torch.full((T,), float("nan"))
+    steps = [0] * T
+    cached = [False] * T
+
+    # Chunks: (start, stop, settings, uses warm init)
+    chunks = []
+    if warm_start:
+        chunks.append((0, 1, s_first, False))
+        chunks += [(a, min(a + batch, T), s_next, True) for a in range(1, T, batch)]
+    else:
+        chunks += [(a, min(a + batch, T), s_first, False) for a in range(0, T, batch)]
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=T, desc="projecting frames", unit="frame", disable=not progress)
+    for a, b, s, warm in chunks:
+        if a >= T:
+            break
+        todo = []
+        for j in range(a, b):
+            hit = cache.get(network_id, source_hash, j, key_settings) if use_cache else None
+            if hit is not None:
+                ws_out[j] = torch.as_tensor(hit, dtype=torch.float32, device=device)
+                cached[j] = True
+            else:
+                todo.append(j)
+        if todo:
+            target = frames_t[todo].to(device=device, dtype=torch.float32)
+            init = ws_out[a - 1][None] if warm else None
+            r = project_image(G, target, s, init_ws=init, progress=False, loss_fn=loss_fn, identity_fn=identity_fn,
+                              desc=f"frames {a}-{b - 1}")
+            for k, j in enumerate(todo):
+                ws_out[j] = r.ws[k]
+                psnr_out[j] = r.psnr[k]
+                steps[j] = r.steps_run
+                if use_cache:
+                    cache.put(network_id, source_hash, j, key_settings, r.ws[k].cpu().numpy())
+        if any(cached[j] for j in range(a, b)):
+            with torch.no_grad():
+                idx = [j for j in range(a, b) if cached[j]]
+                img = G.synthesis(torch.stack([ws_out[j] for j in idx]))
+                psnr_out[idx] = psnr(img, frames_t[idx].to(device=device, dtype=torch.float32)).cpu()
+        bar.update(b - a)
+        bar.set_postfix(psnr=f"{float(psnr_out[a:b].mean()):.2f}")
+    bar.close()
+    return FramesResult(ws=torch.stack(ws_out), psnr=psnr_out, steps=steps, cached=cached)
+
+
+__all__ = ["FramesResult", "ProjectionResult", "ProjectionSettings", "frames_settings_dict", "project_frames",
+           "project_image"]
