@@ -60,6 +60,8 @@ __all__ = [
 
 def as_params_array(params) -> np.ndarray:
     """``(T, 3)`` float64 rows ``(tx, ty, r)`` from an array or a sequence of CanonicalParams / dicts."""
+    if hasattr(params, "as_array") or isinstance(params, dict):
+        params = [params]
     if isinstance(params, np.ndarray) or torch.is_tensor(params):
         arr = np.asarray(params, np.float64)
     else:
