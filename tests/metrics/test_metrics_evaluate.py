@@ -100,3 +100,23 @@ def test_bad_inputs_are_clear_errors(tracked):
         evaluate_video(frames.astype(np.float32), frames, progress=False)
     with pytest.raises(InvalidOptionError, match="id_stride"):
         evaluate_video(frames, frames, id_stride=0, progress=False)
+
+
+def test_clip_psnr_comes_from_the_mean_squared_error():
+    grey = np.full((4, 16, 16, 3), 100, np.uint8)
+    noisy = grey.copy()
+    noisy[1:] += 10  # frame 0 identical (inf dB), frames 1-3 off by 10 everywhere
+    faces = _fake_faces(4)
+    report = evaluate_video(noisy, grey, ground_truth=grey, result_faces=faces, driving_faces=faces, learned=False, progress=False)
+    assert report.per_frame["PSNR"][0] == np.inf
+    assert report.summary["PSNR"] == pytest.approx(10 * np.log10(255**2 / (0.75 * 100)))
+    assert report.summary["SSIM"] < 1
+
+
+def _fake_faces(n):
+    """Landmarks of one synthetic render, repeated: lets evaluate_video run without face detection."""
+    from video2stylegan.faces import VideoFaces
+    from video2stylegan.synthetic import HeadParams, render
+
+    lms = np.repeat(render(HeadParams(), 16, supersample=1).landmarks[None], n, axis=0)
+    return VideoFaces(landmarks=lms, boxes=np.zeros((n, 4)), scores=np.ones(n), detected=np.ones(n, bool), shape=(16, 16))

@@ -35,7 +35,7 @@ METRICS = {
     "mouth_error": ("absolute difference of the mouth opening ratios (inner-lip gap / mouth width)", "ratio", "lower"),
     "eye_error": ("absolute difference of the eye aspect ratios", "ratio", "lower"),
     "ID": ("dlib descriptor distance of result frames to the reference image", "descriptor L2", "lower"),
-    "PSNR": ("PSNR of result frames to ground truth", "dB", "higher"),
+    "PSNR": ("PSNR of result frames to ground truth (summary: from the mean MSE over frames)", "dB", "higher"),
     "SSIM": ("SSIM of result frames to ground truth", "0-1", "higher"),
     "LPIPS": ("LPIPS of result frames to the reference image", "LPIPS", "lower"),
     "LPIPS_temporal": ("LPIPS between consecutive result frames", "LPIPS", "lower"),
@@ -323,7 +323,14 @@ def evaluate_video(
         learned_values["FVD"] = value if isinstance(value, MetricUnavailable) else float(value)
 
     for name in METRICS:
-        if name in pf:
+        if name == "PSNR" and name in pf:
+            # From the mean MSE of the frames (the clip's PSNR), so that one
+            # identical frame (inf dB) does not make the whole clip inf.
+            db = pf[name][~np.isnan(pf[name])]
+            mse = np.mean(255.0**2 / 10 ** (db / 10)) if len(db) else np.nan
+            with np.errstate(divide="ignore"):
+                report.summary[name] = float(10 * np.log10(255.0**2 / mse)) if len(db) else float("nan")
+        elif name in pf:
             vals = pf[name][~np.isnan(pf[name])]
             report.summary[name] = float(vals.mean()) if len(vals) else float("nan")
         elif name in learned_values:
