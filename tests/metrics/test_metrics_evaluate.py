@@ -31,6 +31,10 @@ def test_a_video_against_itself_scores_perfectly(tracked):
     assert s["PSNR"] == np.inf and s["SSIM"] == pytest.approx(1.0)
     assert s["FID"] == pytest.approx(0, abs=1e-6)
     assert s["LPIPS_temporal"] > 0  # the clip moves
+    assert s["LPIPS_temporal_driving"] == s["LPIPS_temporal"]
+    step = frames[2:3].astype(np.float64) / 127.5 - 1, frames[1:2].astype(np.float64) / 127.5 - 1
+    unit = [f / np.linalg.norm(f, axis=-1, keepdims=True) for f in step]
+    assert report.per_frame["LPIPS_temporal"][2] == pytest.approx(((unit[0] - unit[1]) ** 2).sum(-1).mean(), rel=1e-4)
     assert "LPIPS" not in s and "ID" not in s  # no reference image given
     assert isinstance(s["FVD"], MetricUnavailable) and "windows" in s["FVD"].reason
     assert np.isnan(report.per_frame["dK"][0]) and len(report.per_frame["dK"]) == len(frames)

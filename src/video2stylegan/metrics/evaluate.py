@@ -39,11 +39,12 @@ METRICS = {
     "SSIM": ("SSIM of result frames to ground truth", "0-1", "higher"),
     "LPIPS": ("LPIPS of result frames to the reference image", "LPIPS", "lower"),
     "LPIPS_temporal": ("LPIPS between consecutive result frames", "LPIPS", "lower"),
+    "LPIPS_temporal_driving": ("the same for the driving frames (the motion's own share, for comparison)", "LPIPS", "reference"),
     "FID": ("FID between result frames and driving frames", "FID", "lower"),
     "FVD": ("FVD between result and driving (16-frame windows)", "FVD", "lower"),
 }
 # Per-frame columns whose value at frame t belongs to the transition t-1 -> t.
-TRANSITION_COLUMNS = ("dK", "dK_image", "LPIPS_temporal")
+TRANSITION_COLUMNS = ("dK", "dK_image", "LPIPS_temporal", "LPIPS_temporal_driving")
 
 
 @dataclass
@@ -304,7 +305,7 @@ def evaluate_video(
     learned_values: dict[str, float | MetricUnavailable] = {}
     if not learned:
         off = "skipped (learned metrics disabled)"
-        for k in ("LPIPS", "LPIPS_temporal", "FID", "FVD"):
+        for k in ("LPIPS", "LPIPS_temporal", "LPIPS_temporal_driving", "FID", "FVD"):
             if k != "LPIPS" or src is not None:
                 learned_values[k] = MetricUnavailable(k, off)
     else:
@@ -312,11 +313,13 @@ def evaluate_video(
         if isinstance(model, MetricUnavailable):
             if src is not None:
                 learned_values["LPIPS"] = MetricUnavailable("LPIPS", model.reason)
-            learned_values["LPIPS_temporal"] = MetricUnavailable("LPIPS_temporal", model.reason)
+            for k in ("LPIPS_temporal", "LPIPS_temporal_driving"):
+                learned_values[k] = MetricUnavailable(k, model.reason)
         else:
             if src is not None:
                 pf["LPIPS"] = model(res, _resize(src, res.shape[1:3]))
             pf["LPIPS_temporal"] = _pad_transition(model(res[1:], res[:-1]), n)
+            pf["LPIPS_temporal_driving"] = _pad_transition(model(drv[1:], drv[:-1]), n)
         value = fid(res, drv, fid_extractor, progress=progress)
         learned_values["FID"] = value if isinstance(value, MetricUnavailable) else float(value)
         value = fvd(res, drv, fvd_extractor)
