@@ -47,6 +47,17 @@ class FullyConnectedLayer(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, activation={self.activation}"
 
 
+def prepare_conv_weight(weight: torch.Tensor, demodulate: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The style-independent part of a modulated conv: (normalised weight, per-(out, in) sum of squares).
+
+    The weight is returned in channels-last layout, the one the convolutions run in.
+    """
+    if not demodulate:
+        return weight.contiguous(memory_format=torch.channels_last), None
+    weight = weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
+    return weight.contiguous(memory_format=torch.channels_last), weight.square().sum(dim=[2, 3])
+
+
 def modulated_conv2d(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -55,35 +66,33 @@ def modulated_conv2d(
     padding: int = 0,
     input_gain: torch.Tensor | None = None,
     bias: torch.Tensor | None = None,
+    prepared: tuple[torch.Tensor, torch.Tensor | None] | None = None,
 ) -> torch.Tensor:
     """Style-modulated convolution (plus an optional bias), without grouped convolutions.
 
     Mathematically ``conv(x, w * s * d * g) + b`` with per-sample weights,
     where ``d`` demodulates each output channel and ``g`` is the input gain.
-    At batch size 1 the modulated weight is formed directly (it is small) and
-    the bias rides on the convolution: one pass over the activations. For
-    larger batches, since the modulation scales input channels and the
-    demodulation output channels, it runs as ``conv(x * s * g, w) * d + b``
-    with one shared weight: no ``[N, O, I, k, k]`` tensor.
+    Since the modulation scales input channels and the demodulation output
+    channels, it runs as ``conv(x * s * g, w) * d + b`` with one shared
+    weight: no ``[N, O, I, k, k]`` tensor, and one ``addcmul`` for ``* d + b``.
+    (Forming the modulated weight at batch 1 was measured slower: oneDNN
+    re-packs a new weight on every call, and the backward pass then needs a
+    weight gradient, a second full convolution.) ``prepared`` is
+    :func:`prepare_conv_weight`'s result for ``weight``, when the caller caches it.
 
     Style pre-normalisation (``s / rms(s)``) is done per sample. NVIDIA's code
     normalises by the RMS over the whole batch, which makes an image depend on
     the other images of its batch; the two agree exactly at batch size 1.
     """
     batch, in_channels = styles.shape
+    weight, weight_sq = prepared if prepared is not None else prepare_conv_weight(weight, demodulate)
     dcoefs = None
     if demodulate:
-        weight = weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
         styles = styles * styles.square().mean(dim=1, keepdim=True).rsqrt()
         # sum over (i, ky, kx) of (w[o, i, k] * s[n, i])^2 = s^2 @ (sum_k w^2)^T
-        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
+        dcoefs = (styles.square() @ weight_sq.t() + 1e-8).rsqrt()  # [N, O]
     scale = styles if input_gain is None else styles * input_gain
     bias = None if bias is None else bias.to(x.dtype)
-    if batch == 1:
-        weight = weight * scale.reshape(1, in_channels, 1, 1)
-        if dcoefs is not None:
-            weight = weight * dcoefs.reshape(-1, 1, 1, 1)
-        return F.conv2d(x, weight.to(x.dtype), bias=bias, padding=padding)
     x = F.conv2d(x * scale.to(x.dtype).reshape(batch, in_channels, 1, 1), weight.to(x.dtype), padding=padding)
     if dcoefs is None:
         return x if bias is None else x + bias.reshape(1, -1, 1, 1)

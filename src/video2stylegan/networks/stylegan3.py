@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from video2stylegan.networks.layers import LRELU_GAIN, FullyConnectedLayer, modulated_conv2d
+from video2stylegan.networks.layers import LRELU_GAIN, FullyConnectedLayer, modulated_conv2d, prepare_conv_weight
 from video2stylegan.networks.resampling import design_lowpass_filter, filtered_lrelu
 
 INPUT_LAYER = "input"
@@ -200,6 +200,25 @@ class SynthesisLayer(nn.Module):
         """S-space style of this layer: the affine output (one entry per input channel)."""
         return self.affine(w)
 
+    def _prepared_weight(self):
+        """Normalised conv weight, cached while the weight is frozen and unchanged.
+
+        Frozen weights (inference, projection, pose optimisation) are the common
+        case; the cache is keyed on the tensor's storage, version, device and
+        dtype, so in-place updates and ``.to()`` invalidate it. Weights that
+        require grad (fine-tuning) are prepared afresh on every call.
+        """
+        weight = self.weight
+        if weight.requires_grad and torch.is_grad_enabled():
+            return prepare_conv_weight(weight, not self.is_torgb)
+        key = (weight.data_ptr(), weight._version, weight.device, weight.dtype)
+        cached = getattr(self, "_weight_cache", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                cached = (key, prepare_conv_weight(weight, not self.is_torgb))
+            self._weight_cache = cached
+        return cached[1]
+
     def forward_from_style(self, x: torch.Tensor, style: torch.Tensor, update_emas: bool = False) -> torch.Tensor:
         if update_emas:
             magnitude = x.detach().to(torch.float32).square().mean()
@@ -209,7 +228,7 @@ class SynthesisLayer(nn.Module):
             style = style * (1 / np.sqrt(self.in_channels * self.conv_kernel**2))
         x = modulated_conv2d(
             x, self.weight, style, demodulate=not self.is_torgb, padding=self.conv_kernel - 1,
-            input_gain=input_gain, bias=self.bias,
+            input_gain=input_gain, bias=self.bias, prepared=self._prepared_weight(),
         )
         return filtered_lrelu(
             x,
