@@ -51,3 +51,11 @@ def test_lowpass_filters_have_unit_dc_gain_and_identity_is_none():
     radial = design_lowpass_filter(12, 2.0, 2.5, 16, radial=True)
     assert radial.shape == (12, 12) and abs(float(radial.sum()) - 1) < 1e-6
     assert torch.allclose(radial, radial.t())
+
+
+def test_filtered_lrelu_without_filters_leaves_its_input_alone():
+    x = torch.randn(1, 2, 8, 8)
+    before = x.clone()
+    out = filtered_lrelu(x, None, None, None, up=1, down=1, padding=[0, 0, 0, 0], gain=1.0, slope=0.2, clamp=0.5)
+    assert torch.equal(x, before)
+    torch.testing.assert_close(out, torch.nn.functional.leaky_relu(before, 0.2).clamp(-0.5, 0.5))

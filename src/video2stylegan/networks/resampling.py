@@ -6,9 +6,9 @@ filters + downsamples again. Written naively (insert zeros, convolve with the
 full filter, throw samples away) most of the multiply-adds hit zeros or are
 discarded. Here:
 
-* upsampling by ``up`` is done in polyphase form: each of the ``up`` output
-  phases is a short ``taps / up`` filter on the original samples, all phases
-  computed by one depthwise convolution with ``up`` outputs per channel;
+* upsampling by ``up`` is done in polyphase form: a strided depthwise
+  transposed convolution per axis multiplies only the original samples, never
+  the inserted zeros, and the symmetric crop is folded into its padding;
 * downsampling is a strided depthwise convolution, so discarded samples are
   never computed;
 * separable filters run as two 1-D passes; the radially symmetric (R config)
@@ -126,6 +126,8 @@ def filtered_lrelu(
         x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
     x = upsample2d(x, fu, up, padding, gain=gain)
     if slope != 1:
+        if fu is None:  # no upsampling filter: x may still be (a view of) the caller's tensor
+            x = x.clone()
         x = _LeakyReluClamp.apply(x, slope, clamp)  # x is a fresh tensor: done in place
     elif clamp is not None:
         x = x.clamp(-clamp, clamp)
