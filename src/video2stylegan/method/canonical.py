@@ -37,8 +37,6 @@ is a fraction of its width and ``ty`` of its height.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import torch
 

@@ -38,6 +38,7 @@ warm start.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -267,6 +268,7 @@ def project_frames(
     cache=None,
     network_id: str | None = None,
     source_hash: str | None = None,
+    init_ws: torch.Tensor | None = None,
 ) -> FramesResult:
     """Project aligned frames ``[T, 3, R, R]`` (or a sequence of ``[3, R, R]``) in [-1, 1] into W+.
 
@@ -278,6 +280,10 @@ def project_frames(
     With ``cache`` (a :class:`~video2stylegan.method.cache.ProjectionCache`)
     and the ``network_id``/``source_hash`` strings, each frame is looked up
     under (network, source, frame index, settings) first and stored after.
+
+    ``init_ws`` (``[num_ws, w_dim]`` or ``[1, num_ws, w_dim]``, warm mode only):
+    the chain's starting point, so frame 0 is warm-started from it with
+    ``settings_next`` too (e.g. to continue a chain from an earlier solution).
     """
     s_first = settings_first or ProjectionSettings()
     s_next = settings_next or ProjectionSettings.warm()
@@ -292,6 +298,11 @@ def project_frames(
     if use_cache and (network_id is None or source_hash is None):
         raise ValueError("a cache needs network_id and source_hash")
     key_settings = frames_settings_dict(s_first, s_next, warm_start, batch)
+    if init_ws is not None:
+        if not warm_start:
+            raise ValueError("init_ws needs warm_start=True")
+        init_ws = init_ws.detach().to(device=device, dtype=torch.float32).reshape(G.num_ws, G.w_dim)
+        key_settings["init_ws_sha256"] = hashlib.sha256(init_ws.cpu().numpy().tobytes()).hexdigest()
     if loss_fn is None and (s_first.perceptual_weight > 0 or s_next.perceptual_weight > 0):
         loss_fn = perceptual_loss(device=device, allow_lpips=(s_first.perceptual != "fallback"))
 
@@ -302,7 +313,9 @@ def project_frames(
 
     # Chunks: (start, stop, settings, uses warm init)
     chunks = []
-    if warm_start:
+    if warm_start and init_ws is not None:
+        chunks += [(a, min(a + batch, T), s_next, True) for a in range(0, T, batch)]
+    elif warm_start:
         chunks.append((0, 1, s_first, False))
         chunks += [(a, min(a + batch, T), s_next, True) for a in range(1, T, batch)]
     else:
@@ -324,7 +337,7 @@ def project_frames(
                 todo.append(j)
         if todo:
             target = frames_t[todo].to(device=device, dtype=torch.float32)
-            init = ws_out[a - 1][None] if warm else None
+            init = (init_ws if a == 0 else ws_out[a - 1])[None] if warm else None
             r = project_image(G, target, s, init_ws=init, progress=False, loss_fn=loss_fn, identity_fn=identity_fn,
                               desc=f"frames {a}-{b - 1}")
             for k, j in enumerate(todo):

@@ -97,7 +97,7 @@ class SynthesisInput(nn.Module):
     def forward(self, style: torch.Tensor, transform: torch.Tensor | None = None) -> torch.Tensor:
         """Fourier features ``[N, channels, size, size]`` from the 4-d style (the affine output)."""
         batch = style.shape[0]
-        user = (self.transform if transform is None else transform).to(style.device, style.dtype)
+        user = (self.transform if transform is None else torch.as_tensor(transform)).to(style.device, style.dtype)
         user = user.expand(batch, 3, 3) if user.ndim == 2 else user
         if user.shape != (batch, 3, 3):
             raise ValueError(f"transform must be [3, 3] or [{batch}, 3, 3], got {list(user.shape)}")
