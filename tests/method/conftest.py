@@ -20,3 +20,10 @@ def w_pair(G_r128):
     g = torch.Generator().manual_seed(5)
     with torch.no_grad():
         return G_r128.mapping(torch.randn(2, G_r128.z_dim, generator=g))
+
+
+@pytest.fixture(scope="session")
+def reference_render(G_r128, w_pair):
+    """``G.synthesis(w_pair[:1])[0]``, the untransformed reference image ``[3, 128, 128]``."""
+    with torch.no_grad():
+        return G_r128.synthesis(w_pair[:1])[0]

@@ -95,7 +95,7 @@ def test_bad_selections():
         combine_styles(G, REF, None, DRIVE, None, local_mode="delta")
 
 
-def test_identities_render_the_reference(G_r128, w_pair):
+def test_identities_render_the_reference(G_r128, w_pair, reference_render):
     w_ref, w_drive = w_pair[:1], w_pair[1:]
     ref_styles = G_r128.styles(w_ref)
     names = G_r128.style_names
@@ -111,8 +111,7 @@ def test_identities_render_the_reference(G_r128, w_pair):
                 assert torch.equal(out[name], ref_styles[name])
         assert torch.count_nonzero(zeroed[names[6]][:, :40]) == 0
         image = G_r128.synthesis_from_styles(plain)
-        expected = G_r128.synthesis(w_ref)
-    assert torch.equal(image, expected)
+    assert torch.equal(image[0], reference_render)  # G.synthesis(w_ref)
 
 
 def test_default_combination_renders_between_reference_and_driver(G_r128, w_pair):
