@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.metrics.conftest import SHIFT
+from tests.metrics.conftest import DRIFT, SHIFT
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.metrics import LPIPS, MetricUnavailable, evaluate_video, face_scale
 
@@ -50,6 +50,18 @@ def test_a_shifted_copy_gives_the_shift(tracked):
     assert report.summary["LMD_aligned"] < 0.02
     assert report.summary["dK"] < 0.03
     assert isinstance(report.summary["FID"], MetricUnavailable) and "disabled" in report.summary["FID"].reason
+
+
+def test_smoothing_lowers_the_jitter_of_a_shifted_copy_but_keeps_a_drift(tracked):
+    frames, faces = tracked["driving"]
+    kw = dict(driving_faces=faces, learned=False, progress=False)
+    raw = evaluate_video(tracked["shifted"][0], frames, result_faces=tracked["shifted"][1], **kw)
+    smooth = evaluate_video(tracked["shifted"][0], frames, result_faces=tracked["shifted"][1], smooth=3, **kw)
+    drift = evaluate_video(tracked["drifting"][0], frames, result_faces=tracked["drifting"][1], smooth=3, **kw)
+    assert smooth.summary["dK"] < 0.6 * raw.summary["dK"]
+    assert smooth.summary["LMD"] == raw.summary["LMD"]  # smoothing is for dK only
+    assert drift.summary["dK"] == pytest.approx(DRIFT / face_scale(faces.landmarks), rel=0.25)
+    assert any("smoothed over 3 frames" in n for n in smooth.notes)
 
 
 def test_identity_against_the_source_and_another_person(tracked, shared_data):
@@ -102,6 +114,8 @@ def test_bad_inputs_are_clear_errors(tracked):
     frames, _ = tracked["driving"]
     with pytest.raises(InvalidOptionError, match="uint8"):
         evaluate_video(frames.astype(np.float32), frames, progress=False)
+    with pytest.raises(InvalidOptionError, match="smooth"):
+        evaluate_video(frames, frames, smooth=0, progress=False)
     with pytest.raises(InvalidOptionError, match="id_stride"):
         evaluate_video(frames, frames, id_stride=0, progress=False)
 

@@ -26,6 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--csv", type=Path, help="write the per-frame table as CSV")
     p.add_argument("--max-frames", type=int, help="use only the first N frames of each video")
     p.add_argument("--id-stride", type=int, default=1, help="compute ID every N frames (default 1: all)")
+    p.add_argument("--smooth", type=int, default=1, help="smooth landmarks over N frames before dK (default 1: none; 3 removes most jitter)")
     p.add_argument("--no-learned", action="store_true", help="skip LPIPS, FID and FVD")
     p.add_argument("--detector", default="hog", choices=["hog", "cnn"], help="face detector (default hog)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -39,6 +40,8 @@ def run(args: argparse.Namespace) -> None:
         raise InvalidOptionError("--max-frames must be at least 2 (motion needs two frames)")
     if args.id_stride < 1:
         raise InvalidOptionError("--id-stride must be at least 1")
+    if args.smooth < 1:
+        raise InvalidOptionError("--smooth must be at least 1 frame")
     for option, path in (("--json", args.json), ("--csv", args.csv)):
         if path is not None and not path.resolve().parent.is_dir():
             raise MediaError(f"{option}: the folder {path.parent} does not exist; create it first")
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> None:
         max_frames=args.max_frames,
         learned=not args.no_learned,
         id_stride=args.id_stride,
+        smooth=args.smooth,
         detector=args.detector,
         progress=not args.no_progress,
     )
