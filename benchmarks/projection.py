@@ -62,6 +62,7 @@ def main(argv=None):
     ap.add_argument("--psnr", type=float, default=30.0, help="quality threshold (dB) for table 2")
     ap.add_argument("--steps", type=int, default=300, help="cold step budget")
     ap.add_argument("--warm-steps", type=int, default=60, help="warm step budget")
+    ap.add_argument("--warm-lr", type=float, default=None, help="warm learning rate (default: ProjectionSettings.warm)")
     ap.add_argument("--sweep", default="", help="comma list of warm budgets for table 3, e.g. 5,10,20,40")
     ap.add_argument("--perceptual", default="fallback", choices=["auto", "fallback"])
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave)")
@@ -75,6 +76,8 @@ def main(argv=None):
     ws_true, frames = make_frames(G, args.frames, args.motion, args.psi, args.seed)
     cold = ProjectionSettings(steps=args.steps, perceptual=args.perceptual)
     warm = ProjectionSettings.warm(steps=args.warm_steps, perceptual=args.perceptual)
+    if args.warm_lr is not None:
+        warm = warm.replace(lr=args.warm_lr)
     with torch.no_grad():
         from video2stylegan.method.losses import psnr
 
@@ -103,7 +106,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     rw = project_frames(G, frames, cold_t, warm_t, warm_start=True, batch=1, progress=False)
     t_warm = time.perf_counter() - t0
-    print(f"\n2. steps to reach {args.psnr:.1f} dB (caps: cold {args.steps}, warm {args.warm_steps})")
+    print(f"\n2. steps to reach {args.psnr:.1f} dB (caps: cold {args.steps}, warm {args.warm_steps}; "
+          f"lr cold {cold.lr}, warm {warm.lr})")
     print("   frame   cold steps  cold PSNR   warm steps  warm PSNR")
     for j in range(args.frames):
         print(f"   {j:5d}   {rc.steps[j]:10d}  {float(rc.psnr[j]):9.2f}   {rw.steps[j]:10d}  {float(rw.psnr[j]):9.2f}")

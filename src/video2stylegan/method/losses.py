@@ -241,11 +241,17 @@ def perceptual_loss(
             return LpipsLoss(model, resolution).to(device)
         except Exception as exc:  # e.g. a corrupt file, or an attempted download that failed
             missing.append(f"LPIPS construction failed ({type(exc).__name__}: {exc})")
-    log.warning(
-        "LPIPS unavailable (%s); using the weight-free fallback perceptual loss (1 - MS-SSIM + gradient L1).",
-        "; ".join(missing),
-    )
+    message = "; ".join(missing)
+    if message not in _WARNED:  # once per process and cause, not once per projected frame
+        _WARNED.add(message)
+        log.warning(
+            "LPIPS unavailable (%s); using the weight-free fallback perceptual loss (1 - MS-SSIM + gradient L1).",
+            message,
+        )
     return StructureLoss().to(device)
+
+
+_WARNED: set[str] = set()
 
 
 def perceptual_is_lpips(loss: nn.Module) -> bool:
