@@ -138,3 +138,16 @@ def _fake_faces(n):
 
     lms = np.repeat(render(HeadParams(), 16, supersample=1).landmarks[None], n, axis=0)
     return VideoFaces(landmarks=lms, boxes=np.zeros((n, 4)), scores=np.ones(n), detected=np.ones(n, bool), shape=(16, 16))
+
+
+def test_a_result_at_twice_the_resolution_has_the_same_motion(tracked):
+    import cv2
+
+    frames, faces = tracked["driving"]
+    big = np.stack([cv2.resize(f, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC) for f in frames[:4]])
+    report = evaluate_video(big, frames[:4], ground_truth=frames[:4], driving_faces=faces, learned=False, progress=False)
+    s = report.summary
+    assert "LMD" not in s  # unaligned positions are not comparable across sizes
+    assert s["dK"] < 0.02 and s["LMD_aligned"] < 0.02
+    assert report.info["result_face_scale_px"] == pytest.approx(2 * report.info["driving_face_scale_px"], rel=0.03)
+    assert s["PSNR"] > 30 and any("ground truth resized" in n for n in report.notes)
