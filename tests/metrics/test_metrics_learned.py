@@ -101,6 +101,10 @@ def test_lpips_with_a_small_conv_network_is_a_distance():
     d_ab, d_ac = model(np.stack([a, a]), np.stack([b, c]))
     assert model(a, a)[0] == pytest.approx(0, abs=1e-7)
     assert 0 < d_ab < d_ac
+    # Batching does not change the numbers (frames are converted batch by batch).
+    many = rng.integers(0, 256, (7, 16, 16, 3)).astype(np.uint8)
+    assert model(many, a, batch=3) == pytest.approx(model(many, a, batch=16), rel=1e-5)
+    assert model(a, many, batch=2) == pytest.approx(model(many, a, batch=16), rel=1e-5)
 
 
 def test_lpips_wrapping_a_complete_model():

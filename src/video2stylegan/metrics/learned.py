@@ -112,20 +112,22 @@ class LPIPS:
         """Distances of ``a[i]`` to ``b[i]`` (uint8 ``(N, H, W, 3)``; one image broadcasts), ``(N,)``."""
         import torch
 
-        x, y = _to_tensor(a, "LPIPS input"), _to_tensor(b, "LPIPS input")
-        if x.shape[1:] != y.shape[1:]:
-            raise InvalidOptionError(f"LPIPS needs images of one size, got {tuple(x.shape[2:])} and {tuple(y.shape[2:])}")
-        n = max(len(x), len(y))
-        if len(x) == 1:
-            x = x.expand(n, -1, -1, -1)
-        if len(y) == 1:
-            y = y.expand(n, -1, -1, -1)
-        if len(x) != len(y):
-            raise InvalidOptionError(f"LPIPS: {len(x)} images against {len(y)}; give equal numbers or one")
+        a, b = np.asarray(a), np.asarray(b)
+        a = a[None] if a.ndim == 3 else a
+        b = b[None] if b.ndim == 3 else b
+        if a.ndim != 4 or b.ndim != 4 or a.shape[1:] != b.shape[1:]:
+            raise InvalidOptionError(f"LPIPS needs RGB images of one size, got shapes {a.shape} and {b.shape}")
+        n = max(len(a), len(b))
+        if len(a) not in (1, n) or len(b) not in (1, n):
+            raise InvalidOptionError(f"LPIPS: {len(a)} images against {len(b)}; give equal numbers or one")
         out = []
         with torch.no_grad():
+            # Converted batch by batch: a long 1024 px clip as one float tensor would take gigabytes.
             for s in range(0, n, batch):
-                out.append(self._pairs(x[s : s + batch], y[s : s + batch]))
+                x = _to_tensor(a[s : s + batch] if len(a) > 1 else a, "LPIPS input")
+                y = _to_tensor(b[s : s + batch] if len(b) > 1 else b, "LPIPS input")
+                m = max(len(x), len(y), min(batch, n - s))
+                out.append(self._pairs(x.expand(m, -1, -1, -1), y.expand(m, -1, -1, -1)))
         return torch.cat(out).double().numpy() if out else np.zeros(0)
 
     def _pairs(self, x, y):
