@@ -156,6 +156,11 @@ def load_lpips(net: str = "alex", device: str = "cpu") -> LPIPS | MetricUnavaila
     missing = _missing_package("lpips", "LPIPS", "lpips")
     if missing:
         return missing
+    spec = importlib.util.find_spec("lpips")
+    if spec is not None and spec.origin:
+        heads = Path(spec.origin).parent / "weights" / "v0.1" / f"{net}.pth"
+        if not heads.is_file():
+            return MetricUnavailable("LPIPS", f"the lpips package has no linear-head weights at {heads}; reinstall lpips")
     backbone = torch_hub_checkpoints() / LPIPS_BACKBONES[net]
     if not backbone.is_file():
         return MetricUnavailable(
