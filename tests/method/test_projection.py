@@ -44,31 +44,39 @@ def test_schedule_warmup_and_cosine_rampdown():
     assert ProjectionSettings().to_dict()["betas"] == [0.9, 0.999]
 
 
-def test_projection_recovers_generated_image(G):
-    """Cold start from w_avg reaches 30 dB on a generated target (start is about 20 dB)."""
-    _, target = clip(G, 1, 0.0, seed=3)
-    s = ProjectionSettings(steps=40, lr=0.1, perceptual="fallback", stop_psnr=30.0)
-    with torch.no_grad():
-        start = G.synthesis(G.w_avg.reshape(1, 1, -1).expand(1, G.num_ws, -1))
+@pytest.fixture(scope="module")
+def cold_clip(G):
+    """Three frames of a slow motion (like consecutive video frames), each projected cold to 32 dB."""
+    _, frames = clip(G, 3, 0.05, seed=1)
+    first = ProjectionSettings(steps=60, perceptual="fallback", stop_psnr=32.0)
+    nxt = ProjectionSettings.warm(steps=60, lr=0.1, perceptual="fallback", stop_psnr=32.0)
+    cold = project_frames(G, frames, first, nxt, warm_start=False, progress=False)
+    return frames, first, nxt, cold
+
+
+def test_projection_recovers_generated_image(G, cold_clip):
+    """Cold start from w_avg (about 20 dB) reaches the 32 dB threshold on generated targets."""
+    frames, first, _, cold = cold_clip
     from video2stylegan.method.losses import psnr
 
-    assert float(psnr(start, target)[0]) < 25
-    r = project_image(G, target, s, progress=False)
-    assert float(r.psnr[0]) >= 30.0, r.psnr_history
-    assert 0 < r.steps_run < 40 and r.steps_to_psnr == [r.steps_run]
+    with torch.no_grad():
+        start = psnr(G.synthesis(G.w_avg.reshape(1, 1, -1).expand(3, G.num_ws, -1)), frames)
+    assert (start < 24).all(), start
+    assert (cold.psnr >= 32.0).all(), cold.psnr
+    assert all(0 < k < first.steps for k in cold.steps), cold.steps
+    r = project_image(G, frames[:1], first.replace(stop_psnr=None, steps=5), progress=False)
     assert r.ws.shape == (1, G.num_ws, G.w_dim) and not r.ws.requires_grad
-    assert r.loss_history[-1] < r.loss_history[0]
+    assert r.loss_history[-1] < r.loss_history[0] and len(r.psnr_history) == 5 and r.steps_to_psnr == [-1]
 
 
-def test_warm_start_needs_fewer_steps_than_cold(G):
-    _, frames = clip(G, 3, 0.12, seed=4)
-    first = ProjectionSettings(steps=40, perceptual="fallback", stop_psnr=30.0)
-    nxt = ProjectionSettings.warm(steps=40, perceptual="fallback", stop_psnr=30.0)
-    cold = project_frames(G, frames[1:], first, nxt, warm_start=False, progress=False)
-    warm = project_frames(G, frames, first, nxt, warm_start=True, progress=False)
-    assert (warm.psnr >= 30.0).all() and (cold.psnr >= 30.0).all()
-    # frames 1 and 2: warm steps (from the previous solution) vs cold steps (from w_avg)
-    assert sum(warm.steps[1:]) * 3 <= sum(cold.steps), (warm.steps, cold.steps)
+def test_warm_start_needs_fewer_steps_than_cold(G, cold_clip):
+    frames, first, nxt, cold = cold_clip
+    # Frame 0's cold solution starts the chain; frames 1 and 2 are warm-started.
+    warm = project_frames(G, frames[1:], None, nxt, warm_start=True, init_ws=cold.ws[0], progress=False)
+    assert (warm.psnr >= 32.0).all(), warm.psnr
+    assert sum(warm.steps) * 3 <= sum(cold.steps[1:]), (warm.steps, cold.steps)
+    # The issue's criterion on the whole clip: same quality with >= 3x fewer total steps.
+    assert (cold.steps[0] + sum(warm.steps)) * 3 <= sum(cold.steps), (warm.steps, cold.steps)
 
 
 def test_batch_w_mode_and_init(G):
