@@ -96,9 +96,16 @@ def test_project_frames_rerun_is_served_from_cache(tmp_path):
     assert c.hits == 3 and r2.total_steps == 0 and all(r2.cached)
     torch.testing.assert_close(r2.ws, r1.ws)
     torch.testing.assert_close(r2.psnr, r1.psnr)
+    # A chunk of the clip, addressed by clip frame indices, reuses the clip's cold entries.
+    cold_kw = dict(kw, warm_start=False)
+    project_frames(G, frames, first, nxt, **cold_kw)
+    hits = c.hits
+    r3 = project_frames(G, frames[1:], first, nxt, first_index=1, **cold_kw)
+    assert c.hits == hits + 2 and all(r3.cached)
+    misses = c.misses
     # Other settings are other entries.
     project_frames(G, frames[:1], first.replace(steps=1), nxt, **kw)
-    assert c.misses == 4
+    assert c.misses == misses + 1
     assert frames_settings_dict(first, nxt, False, 1) != frames_settings_dict(first, nxt, True, 1)
     with pytest.raises(ValueError):
         project_frames(G, frames, first, nxt, cache=c, progress=False)

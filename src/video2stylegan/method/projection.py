@@ -69,7 +69,7 @@ class ProjectionSettings:
     noise_free: bool = True  # StyleGAN3 has no noise inputs; kept for the record / cache key
     init_noise: float = 0.0  # std of exploration noise on ws at step 0, relative to the w spread
     noise_ramp: float = 0.75  # fraction of steps over which that noise decays to 0
-    stop_psnr: float | None = None  # stop early once every image reaches this PSNR (dB)
+    stop_psnr: float | None = None  # stop early once every image reaches this PSNR (dB); ignored with init_noise
     perceptual: str = "auto"  # "auto": LPIPS if available offline, else fallback; "fallback": never LPIPS
     seed: int = 0
 
@@ -269,6 +269,7 @@ def project_frames(
     network_id: str | None = None,
     source_hash: str | None = None,
     init_ws: torch.Tensor | None = None,
+    first_index: int = 0,
 ) -> FramesResult:
     """Project aligned frames ``[T, 3, R, R]`` (or a sequence of ``[3, R, R]``) in [-1, 1] into W+.
 
@@ -284,6 +285,8 @@ def project_frames(
     ``init_ws`` (``[num_ws, w_dim]`` or ``[1, num_ws, w_dim]``, warm mode only):
     the chain's starting point, so frame 0 is warm-started from it with
     ``settings_next`` too (e.g. to continue a chain from an earlier solution).
+    ``first_index``: the clip's frame index of ``frames[0]`` (cache keys use
+    clip indices, so a chunk of a longer clip shares the clip's entries).
     """
     s_first = settings_first or ProjectionSettings()
     s_next = settings_next or ProjectionSettings.warm()
@@ -329,7 +332,7 @@ def project_frames(
             break
         todo = []
         for j in range(a, b):
-            hit = cache.get(network_id, source_hash, j, key_settings) if use_cache else None
+            hit = cache.get(network_id, source_hash, first_index + j, key_settings) if use_cache else None
             if hit is not None:
                 ws_out[j] = torch.as_tensor(hit, dtype=torch.float32, device=device)
                 cached[j] = True
@@ -345,7 +348,7 @@ def project_frames(
                 psnr_out[j] = r.psnr[k]
                 steps[j] = r.steps_run
                 if use_cache:
-                    cache.put(network_id, source_hash, j, key_settings, r.ws[k].cpu().numpy())
+                    cache.put(network_id, source_hash, first_index + j, key_settings, r.ws[k].cpu().numpy())
         if any(cached[j] for j in range(a, b)):
             with torch.no_grad():
                 idx = [j for j in range(a, b) if cached[j]]
