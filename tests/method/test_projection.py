@@ -49,7 +49,7 @@ def cold_clip(G):
     """Three frames of a slow motion (like consecutive video frames), each projected cold to 32 dB."""
     _, frames = clip(G, 3, 0.05, seed=1)
     first = ProjectionSettings(steps=60, perceptual="fallback", stop_psnr=32.0)
-    nxt = ProjectionSettings.warm(steps=60, lr=0.1, perceptual="fallback", stop_psnr=32.0)
+    nxt = ProjectionSettings.warm(perceptual="fallback", stop_psnr=32.0)
     cold = project_frames(G, frames, first, nxt, warm_start=False, progress=False)
     return frames, first, nxt, cold
 
@@ -85,6 +85,11 @@ def test_batch_w_mode_and_init(G):
     both = project_image(G, frames, s, progress=False)
     one = project_image(G, frames[1:], s, progress=False)
     torch.testing.assert_close(both.ws[1], one.ws[0], atol=1e-4, rtol=1e-4)  # batch members are independent
+    # Warm chain in chunks of 2: frames 1 and 2 both start from frame 0's solution, in one batch.
+    three = torch.cat([frames, frames[1:]])
+    chunked = project_frames(G, three, s, s.replace(steps=1), warm_start=True, batch=2, progress=False)
+    assert chunked.steps == [2, 1, 1] and chunked.ws.shape == (3, G.num_ws, G.w_dim)
+    torch.testing.assert_close(chunked.ws[1], chunked.ws[2])  # same target, same start: same result
     w_only = project_image(G, frames[:1], s.replace(w_plus=False), progress=False)
     assert torch.equal(w_only.ws[0, 0], w_only.ws[0, -1])  # one w broadcast to all layers
     exact = project_image(G, frames[:1], s.replace(steps=0), init_ws=ws_true[:1], progress=False)
