@@ -139,7 +139,8 @@ def project_image(
 ) -> ProjectionResult:
     """Project ``target`` ``[N, 3, R, R]`` (in [-1, 1], R = G.img_resolution) into W+.
 
-    ``init_ws``: ``[N or 1, num_ws, w_dim]`` start (default ``w_avg``).
+    ``init_ws``: ``[N or 1, num_ws, w_dim]`` start (default ``w_avg``); a 2-D
+    ``[N or 1, w_dim]`` is read as W codes and broadcast to all layers.
     ``loss_fn``: perceptual loss ``(x, y) -> [N]`` (default :func:`perceptual_loss`
     per ``settings.perceptual``; pass one to reuse a loaded LPIPS).
     ``identity_fn``: ``(x, y) -> [N]``, used when ``settings.identity_weight > 0``.
