@@ -11,13 +11,7 @@ from video2stylegan.method.cache import ProjectionCache, canonical_json, file_sh
 from video2stylegan.method.projection import ProjectionSettings, frames_settings_dict, project_frames
 from video2stylegan.networks.stylegan3 import Generator
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 busy shared cores: oversubscription is far slower than one thread
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_generator(seed=0):

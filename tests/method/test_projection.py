@@ -8,13 +8,7 @@ import torch
 from video2stylegan.method.projection import ProjectionSettings, project_frames, project_image
 from video2stylegan.networks.stylegan3 import Generator
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 busy shared cores: oversubscription is far slower than one thread
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

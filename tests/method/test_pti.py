@@ -6,13 +6,7 @@ import torch
 from video2stylegan.method.pti import PTIResult, _locality_codes, pivotal_tuning
 from video2stylegan.networks.stylegan3 import Generator
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_generator():
