@@ -22,9 +22,7 @@ shape ``[N]``, so that a batch of independent images can be optimised at once
 
 from __future__ import annotations
 
-import glob
 import logging
-import os
 from pathlib import Path
 
 import torch
@@ -179,32 +177,16 @@ class LpipsLoss(nn.Module):
         return self.model(x.float(), y.float(), normalize=False).flatten(1).mean(1)
 
 
-# torchvision file-name prefixes of the ImageNet backbones LPIPS builds on.
-_BACKBONE_PREFIX = {"vgg": "vgg16-", "alex": "alexnet-owt-", "squeeze": "squeezenet1_1-"}
-
-
 def lpips_weight_files(net: str = "vgg", version: str = "0.1") -> tuple[Path | None, Path | None]:
-    """Where LPIPS's linear-layer weights and torchvision's backbone weights are on disk, or ``None`` each.
+    """LPIPS's linear-layer weights and torchvision's backbone weights, each ``None`` where not on disk.
 
-    Linear layers: ``<lpips package>/weights/v<version>/<net>.pth`` (shipped in
-    the wheel). Backbone: ``<torch hub dir>/checkpoints/<prefix>*.pth``, where
-    torchvision caches its downloads (``$TORCH_HOME`` respected by
-    ``torch.hub.get_dir``). Does not import torchvision and downloads nothing.
+    The locations are :func:`video2stylegan.metrics.learned.lpips_weight_paths`'s
+    (the metric and the loss look in one place). Downloads nothing.
     """
-    linear = backbone = None
-    try:
-        import lpips  # noqa: F401  (optional dependency)
+    from video2stylegan.metrics.learned import lpips_weight_paths
 
-        candidate = Path(lpips.__file__).parent / "weights" / f"v{version}" / f"{net}.pth"
-        linear = candidate if candidate.is_file() else None
-    except Exception:  # not installed, or broken install
-        linear = None
-    prefix = _BACKBONE_PREFIX.get(net)
-    if prefix is not None:
-        folder = Path(torch.hub.get_dir()) / "checkpoints"
-        hits = sorted(glob.glob(os.path.join(glob.escape(str(folder)), prefix + "*.pth")))
-        backbone = Path(hits[0]) if hits else None
-    return linear, backbone
+    heads, backbone = lpips_weight_paths(net, version)
+    return (heads if heads is not None and heads.is_file() else None), (backbone if backbone.is_file() else None)
 
 
 def perceptual_loss(
@@ -233,8 +215,9 @@ def perceptual_loss(
     if lpips is not None and linear is None:
         missing.append(f"LPIPS linear weights for {net!r}")
     if backbone is None:
-        folder = Path(torch.hub.get_dir()) / "checkpoints"
-        missing.append(f"torchvision {net} backbone weights ({folder}/{_BACKBONE_PREFIX.get(net, '?')}*.pth)")
+        from video2stylegan.metrics.learned import lpips_weight_paths
+
+        missing.append(f"torchvision {net} backbone weights ({lpips_weight_paths(net)[1]})")
     if not missing:
         try:
             model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=False, verbose=False)

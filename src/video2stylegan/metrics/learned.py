@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -148,20 +149,32 @@ class LPIPS:
         return total
 
 
+def lpips_weight_paths(net: str, version: str = "0.1") -> tuple[Path | None, Path]:
+    """Where LPIPS's files belong: the package's linear heads (``None`` when the
+    package is not installed) and torchvision's backbone in the torch hub cache.
+    Imports nothing heavy and downloads nothing; callers check ``is_file()``."""
+    if net not in LPIPS_BACKBONES:
+        raise InvalidOptionError(f"LPIPS net must be one of {sorted(LPIPS_BACKBONES)}, got {net!r}")
+    origin = getattr(sys.modules.get("lpips"), "__file__", None)  # already imported (or stubbed)
+    if origin is None:
+        try:
+            spec = importlib.util.find_spec("lpips")
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+    heads = Path(origin).parent / "weights" / f"v{version}" / f"{net}.pth" if origin else None
+    return heads, torch_hub_checkpoints() / LPIPS_BACKBONES[net]
+
+
 def load_lpips(net: str = "alex", device: str = "cpu") -> LPIPS | MetricUnavailable:
     """The ``lpips`` package's model (v0.1 linear heads) when its backbone weights are
     already on disk; otherwise :class:`MetricUnavailable` (no download is attempted)."""
-    if net not in LPIPS_BACKBONES:
-        raise InvalidOptionError(f"LPIPS net must be one of {sorted(LPIPS_BACKBONES)}, got {net!r}")
+    heads, backbone = lpips_weight_paths(net)
     missing = _missing_package("lpips", "LPIPS", "lpips")
     if missing:
         return missing
-    spec = importlib.util.find_spec("lpips")
-    if spec is not None and spec.origin:
-        heads = Path(spec.origin).parent / "weights" / "v0.1" / f"{net}.pth"
-        if not heads.is_file():
-            return MetricUnavailable("LPIPS", f"the lpips package has no linear-head weights at {heads}; reinstall lpips")
-    backbone = torch_hub_checkpoints() / LPIPS_BACKBONES[net]
+    if heads is not None and not heads.is_file():
+        return MetricUnavailable("LPIPS", f"the lpips package has no linear-head weights at {heads}; reinstall lpips")
     if not backbone.is_file():
         return MetricUnavailable(
             "LPIPS",
