@@ -57,8 +57,7 @@ def register(subparsers) -> None:
 
 def describe(G) -> str:
     n_params = sum(p.numel() for p in G.parameters())
-    kernel = G.synthesis.layer_names and getattr(G.synthesis, G.synthesis.layer_names[0]).conv_kernel
-    config = "R" if kernel == 1 else "T"
+    config = "R" if G.init_kwargs.get("conv_kernel", 3) == 1 else "T"
     lines = [
         f"StyleGAN3-{config}  {G.img_resolution}x{G.img_resolution}, {G.img_channels} channels",
         f"z_dim {G.z_dim}, w_dim {G.w_dim}, c_dim {G.c_dim}, num_ws {G.num_ws}, parameters {n_params:,}",

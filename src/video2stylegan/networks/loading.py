@@ -26,15 +26,16 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
 
 
 def load_network_file(path: str | Path):
-    """Load a generator from a ``.pkl`` (official) or ``.safetensors`` (ours) file, by its content."""
+    """Load a generator from a ``.safetensors`` (ours, by suffix) or official pickle file
+    (``.pkl``, or any file starting with the pickle protocol byte)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"network file {path} does not exist")
-    with open(path, "rb") as handle:
-        head = handle.read(8)
     if path.suffix == ".safetensors":
         return load_safetensors_generator(path)
-    if head[:1] == b"\x80" or path.suffix == ".pkl":
+    with open(path, "rb") as handle:
+        is_pickle = handle.read(1) == b"\x80"
+    if is_pickle or path.suffix == ".pkl":
         return load_official_generator(path)
     raise CheckpointError(f"{path}: unknown network format; expected an official StyleGAN3 .pkl or a .safetensors file")
 
