@@ -1,0 +1,577 @@
+"""Train a small StyleGAN3 on the procedural head renderer (``video2stylegan train-synthetic``).
+
+The network is our own :class:`~video2stylegan.networks.stylegan3.Generator`
+(mapping network, Fourier input, modulated alias-free layers), trained by
+supervised distillation of the renderer: a latent ``z`` is drawn from
+N(0, I) with one entry per renderer parameter, decoded into head parameters
+(:func:`z_to_params`) and rendered; the generator learns ``G(z) ~= render``.
+The decoding makes ``z ~ N(0, I)`` reproduce the parameter distribution of
+:func:`~video2stylegan.synthetic.sample_params` (uniform fields through the
+normal CDF, natural-pose angles as scaled normals), so sampling the trained
+network draws heads the way the renderer's own sampler does.
+
+The mapping network normalises ``z`` to the sphere of radius ``sqrt(z_dim)``
+before anything else, so the image can only depend on the direction of ``z``;
+:func:`z_to_params` therefore decodes the *normalised* ``z``, which keeps the
+training target a function of what the network sees.
+
+A run directory holds ``config.json``, ``log.jsonl`` (one JSON line per logged
+step), ``grids/`` (sample grids: held-out renders above the EMA generator's
+images for the same ``z``) and ``checkpoints/step-XXXXXXXX/`` with
+``G.safetensors``, ``G_ema.safetensors`` and ``state.pt`` (optimiser state,
+step and RNG state, plain tensors loadable with ``torch.load(weights_only=True)``).
+``checkpoints/latest`` names the newest complete checkpoint. Training data are a
+pure function of (seed, step), so resuming gives the same weights as an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import signal
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from video2stylegan.errors import CheckpointError, InvalidOptionError
+from video2stylegan.io.atomic import atomic_output
+from video2stylegan.synthetic.params import NATURAL_POSE_SIGMA, Expression, HeadParams, Identity, Pose
+from video2stylegan.synthetic.renderer import render
+
+Z_DIM = HeadParams.size()
+TRAIN_STREAM = 0
+HELDOUT_STREAM = 1
+# Eye openness is drawn uniformly in this sub-range by sample_params (closed eyes are blinks).
+EYE_OPEN_RANGE = (0.55, 1.15)
+_UNIT_EPS = 1e-6
+LOSSES = ("l1+msssim", "l1+gradient", "l1")
+CHECKPOINT_KEEP = 2
+
+
+# ---------------------------------------------------------------------------
+# z <-> renderer parameters
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtr
+
+    return ndtr(x)
+
+
+def _normal_ppf(u: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtri
+
+    return ndtri(np.clip(u, _UNIT_EPS, 1 - _UNIT_EPS))
+
+
+def _field_kinds() -> list[tuple[str, tuple[float, float], str]]:
+    """(name, (low, high) of the value, kind) per parameter; kind is 'uniform' or 'normal'."""
+    kinds = []
+    for block in (Identity, Expression, Pose):
+        for name in block.names():
+            lo, hi = block.SPEC[name]
+            if name in ("eye_open_left", "eye_open_right"):
+                kinds.append((name, EYE_OPEN_RANGE, "uniform"))
+            elif name in NATURAL_POSE_SIGMA:
+                kinds.append((name, (lo, hi), "normal"))
+            else:
+                kinds.append((name, (lo, hi), "uniform"))
+    return kinds
+
+
+_FIELDS = _field_kinds()
+
+
+def normalize_z(z: np.ndarray) -> np.ndarray:
+    """What the mapping network does first: scale each row to mean square 1."""
+    z = np.asarray(z, dtype=np.float64)
+    return z / np.sqrt(np.square(z).mean(axis=-1, keepdims=True) + 1e-8)
+
+
+def z_to_params(z) -> HeadParams:
+    """Head parameters that the trained generator renders for latent ``z`` (37 values).
+
+    ``z`` is normalised as the mapping network does; each entry is then mapped
+    through the normal CDF into its field's sampling range, except yaw, pitch
+    and roll, which are ``z * sigma`` (the natural pose distribution), clipped.
+    """
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
+    if z.size != Z_DIM:
+        raise InvalidOptionError(f"z must have {Z_DIM} entries (one per renderer parameter), got {z.size}.")
+    z = normalize_z(z)
+    values = np.empty(Z_DIM)
+    for i, (name, (lo, hi), kind) in enumerate(_FIELDS):
+        if kind == "normal":
+            values[i] = np.clip(z[i] * NATURAL_POSE_SIGMA[name], lo, hi)
+        else:
+            values[i] = lo + (hi - lo) * _normal_cdf(z[i])
+    return HeadParams.from_vector(values)
+
+
+def params_to_z(params: HeadParams) -> np.ndarray:
+    """A latent whose entries encode ``params`` (the inverse of the per-field maps of :func:`z_to_params`).
+
+    Exact inverse only when the result already has mean square 1; otherwise
+    ``z_to_params(params_to_z(p))`` is ``p`` with the latent rescaled.
+    """
+    values = params.to_vector()
+    z = np.empty(Z_DIM)
+    for i, (name, (lo, hi), kind) in enumerate(_FIELDS):
+        if kind == "normal":
+            z[i] = values[i] / NATURAL_POSE_SIGMA[name]
+        else:
+            z[i] = _normal_ppf((values[i] - lo) / (hi - lo))
+    return z
+
+
+def sample_z(index: int, seed: int = 0, stream: int = TRAIN_STREAM) -> np.ndarray:
+    """Latent number ``index`` of a stream (training or held-out): ``N(0, I)``, float64, deterministic."""
+    rng = np.random.default_rng([int(seed), int(stream), int(index)])
+    return rng.standard_normal(Z_DIM)
+
+
+def sample_pair(index: int, size: int, seed: int = 0, stream: int = TRAIN_STREAM) -> tuple[np.ndarray, np.ndarray]:
+    """``(z float32 [37], image float32 [3, size, size] in [-1, 1])`` for one latent of a stream."""
+    z = sample_z(index, seed, stream)
+    image = render(z_to_params(z), size).image
+    image = image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+    return z.astype(np.float32), np.ascontiguousarray(image)
+
+
+def sample_batch(indices, size: int, seed: int = 0, stream: int = TRAIN_STREAM) -> tuple[torch.Tensor, torch.Tensor]:
+    pairs = [sample_pair(i, size, seed, stream) for i in indices]
+    z = torch.from_numpy(np.stack([p[0] for p in pairs]))
+    images = torch.from_numpy(np.stack([p[1] for p in pairs]))
+    return z, images
+
+
+class _BatchStream(torch.utils.data.IterableDataset):
+    """Training batches from step ``start`` on: batch ``s`` holds latents ``s*batch .. s*batch+batch-1``."""
+
+    def __init__(self, start: int, stop: int, batch: int, size: int, seed: int):
+        super().__init__()
+        self.start, self.stop, self.batch, self.size, self.seed = start, stop, batch, size, seed
+
+    def __iter__(self):
+        torch.set_num_threads(1)
+        for step in range(self.start, self.stop):
+            yield sample_batch(range(step * self.batch, (step + 1) * self.batch), self.size, self.seed)
+
+
+# ---------------------------------------------------------------------------
+# configuration
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a run (saved as ``config.json``; fixed for the life of the run)."""
+
+    resolution: int = 128
+    w_dim: int = 64
+    channel_base: int = 2048
+    channel_max: int = 64
+    num_layers: int = 8
+    mapping_layers: int = 2
+    mapping_lr_multiplier: float = 0.1
+    batch: int = 8
+    lr: float = 2e-3
+    lr_warmup_steps: int = 100
+    lr_half_life_steps: int = 3000
+    lr_min_fraction: float = 0.05
+    betas: tuple = (0.0, 0.99)
+    loss: str = "l1+msssim"
+    ema_kimg: float = 2.0
+    ema_rampup: float = 0.05
+    seed: int = 0
+    heldout: int = 8
+
+    def __post_init__(self):
+        self.betas = tuple(float(b) for b in self.betas)
+        problems = []
+        if self.resolution < 16 or self.resolution & (self.resolution - 1):
+            problems.append(f"resolution must be a power of two >= 16, got {self.resolution}")
+        if self.num_layers < 3:
+            problems.append(f"num_layers must be at least 3, got {self.num_layers}")
+        for name in ("w_dim", "channel_base", "channel_max", "mapping_layers", "batch", "heldout", "lr_half_life_steps"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0 or not self.mapping_lr_multiplier > 0:
+            problems.append("lr and mapping_lr_multiplier must be positive")
+        if self.loss not in LOSSES:
+            problems.append(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if problems:
+            raise InvalidOptionError("invalid training config: " + "; ".join(problems) + ".")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InvalidOptionError(f"unknown training config keys: {', '.join(unknown)}.")
+        return cls(**d)
+
+    def generator_kwargs(self) -> dict:
+        return dict(
+            z_dim=Z_DIM, c_dim=0, w_dim=self.w_dim, img_resolution=self.resolution, img_channels=3,
+            channel_base=self.channel_base, channel_max=self.channel_max, num_layers=self.num_layers,
+            mapping_kwargs=dict(num_layers=self.mapping_layers, lr_multiplier=self.mapping_lr_multiplier),
+        )
+
+    def lr_at(self, step: int) -> float:
+        """Linear warm-up, then exponential decay (half-life in steps) down to a floor."""
+        warm = min(1.0, (step + 1) / max(self.lr_warmup_steps, 1))
+        decay = max(self.lr_min_fraction, 0.5 ** (step / self.lr_half_life_steps))
+        return self.lr * warm * decay
+
+    def ema_beta(self, step: int) -> float:
+        """Per-step EMA decay: half-life of ``ema_kimg`` thousand images, ramped up early in training."""
+        nimg = self.ema_kimg * 1000
+        if self.ema_rampup > 0:
+            nimg = min(nimg, (step + 1) * self.batch * self.ema_rampup)
+        return 0.5 ** (self.batch / max(nimg, 1e-8))
+
+
+def build_generator(config: TrainConfig):
+    from video2stylegan.networks.stylegan3 import Generator
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return Generator(**config.generator_kwargs())
+
+
+# ---------------------------------------------------------------------------
+# loss
+
+
+def distillation_loss(x: torch.Tensor, y: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict]:
+    """Mean loss over the batch and its parts (floats) for images in [-1, 1]."""
+    from video2stylegan.method.losses import gradient_pyramid_loss, ms_ssim
+
+    l1 = (x - y).abs().flatten(1).mean(1).mean()
+    parts = {"l1": l1}
+    total = l1
+    if kind == "l1+msssim":
+        parts["msssim"] = ms_ssim(x, y).mean()
+        total = total + (1 - parts["msssim"])
+    elif kind == "l1+gradient":
+        parts["gradient"] = gradient_pyramid_loss(x, y).mean()
+        total = total + parts["gradient"]
+    parts = {k: float(v.detach()) for k, v in parts.items()}
+    return total, parts
+
+
+# ---------------------------------------------------------------------------
+# run directory and checkpoints
+
+
+class Run:
+    """Paths of a run directory."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    config = property(lambda self: self.root / "config.json")
+    log = property(lambda self: self.root / "log.jsonl")
+    grids = property(lambda self: self.root / "grids")
+    checkpoints = property(lambda self: self.root / "checkpoints")
+    latest_file = property(lambda self: self.root / "checkpoints" / "latest")
+
+    def latest(self) -> Path | None:
+        """The newest complete checkpoint directory, or None."""
+        if not self.latest_file.is_file():
+            return None
+        path = self.checkpoints / self.latest_file.read_text().strip()
+        if not (path / "state.pt").is_file():
+            raise CheckpointError(
+                f"{self.latest_file} points at {path}, which has no state.pt; the run directory is damaged "
+                f"(point 'latest' at another checkpoints/step-* folder, or start a new --run)"
+            )
+        return path
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_output(path, what="file", error=CheckpointError) as tmp:
+        tmp.write_text(text)
+
+
+def save_checkpoint(run: Run, step: int, G, G_ema, opt) -> Path:
+    """Write checkpoint ``step`` (a fresh folder), then point ``latest`` at it; keep the newest two."""
+    from video2stylegan.networks.checkpoint import save_generator
+
+    folder = run.checkpoints / f"step-{step:08d}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    extra = {"step": step, "trainer": "video2stylegan.synthetic.training"}
+    save_generator(G, folder / "G.safetensors", torch.float32, extra)
+    save_generator(G_ema, folder / "G_ema.safetensors", torch.float32, extra)
+    state = {"step": step, "optimizer": opt.state_dict(), "torch_rng": torch.get_rng_state()}
+    with atomic_output(folder / "state.pt", what="checkpoint", error=CheckpointError) as tmp:
+        torch.save(state, tmp)
+    _write_text(run.latest_file, folder.name + "\n")
+    old = sorted(p for p in run.checkpoints.glob("step-*") if p.is_dir() and p != folder)
+    for stale in old[: max(len(old) - (CHECKPOINT_KEEP - 1), 0)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return folder
+
+
+def _load_weights(module, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path))
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot read the weights ({exc}); the checkpoint is damaged") from None
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: does not match the run's config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+
+def load_checkpoint(folder: Path, G, G_ema, opt) -> int:
+    """Restore G, G_ema, the optimiser and the RNG from a checkpoint folder; return its step."""
+    _load_weights(G, folder / "G.safetensors")
+    _load_weights(G_ema, folder / "G_ema.safetensors")
+    try:
+        state = torch.load(folder / "state.pt", map_location="cpu", weights_only=True)
+        opt.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        return int(state["step"])
+    except (OSError, KeyError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{folder / 'state.pt'}: cannot restore the training state ({exc})") from None
+
+
+def read_run_config(run: Run) -> TrainConfig:
+    try:
+        return TrainConfig.from_dict(json.loads(run.config.read_text()))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{run.config}: cannot read the run's config ({exc})") from None
+
+
+# ---------------------------------------------------------------------------
+# evaluation and grids
+
+
+@torch.no_grad()
+def heldout_set(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed held-out latents and their renders (disjoint stream from training)."""
+    return sample_batch(range(config.heldout), config.resolution, config.seed, HELDOUT_STREAM)
+
+
+@torch.no_grad()
+def evaluate(G, z: torch.Tensor, targets: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """Mean PSNR (dB) of ``G(z)`` against the renders, and the images."""
+    from video2stylegan.method.losses import psnr
+
+    G.eval()
+    images = torch.cat([G(z[i : i + 4]) for i in range(0, len(z), 4)])
+    return float(psnr(images.clamp(-1, 1), targets).mean()), images
+
+
+def write_grid(path: Path, targets: torch.Tensor, images: torch.Tensor) -> Path:
+    """PNG with the renders in the top row and the generated images below."""
+    from video2stylegan.io.images import write_image
+
+    rows = []
+    for row in (targets, images):
+        row = ((row.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        rows.append(torch.cat(list(row), dim=2))
+    grid = torch.cat(rows, dim=1).permute(1, 2, 0).numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_image(path, grid)
+
+
+# ---------------------------------------------------------------------------
+# training loop
+
+
+@dataclass
+class TrainResult:
+    step: int
+    stopped: bool  # True when interrupted (SIGTERM/SIGINT) before reaching ``steps``
+    checkpoint: Path | None
+    heldout_psnr: float | None
+
+
+class _StopFlag:
+    """Turns SIGTERM/SIGINT into a flag checked between steps (main thread only)."""
+
+    def __init__(self, enabled: bool):
+        self.set = False
+        self._old = {}
+        if enabled:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                try:
+                    self._old[sig] = signal.signal(sig, self._handle)
+                except ValueError:  # not the main thread
+                    pass
+
+    def _handle(self, signum, frame):
+        self.set = True
+
+    def restore(self):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def train(
+    run_dir: str | Path,
+    steps: int,
+    config: TrainConfig | None = None,
+    resume: bool = False,
+    workers: int = 1,
+    log_every: int = 10,
+    grid_every: int = 200,
+    checkpoint_every: int = 500,
+    checkpoint_minutes: float = 10.0,
+    progress: bool = True,
+    handle_signals: bool = True,
+) -> TrainResult:
+    """Train until ``steps`` steps are done (counted from the start of the run), checkpointing on the way.
+
+    A new run needs ``config`` (default :class:`TrainConfig`) and a run folder
+    without checkpoints; ``resume=True`` continues from the latest checkpoint
+    with the saved config (``config`` must then be None or equal to it).
+    SIGTERM and Ctrl-C finish the current step, write a checkpoint and return.
+    """
+    from tqdm import tqdm
+
+    run = Run(run_dir)
+    if steps < 0:
+        raise InvalidOptionError(f"steps must be >= 0, got {steps}.")
+    for name, value in (("log_every", log_every), ("grid_every", grid_every), ("checkpoint_every", checkpoint_every)):
+        if value < 1:
+            raise InvalidOptionError(f"{name} must be at least 1, got {value}.")
+    if workers < 0:
+        raise InvalidOptionError(f"workers must be >= 0, got {workers}.")
+    latest = run.latest() if run.root.exists() else None
+    if resume:
+        if latest is None:
+            raise CheckpointError(f"cannot resume: {run.root} has no checkpoint (checkpoints/latest); start it without --resume")
+        saved = read_run_config(run)
+        if config is not None and config.to_dict() != saved.to_dict():
+            raise InvalidOptionError(f"{run.root} was started with another config; resume it without changing the settings")
+        config = saved
+    else:
+        if latest is not None:
+            raise InvalidOptionError(f"{run.root} already holds checkpoints; pass --resume to continue it, or choose another --run folder")
+        config = config or TrainConfig()
+        run.root.mkdir(parents=True, exist_ok=True)
+        _write_text(run.config, json.dumps(config.to_dict(), indent=2) + "\n")
+
+    G = build_generator(config).train()
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    opt = torch.optim.Adam(G.parameters(), lr=config.lr, betas=config.betas, eps=1e-8)
+    step = load_checkpoint(latest, G, G_ema, opt) if resume else 0
+    heldout_z, heldout_images = heldout_set(config)
+
+    stream = _BatchStream(step, max(steps, step), config.batch, config.resolution, config.seed)
+    loader = torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None,
+        persistent_workers=False,
+    )
+    stop = _StopFlag(handle_signals)
+    last_ckpt_time = time.monotonic()
+    checkpoint = latest if resume else None
+    psnr_value = None
+    bar = tqdm(total=steps, initial=step, desc="train-synthetic", unit="step", disable=not progress, dynamic_ncols=True)
+    t_last = time.monotonic()
+    try:
+        for z, images in loader:
+            if stop.set:
+                break
+            lr = config.lr_at(step)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            G.train()
+            ws = G.mapping(z, update_emas=True)
+            out = G.synthesis(ws, update_emas=True)
+            loss, parts = distillation_loss(out, images, config.loss)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                beta = config.ema_beta(step)
+                for p_ema, p in zip(G_ema.parameters(), G.parameters()):
+                    p_ema.lerp_(p.detach(), 1 - beta)
+                for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+                    b_ema.copy_(b)
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            record = None
+            if step % log_every == 0 or step == steps:
+                now = time.monotonic()
+                record = {"step": step, "images": step * config.batch, "loss": float(loss), **parts, "lr": lr,
+                          "sec_per_step": (now - t_last) / log_every, "time": time.time()}
+                t_last = now
+            if step % grid_every == 0 or step == steps:
+                psnr_value, generated = evaluate(G_ema, heldout_z, heldout_images)
+                write_grid(run.grids / f"step-{step:08d}.png", heldout_images, generated)
+                record = record or {"step": step, "time": time.time()}
+                record["heldout_psnr_ema"] = psnr_value
+            if record is not None:
+                with open(run.log, "a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+            due = step % checkpoint_every == 0 or time.monotonic() - last_ckpt_time > checkpoint_minutes * 60
+            if due or step == steps:
+                checkpoint = save_checkpoint(run, step, G, G_ema, opt)
+                last_ckpt_time = time.monotonic()
+            if stop.set:
+                break
+    finally:
+        bar.close()
+        stop.restore()
+    stopped = step < steps
+    if stopped and (checkpoint is None or checkpoint.name != f"step-{step:08d}"):
+        checkpoint = save_checkpoint(run, step, G, G_ema, opt)
+    return TrainResult(step=step, stopped=stopped, checkpoint=checkpoint, heldout_psnr=psnr_value)
+
+
+# ---------------------------------------------------------------------------
+# export
+
+
+@torch.no_grad()
+def compute_w_avg(G, samples: int = 10000, seed: int = 0) -> torch.Tensor:
+    """Mean of ``mapping(z)`` over ``samples`` latents from N(0, I)."""
+    gen = torch.Generator().manual_seed(seed)
+    total = torch.zeros(G.w_dim, dtype=torch.float64)
+    done = 0
+    while done < samples:
+        n = min(1000, samples - done)
+        z = torch.randn(n, G.z_dim, generator=gen)
+        total += G.mapping(z)[:, 0].double().sum(0)
+        done += n
+    return (total / samples).float()
+
+
+def export_generator(run_dir: str | Path, out: str | Path, w_avg_samples: int = 10000, dtype: torch.dtype = torch.float16) -> Path:
+    """Write the run's latest ``G_ema`` to ``out`` (``.safetensors``, float16 by default) with ``w_avg`` set."""
+    from video2stylegan.networks.checkpoint import read_config, save_generator
+
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise InvalidOptionError(f"the exported network must be a .safetensors file, got {out}.")
+    run = Run(run_dir)
+    latest = run.latest() if run.root.exists() else None
+    if latest is None:
+        raise CheckpointError(f"{run.root} has no checkpoint to export; train it first (video2stylegan train-synthetic --run {run.root})")
+    config = read_run_config(run)
+    G = build_generator(config).eval().requires_grad_(False)
+    _load_weights(G, latest / "G_ema.safetensors")
+    G.mapping.w_avg.copy_(compute_w_avg(G, w_avg_samples))
+    step = read_config(latest / "G_ema.safetensors").get("extra", {}).get("step")
+    extra = {"trained_by": "video2stylegan train-synthetic", "step": step, "training_config": config.to_dict(),
+             "z_meaning": "z_to_params in video2stylegan.synthetic.training"}
+    return save_generator(G, out, dtype, extra)
+
