@@ -19,6 +19,7 @@ __all__ = [
     "NoFaceError",
     "Video2StyleGANError",
     "load_generator",
+    "reenact",
     "__version__",
 ]
 
@@ -29,4 +30,8 @@ def __getattr__(name):
         from video2stylegan.networks.loading import load_generator
 
         return load_generator
+    if name == "reenact":
+        from video2stylegan.pipeline.run import reenact
+
+        return reenact
     raise AttributeError(f"module 'video2stylegan' has no attribute {name!r}")

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "faces_cmd",
     "synthetic_cmd",
     "evaluate_cmd",
+    "reenact_cmd",
 ]
 
 

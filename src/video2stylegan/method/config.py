@@ -16,6 +16,7 @@ from video2stylegan.errors import InvalidOptionError
 METHODS = ("video2stylegan", "baseline")
 SOURCES = ("driving", "co-driving", "none")
 CANONICAL_MODES = ("relative", "absolute")
+POSE_MODES = ("relative", "absolute")
 SMOOTHING_EDGES = ("shrink", "replicate")
 RESIDUAL_FORMS = ("accumulated", "literal")
 LOCAL_MODES = ("absolute", "relative")
@@ -76,6 +77,9 @@ class ReenactConfig:
     smoothing_kernel: int = 3
     smoothing_edges: str = "shrink"
     canonical_mode: str = "relative"
+    #: Eq. 7 target: "relative" (the reference's pose plus the clip's change since its first
+    #: frame, **choice**) or "absolute" (the clip's pose, paper).
+    pose_mode: str = "relative"
     # Eq. 10 form and the ws it acts on.
     residual_form: str = "accumulated"
     constrained_layers: tuple = DEFAULT_CONSTRAINED_LAYERS
@@ -111,6 +115,7 @@ class ReenactConfig:
             )
         _check_choice("smoothing_edges", self.smoothing_edges, SMOOTHING_EDGES)
         _check_choice("canonical_mode", self.canonical_mode, CANONICAL_MODES)
+        _check_choice("pose_mode", self.pose_mode, POSE_MODES)
         _check_choice("residual_form", self.residual_form, RESIDUAL_FORMS)
         self.constrained_layers = _check_layers("constrained_layers", self.constrained_layers, num_ws)
         if self.pose_layers is not None:

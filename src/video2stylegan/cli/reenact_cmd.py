@@ -1,0 +1,189 @@
+"""``reenact`` and ``demo``: the method from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.method.config import RESIDUAL_FORMS, SOURCES, ReenactConfig
+
+WEIGHTS = (
+    ("alpha", "Eq. 1 weight of the reference's local styles (default -1)"),
+    ("beta", "Eq. 1 weight of the driving frame's local styles (default 1)"),
+    ("gamma", "Eq. 2 weight of the residual base on local channels (default 1)"),
+    ("zeta", "Eq. 3 share of the reference on the other channels of the constrained layers (default 0.5)"),
+)
+SWITCHES = ("canonical", "pose", "local", "residual")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``reenact`` and ``demo``."""
+    from video2stylegan.pipeline.embedding import EMBEDDING_PRESETS
+
+    parser.add_argument("--max-frames", type=_positive_int, default=None, help="use only the first N driving frames")
+    parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving video's)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                        help="cache of projections, PTI and calibration (default $VIDEO2STYLEGAN_CACHE or "
+                             "~/.cache/video2stylegan)")
+    parser.add_argument("--no-cache", action="store_true", help="compute everything afresh, store nothing")
+    parser.add_argument("--quality", choices=tuple(EMBEDDING_PRESETS), default=None,
+                        help="optimisation budget of the embeddings (steps per stage; see docs/method.md)")
+    parser.add_argument("--source-steps", type=_positive_int, default=None, help="W+ projection steps of the source")
+    parser.add_argument("--pti-steps", type=int, default=None, help="pivotal-tuning steps (0 = no PTI)")
+    parser.add_argument("--frame-steps", type=_positive_int, default=None,
+                        help="projection steps per warm-started driving frame")
+    parser.add_argument("--frame-batch", type=_positive_int, default=None,
+                        help="driving frames projected together (faster on a GPU)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_method_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("method (see docs/method.md)")
+    group.add_argument("--method", choices=("video2stylegan", "baseline"), default="video2stylegan",
+                       help="the full method, or the paper's baseline (W+ differences on all layers)")
+    for name, text in WEIGHTS:
+        group.add_argument(f"--{name}", type=float, default=None, help=text)
+    for name in SWITCHES:
+        group.add_argument(f"--no-{name}", action="store_true", help=f"switch the {name} component off")
+    group.add_argument("--transform-from", choices=SOURCES, default=None,
+                       help="clip of the canonical transform (default driving)")
+    group.add_argument("--pose-from", choices=SOURCES, default=None, help="clip of the head pose (default driving)")
+    group.add_argument("--residual-form", choices=RESIDUAL_FORMS, default=None,
+                       help="Eq. 10 as accumulated motion (default) or the literal one-step difference")
+    group.add_argument("--codriving-length", choices=("loop", "truncate"), default=None,
+                       help="when the co-driving clip's length differs: loop it (default) or truncate both")
+    group.add_argument("--pose-regressor", choices=("auto", "generator", "renderer"), default="auto",
+                       help="train the pose regressor on the network's samples or on synthetic renders")
+    group.add_argument("--local-calibration", choices=("auto", "generated", "projected"), default="auto",
+                       help="select local channels on the network's samples or on the projected frames")
+
+
+def register(subparsers) -> None:
+    """Add the ``reenact`` and ``demo`` subcommands."""
+    from video2stylegan.pipeline.run import DEFAULT_NETWORK
+
+    p = subparsers.add_parser(
+        "reenact",
+        help="make a portrait move like a driving video",
+        description="Reenact the face of --source with the head, eye and mouth motion of --driving "
+                    "(and optionally the head motion of --co-driving), through a StyleGAN3's latent spaces.",
+    )
+    p.add_argument("--source", required=True, type=Path, help="the portrait (image file)")
+    p.add_argument("--driving", required=True, type=Path, help="the driving talking-head video")
+    p.add_argument("--co-driving", type=Path, default=None, help="a second video for the head pose / placement")
+    p.add_argument("--network", default=DEFAULT_NETWORK, help=f"registry name or file (default {DEFAULT_NETWORK})")
+    p.add_argument("--out", required=True, type=Path, help="the MP4 to write")
+    p.add_argument("--paste-back", action="store_true", help="paste the generated face back into the source photo")
+    p.add_argument("--side-by-side", action="store_true", help="write source | driving | result")
+    p.add_argument("--keep-audio", action="store_true", help="mux the driving video's audio into the output")
+    p.add_argument("--missing-faces", choices=("interpolate", "fail"), default="interpolate",
+                   help="driving frames without a detectable face: interpolate their landmarks (default) or fail")
+    _add_method_options(p)
+    _add_run_options(p)
+    p.set_defaults(func=run_reenact)
+
+    d = subparsers.add_parser(
+        "demo",
+        help="run reenact offline on the bundled synthetic demo pair",
+        description="Reenact the bundled synthetic portrait with the bundled driving clip, side by side "
+                    "(source | driving | result). Works offline on a CPU in minutes.",
+    )
+    d.add_argument("--out", type=Path, default=Path("demo.mp4"), help="the MP4 to write (default demo.mp4)")
+    d.add_argument("--co-driving", action="store_true", help="take the head pose from the bundled co-driving clip")
+    _add_method_options(d)
+    _add_run_options(d)
+    d.set_defaults(func=run_demo)
+
+
+def config_from_args(args: argparse.Namespace) -> ReenactConfig:
+    """The :class:`ReenactConfig` the options ask for (unset options keep the defaults)."""
+    values = {"method": args.method}
+    for name, _ in WEIGHTS:
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    for name in SWITCHES:
+        if getattr(args, f"no_{name}"):
+            values[f"use_{name}"] = False
+    for option, field in (("transform_from", "transform_from"), ("pose_from", "pose_from"),
+                          ("residual_form", "residual_form"), ("codriving_length", "codriving_length")):
+        if getattr(args, option) is not None:
+            values[field] = getattr(args, option)
+    return ReenactConfig(**values)
+
+
+def embedding_from_args(args: argparse.Namespace, default_preset: str):
+    from video2stylegan.pipeline.embedding import EmbeddingOptions
+
+    if args.pti_steps is not None and args.pti_steps < 0:
+        raise InvalidOptionError(f"--pti-steps must be >= 0, got {args.pti_steps}")
+    return EmbeddingOptions.preset(
+        args.quality or default_preset,
+        source_steps=args.source_steps,
+        pti_steps=args.pti_steps,
+        frame_steps=args.frame_steps,
+        frame_batch=args.frame_batch,
+    )
+
+
+def _run(args, default_preset: str, **kwargs) -> None:
+    from video2stylegan.pipeline.run import reenact
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    result = reenact(
+        config=config_from_args(args),
+        embedding=embedding_from_args(args, default_preset),
+        max_frames=args.max_frames,
+        fps=args.fps,
+        device=args.device,
+        cache_dir=False if args.no_cache else args.cache,
+        pose_regressor=args.pose_regressor,
+        local_calibration=args.local_calibration,
+        progress=not args.quiet,
+        **kwargs,
+    )
+    print(result.summary())
+
+
+def run_reenact(args: argparse.Namespace) -> None:
+    _run(
+        args,
+        "default",
+        source=args.source,
+        driving=args.driving,
+        co_driving=args.co_driving,
+        network=args.network,
+        out=args.out,
+        paste_back=args.paste_back,
+        side_by_side=args.side_by_side,
+        keep_audio=args.keep_audio,
+        on_missing_face=args.missing_faces,
+    )
+
+
+def run_demo(args: argparse.Namespace) -> None:
+    from video2stylegan.pipeline.demo import demo_inputs
+
+    inputs = demo_inputs(co_driving=args.co_driving)
+    if inputs.note:
+        print(inputs.note)
+    if args.co_driving and args.pose_from is None:
+        args.pose_from = "co-driving"
+    if args.co_driving and args.transform_from is None:
+        args.transform_from = "co-driving"
+    if args.max_frames is None:
+        args.max_frames = inputs.default_frames
+    _run(args, "fast", source=inputs.source, driving=inputs.driving, co_driving=inputs.co_driving,
+         network=inputs.network, out=args.out, side_by_side=True)

@@ -1,0 +1,101 @@
+"""Per-network calibration: the pose regressor (Eq. 7's P_r) and the local channels (Eq. 8-9).
+
+Both are cached per network (:func:`video2stylegan.method.cache.network_identity`)
+under ``<cache>/calibration``; ``video2stylegan calibrate`` runs them ahead of
+time, ``reenact`` runs whatever is missing.
+
+Where the training images come from (``pose_source`` / ``local_source``):
+
+* pose regressor: ``"generator"`` (the network's own samples labelled by dlib
+  landmarks + PnP, the issue's recipe for FFHQ networks) or ``"renderer"``
+  (synthetic heads with exact pose labels, right for networks trained on them);
+  ``"auto"`` picks the renderer for ``synthetic-*`` networks, else the generator.
+* local channels: ``"generated"`` (the network's samples) or ``"projected"``
+  (the run's projected driving frames with their landmarks; works on any
+  network, cached per clip); ``"auto"`` tries generated samples and falls back
+  to the projected frames, with a warning, when the network's samples show no
+  faces that dlib can read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from video2stylegan.errors import InvalidOptionError, NoFaceError
+
+log = logging.getLogger(__name__)
+
+POSE_SOURCES = ("auto", "generator", "renderer")
+LOCAL_SOURCES = ("auto", "generated", "projected")
+
+__all__ = ["POSE_SOURCES", "LOCAL_SOURCES", "resolve_pose_source", "pose_regressor_for", "local_channels_for"]
+
+
+def resolve_pose_source(choice: str, network_name: str | None) -> str:
+    if choice not in POSE_SOURCES:
+        raise InvalidOptionError(f"pose regressor source must be one of {', '.join(POSE_SOURCES)}, got {choice!r}")
+    if choice != "auto":
+        return choice
+    return "renderer" if str(network_name or "").startswith("synthetic-") else "generator"
+
+
+def _calibration_dir(cache_dir) -> Path:
+    return Path(cache_dir) / "calibration"
+
+
+def pose_regressor_for(G, network_id: str, cache_dir, *, source: str = "auto", network_name=None, progress=True):
+    """The cached (or newly trained) pose regressor of ``G``."""
+    from video2stylegan.method.pose import calibrate_pose_regressor
+
+    source = resolve_pose_source(source, network_name)
+    try:
+        return calibrate_pose_regressor(G, _calibration_dir(cache_dir), network_id, source=source, progress=progress)
+    except NoFaceError as exc:
+        raise NoFaceError(
+            f"{exc} The pose regressor cannot be trained on this network's samples: run without pose "
+            "(--no-pose) or train it on synthetic renders (--pose-regressor renderer)."
+        ) from None
+
+
+@dataclass
+class LocalChannelsResult:
+    channels: dict
+    calibration: object
+    source: str
+
+
+def local_channels_for(
+    G,
+    network_id: str,
+    cache_dir,
+    *,
+    source: str = "auto",
+    ws=None,
+    landmarks=None,
+    clip_key: str | None = None,
+    progress: bool = True,
+) -> LocalChannelsResult:
+    """The selected eye / nose / mouth channels of ``G`` (``{layer name: indices}``).
+
+    ``ws`` / ``landmarks``: projected faces and their landmarks in generator
+    pixels, used by ``source="projected"`` (and by ``"auto"`` as fallback).
+    """
+    from video2stylegan.method.local_channels import calibrate_cached
+
+    if source not in LOCAL_SOURCES:
+        raise InvalidOptionError(f"local calibration source must be one of {', '.join(LOCAL_SOURCES)}, got {source!r}")
+    root = _calibration_dir(cache_dir)
+    if source in ("auto", "generated"):
+        try:
+            cal = calibrate_cached(G, root, network_id, progress=progress)
+            return LocalChannelsResult(cal.channels(), cal, "generated")
+        except NoFaceError as exc:
+            if source == "generated" or ws is None:
+                raise
+            log.warning("local-channel calibration on generated samples failed (%s); using the projected frames", exc)
+    if ws is None or landmarks is None:
+        raise InvalidOptionError("local-channel calibration on projected faces needs their ws and landmarks")
+    cal = calibrate_cached(G, root, f"{network_id}:{clip_key}", ws=ws, landmarks=landmarks, progress=progress)
+    return LocalChannelsResult(cal.channels(), cal, "projected")

@@ -1,0 +1,193 @@
+"""Step 0 of the method: the source into W+ (+ PTI) and every driving frame into W+.
+
+Both are cached on disk (module :mod:`video2stylegan.method.cache`): the
+projections per frame, the PTI-tuned generator as a safetensors file, so that a
+second run with other weights (alpha, beta, ...) costs only the synthesis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.method.cache import ProjectionCache, canonical_json
+from video2stylegan.method.projection import FramesResult, ProjectionSettings, project_frames, project_image
+from video2stylegan.method.pti import pivotal_tuning
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EmbeddingOptions", "EMBEDDING_PRESETS", "SourceEmbedding", "embed_source", "embed_clip"]
+
+
+@dataclass(frozen=True)
+class EmbeddingOptions:
+    """Optimisation budgets of the embedding step (each goes into the cache keys).
+
+    ``source_steps``: cold W+ projection of the reference; ``pti_steps``: pivotal
+    tuning after it (0 = no PTI, render with the original generator);
+    ``first_frame_steps``: cold projection of the first driving frame;
+    ``frame_steps``: each later frame, warm-started from the previous one;
+    ``frame_batch``: frames optimised together (warm-started from the frame
+    before the batch; larger is faster on a GPU); ``perceptual``: ``"auto"``
+    (LPIPS when its weights are on disk, else the weight-free fallback) or
+    ``"fallback"``.
+    """
+
+    source_steps: int = 300
+    pti_steps: int = 350
+    first_frame_steps: int = 300
+    frame_steps: int = 50
+    frame_batch: int = 1
+    perceptual: str = "auto"
+
+    def __post_init__(self):
+        for name in ("source_steps", "first_frame_steps", "frame_steps", "frame_batch", "pti_steps"):
+            value = getattr(self, name)
+            low = 0 if name == "pti_steps" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InvalidOptionError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.perceptual not in ("auto", "fallback"):
+            raise InvalidOptionError(f"perceptual must be 'auto' or 'fallback', got {self.perceptual!r}")
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "EmbeddingOptions":
+        """One of :data:`EMBEDDING_PRESETS` with ``overrides`` (``None`` values ignored)."""
+        if name not in EMBEDDING_PRESETS:
+            raise InvalidOptionError(f"unknown quality preset {name!r}; choose one of {', '.join(EMBEDDING_PRESETS)}")
+        values = dict(EMBEDDING_PRESETS[name])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes) -> "EmbeddingOptions":
+        return dataclasses.replace(self, **changes)
+
+    def source_settings(self) -> ProjectionSettings:
+        return ProjectionSettings(steps=self.source_steps, perceptual=self.perceptual)
+
+    def first_frame_settings(self) -> ProjectionSettings:
+        return ProjectionSettings(steps=self.first_frame_steps, perceptual=self.perceptual)
+
+    def next_frame_settings(self) -> ProjectionSettings:
+        return ProjectionSettings.warm(steps=self.frame_steps, perceptual=self.perceptual)
+
+
+#: Named budgets: "best" and "default" follow the projection study in docs/method.md;
+#: "fast" is for CPU previews (the demo), "draft" for smoke tests.
+EMBEDDING_PRESETS: dict[str, dict] = {
+    "best": dict(source_steps=600, pti_steps=500, first_frame_steps=500, frame_steps=100),
+    "default": dict(source_steps=300, pti_steps=350, first_frame_steps=300, frame_steps=50),
+    "fast": dict(source_steps=150, pti_steps=100, first_frame_steps=150, frame_steps=15),
+    "draft": dict(source_steps=20, pti_steps=10, first_frame_steps=20, frame_steps=3),
+}
+
+
+@dataclass
+class SourceEmbedding:
+    """``w_ref`` ``[1, num_ws, w_dim]``; ``G_render``: the PTI-tuned copy (or the original
+    generator without PTI); PSNRs of the projection and after PTI (dB); cache flags."""
+
+    w_ref: torch.Tensor
+    G_render: torch.nn.Module
+    psnr: float
+    psnr_pti: float
+    cached_w: bool = False
+    cached_pti: bool = False
+
+
+def _key(payload: dict) -> str:
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def embed_source(
+    G,
+    target: torch.Tensor,
+    source_hash: str,
+    options: EmbeddingOptions,
+    *,
+    cache: ProjectionCache | None = None,
+    network_id: str | None = None,
+    loss_fn=None,
+    progress: bool = True,
+) -> SourceEmbedding:
+    """Project the aligned reference ``target`` ``[1, 3, R, R]`` and tune G around it (PTI).
+
+    With a ``cache`` (and ``network_id``), the projection is stored like a frame
+    projection (source ``"ref:<hash>"``) and the PTI generator as
+    ``<cache root>/pti/<key>.safetensors``.
+    """
+    from video2stylegan.method.losses import psnr as psnr_fn
+    from video2stylegan.networks.checkpoint import load_safetensors_generator, save_generator
+
+    device = G.w_avg.device
+    settings = options.source_settings()
+    key_source = f"ref:{source_hash}"
+    w_ref, cached_w = None, False
+    if cache is not None:
+        hit = cache.get(network_id, key_source, 0, settings.to_dict())
+        if hit is not None:
+            w_ref, cached_w = torch.as_tensor(hit, device=device).reshape(1, G.num_ws, G.w_dim), True
+    if w_ref is None:
+        result = project_image(G, target, settings, progress=progress, loss_fn=loss_fn, desc="projecting source")
+        w_ref = result.ws[:1]
+        if cache is not None:
+            cache.put(network_id, key_source, 0, settings.to_dict(), w_ref[0])
+    with torch.no_grad():
+        p = float(psnr_fn(G.synthesis(w_ref), target.to(device))[0])
+    if options.pti_steps == 0:
+        return SourceEmbedding(w_ref, G, p, p, cached_w, False)
+
+    pti_path = None
+    if cache is not None:
+        pti_key = _key({"network": network_id, "source": source_hash, "projection": settings.to_dict(),
+                        "pti_steps": options.pti_steps, "perceptual": options.perceptual})
+        pti_path = Path(cache.root) / "pti" / f"{pti_key}.safetensors"
+        if pti_path.is_file():
+            try:
+                G_pti = load_safetensors_generator(pti_path).to(device).eval().requires_grad_(False)
+                with torch.no_grad():
+                    q = float(psnr_fn(G_pti.synthesis(w_ref), target.to(device))[0])
+                return SourceEmbedding(w_ref, G_pti, p, q, cached_w, True)
+            except Exception as exc:  # a damaged entry is recomputed, never fatal
+                log.warning("PTI cache entry %s unreadable (%s); tuning again", pti_path, exc)
+    result = pivotal_tuning(G, w_ref, target, steps=options.pti_steps, loss_fn=loss_fn, progress=progress,
+                            return_result=True)
+    if pti_path is not None:
+        pti_path.parent.mkdir(parents=True, exist_ok=True)
+        save_generator(result.G, pti_path)
+    return SourceEmbedding(w_ref, result.G, p, result.psnr_after, cached_w, False)
+
+
+def embed_clip(
+    G,
+    targets: torch.Tensor,
+    clip_key: str,
+    options: EmbeddingOptions,
+    *,
+    cache: ProjectionCache | None = None,
+    network_id: str | None = None,
+    loss_fn=None,
+    progress: bool = True,
+) -> FramesResult:
+    """Project aligned frames ``[T, 3, R, R]`` into W+, each warm-started from the one before.
+
+    ``clip_key`` identifies the frames in the cache (file hash plus alignment settings).
+    """
+    return project_frames(
+        G,
+        targets,
+        options.first_frame_settings(),
+        options.next_frame_settings(),
+        warm_start=True,
+        batch=options.frame_batch,
+        progress=progress,
+        loss_fn=loss_fn,
+        cache=cache,
+        network_id=network_id,
+        source_hash=clip_key,
+    )

@@ -1,0 +1,177 @@
+"""The reenactment's inputs: the source portrait and the driving clips, found and aligned.
+
+:func:`load_source` reads a portrait (file or array), finds its face and crops
+it the FFHQ way at the generator's resolution. :func:`load_clip` reads a video,
+tracks one face through it, aligns every frame with temporally smoothed crops
+and measures the canonical parameters ``(tx, ty, r)`` (Eq. 4-5) of every frame.
+
+Canonical parameters of a clip are measured in the coordinates of the clip's
+**first aligned crop** (**choice**): the paper measures them in the driving
+frame itself, which ties the motion's size to how large the face is in that
+video; in the crop's coordinates a turn of the head or a step sideways moves the
+generated face by the same amount relative to its size, whatever the video's
+framing. For a video that is already a face crop the two agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from video2stylegan import faces
+from video2stylegan.errors import MediaError, NoFaceError
+from video2stylegan.io.images import as_rgb_uint8, read_image
+from video2stylegan.method.cache import file_sha256
+
+__all__ = ["SourceFace", "DrivingClip", "load_source", "load_clip", "to_generator_range", "array_sha256"]
+
+
+def array_sha256(array: np.ndarray) -> str:
+    """Hex SHA-256 of an array's shape and bytes (the cache key of in-memory inputs)."""
+    a = np.ascontiguousarray(array)
+    h = hashlib.sha256(str((a.shape, a.dtype.str)).encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def to_generator_range(images: np.ndarray | list) -> torch.Tensor:
+    """``(N, H, W, 3)`` uint8 -> ``[N, 3, H, W]`` float32 in [-1, 1] (StyleGAN's range)."""
+    arr = np.ascontiguousarray(np.stack(images) if isinstance(images, list) else images)
+    if arr.ndim == 3:
+        arr = arr[None]
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+@dataclass
+class SourceFace:
+    """The reference portrait: full ``image``, its ``face``, the FFHQ crop ``aligned``
+    (an :class:`~video2stylegan.faces.AlignedFace` at the generator's resolution),
+    ``name`` (file name or ``"array"``) and ``sha256`` (cache key)."""
+
+    image: np.ndarray
+    face: faces.Face
+    aligned: faces.AlignedFace
+    name: str
+    sha256: str
+
+    @property
+    def target(self) -> torch.Tensor:
+        """The aligned crop as ``[1, 3, R, R]`` in [-1, 1]."""
+        return to_generator_range(self.aligned.image)
+
+    @property
+    def canonical(self) -> np.ndarray:
+        """``(tx, ty, r)`` of the face in its own aligned crop (close to 0 by construction)."""
+        return faces.canonical_params(self.aligned.landmarks, self.aligned.image.shape[:2]).as_array()
+
+
+def load_source(source, resolution: int, *, detector: str = "hog") -> SourceFace:
+    """Read and align the reference portrait (a path or an ``(H, W, 3)`` RGB array).
+
+    Raises :class:`NoFaceError` naming the file when it shows no face, and
+    :class:`MediaError` when it cannot be read.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        image = read_image(path)
+        name, digest = str(path), file_sha256(path)
+    else:
+        image = as_rgb_uint8(source, "source image")
+        name, digest = "array", array_sha256(image)
+    try:
+        face = faces.detect_face(image, "largest", detector=detector, source=name)
+    except NoFaceError as exc:
+        raise NoFaceError(
+            f"{exc} The source portrait must show one face, reasonably frontal and at least about 80 px wide."
+        ) from None
+    aligned = faces.align_face(image, face, resolution)
+    return SourceFace(image=image, face=face, aligned=aligned, name=name, sha256=digest)
+
+
+@dataclass
+class DrivingClip:
+    """A driving (or co-driving) clip: ``frames`` ``(T, H, W, 3)`` uint8, ``fps``, the
+    per-frame ``tracks`` (:class:`~video2stylegan.faces.VideoFaces`), ``aligned`` crops at
+    the generator's resolution, and ``canonical`` ``(T, 3)`` parameters (module doc)."""
+
+    frames: np.ndarray
+    fps: float
+    tracks: faces.VideoFaces
+    aligned: list[faces.AlignedFace]
+    canonical: np.ndarray
+    name: str
+    sha256: str
+    audio_path: Path | None = None
+    missing: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def aligned_images(self) -> np.ndarray:
+        """``(T, R, R, 3)`` uint8 aligned crops."""
+        return np.stack([a.image for a in self.aligned])
+
+    def targets(self, indices=None) -> torch.Tensor:
+        """Aligned crops ``[T, 3, R, R]`` in [-1, 1] (all frames, or ``indices``)."""
+        crops = self.aligned if indices is None else [self.aligned[i] for i in indices]
+        return to_generator_range(np.stack([a.image for a in crops]))
+
+
+def clip_canonical_params(aligned: list[faces.AlignedFace], landmarks: np.ndarray) -> np.ndarray:
+    """``(T, 3)`` canonical parameters of every frame's landmarks, in the first crop's coordinates."""
+    first = aligned[0]
+    shape = first.image.shape[:2]
+    return np.stack([faces.canonical_params(first.to_aligned(lm), shape).as_array() for lm in landmarks])
+
+
+def load_clip(
+    video,
+    resolution: int,
+    *,
+    max_frames: int | None = None,
+    role: str = "driving",
+    on_missing: str = "interpolate",
+    detector: str = "hog",
+    smooth: int = 3,
+    progress: bool = True,
+) -> DrivingClip:
+    """Read a video file, track its face and align its frames at ``resolution``.
+
+    ``on_missing``: frames without a detectable face get landmarks interpolated
+    from their neighbours (``"interpolate"``, logged) or fail the run
+    (``"fail"``, :class:`NoFaceError` naming the frames). A clip in which no
+    frame shows a face always fails. ``role`` only names the clip in messages.
+    """
+    from video2stylegan.io.video import iter_frames, probe_video
+
+    path = Path(video)
+    info = probe_video(path)  # MediaError for missing / unreadable files
+    decoded = list(iter_frames(path, max_frames=max_frames))
+    if not decoded:
+        raise MediaError(f"the {role} video {path} has no frames that could be decoded")
+    frames, fps = np.stack(decoded), info.fps
+    try:
+        tracks = faces.track_faces(
+            frames, on_missing=on_missing, detector=detector, source=path, progress=progress, total=len(frames)
+        )
+    except NoFaceError as exc:
+        raise NoFaceError(f"{role} video: {exc}") from None
+    aligned = faces.align_frames(frames, tracks.landmarks, resolution, smooth=smooth)
+    canonical = clip_canonical_params(aligned, tracks.landmarks)
+    return DrivingClip(
+        frames=frames,
+        fps=float(fps),
+        tracks=tracks,
+        aligned=aligned,
+        canonical=canonical,
+        name=str(path),
+        sha256=file_sha256(path),
+        audio_path=path if info.has_audio else None,
+        missing=list(tracks.missing),
+    )

@@ -1,0 +1,352 @@
+"""``reenact``: the whole Video2StyleGAN pipeline from files to a video.
+
+Stages (each timed, each with a progress bar where it is long):
+
+1. ``network``: load the generator.
+2. ``faces``: find and align the source face; track and align the driving (and
+   co-driving) clip; canonical parameters per frame (Eq. 4-5).
+3. ``embed source``: W+ projection of the reference + PTI (cached).
+4. ``embed driving``: W+ projection of every aligned driving frame, warm-started
+   (cached per frame).
+5. ``calibrate``: pose regressor and local channels of the network (cached).
+6. ``pose``: Eq. 7 per frame on the original generator.
+7. ``render``: Eq. 10 residuals, Eq. 1-3 combination in S space, canonical
+   transform (Eq. 6) through the Fourier features, synthesis with the PTI
+   generator.
+8. ``write``: paste back / side by side, encode the MP4 (audio optional).
+
+The baseline (``method="baseline"``) skips 5-6 and renders
+``w_ref + (w_j - w_0)`` on all layers with the PTI generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.method.canonical import match_length, transforms_for_config
+from video2stylegan.method.config import ReenactConfig
+from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip, embed_source
+from video2stylegan.pipeline.inputs import DrivingClip, SourceFace, load_clip, load_source
+
+log = logging.getLogger(__name__)
+
+#: The network ``reenact`` uses unless told otherwise (downloaded once, then cached).
+DEFAULT_NETWORK = "stylegan3-r-ffhq-1024x1024"
+
+__all__ = ["DEFAULT_NETWORK", "ReenactResult", "StageTimer", "reenact"]
+
+
+class StageTimer:
+    """Wall time per named stage (seconds, in the order first entered)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.seconds.values()))
+
+
+@dataclass
+class ReenactResult:
+    """What a run produced: the generated crops ``frames`` ``(T, R, R, 3)`` uint8, the output
+    file (``None`` when none was asked for), ``fps``, the resolved ``config``, and the run's
+    figures: ``timings`` per stage (s), cache ``hits``/``misses``, ``source_psnr`` /
+    ``pti_psnr`` (dB) of the reference embedding, ``driving_psnr`` (mean dB of the frames'
+    projections), ``pose_error_before`` / ``pose_error_after`` (mean absolute degrees between
+    the regressor's reading and the Eq. 7 targets; ``None`` without pose), and the
+    ``missing`` driving frames whose face was interpolated."""
+
+    frames: np.ndarray
+    out: Path | None
+    fps: float
+    config: ReenactConfig
+    timings: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)
+    source_psnr: float = float("nan")
+    pti_psnr: float = float("nan")
+    driving_psnr: float = float("nan")
+    pose_error_before: float | None = None
+    pose_error_after: float | None = None
+    local_channels: int = 0
+    missing: list = field(default_factory=list)
+    driving_ws: torch.Tensor | None = None
+    source: SourceFace | None = None
+    driving: DrivingClip | None = None
+
+    def summary(self) -> str:
+        """A few lines for the terminal: frames, time per stage, cache use, quality figures."""
+        lines = [f"{len(self.frames)} frames at {self.fps:g} fps" + (f" -> {self.out}" if self.out else "")]
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
+        lines.append(f"time: {sum(self.timings.values()):.1f}s ({stages})")
+        lines.append(f"cache: {self.cache.get('hits', 0)} hits, {self.cache.get('misses', 0)} misses"
+                     + (", PTI reused" if self.cache.get("pti_cached") else ""))
+        lines.append(f"source embedding: {self.source_psnr:.1f} dB, after PTI {self.pti_psnr:.1f} dB; "
+                     f"driving frames: {self.driving_psnr:.1f} dB")
+        if self.pose_error_before is not None:
+            lines.append(f"pose error: {self.pose_error_before:.1f} deg before Eq. 7, {self.pose_error_after:.1f} after")
+        if self.config.method == "video2stylegan" and self.config.use_local:
+            lines.append(f"local channels: {self.local_channels}")
+        if self.missing:
+            lines.append(f"driving frames without a detected face (interpolated): {len(self.missing)}")
+        return "\n".join(lines)
+
+
+def default_cache_dir() -> Path:
+    """``$VIDEO2STYLEGAN_CACHE`` or ``~/.cache/video2stylegan`` (the networks' cache too)."""
+    from video2stylegan.networks.registry import cache_dir
+
+    return cache_dir()
+
+
+def _check_out(out) -> Path | None:
+    if out is None:
+        return None
+    out = Path(out)
+    if out.suffix.lower() != ".mp4":
+        raise InvalidOptionError(f"the output must be an .mp4 file, got {out}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise MediaError(f"cannot write {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise MediaError(f"cannot write {out}: the folder {folder} is not writable")
+    return out
+
+
+def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: ReenactConfig, reference_angles):
+    """``[T, 3]`` Eq. 7 targets in degrees from the pose-source clip (smoothed like the transform)."""
+    with torch.no_grad():
+        angles = torch.cat([regressor(clip.targets(range(a, min(a + 16, len(clip)))))
+                            for a in range(0, len(clip), 16)]).double().cpu().numpy()
+    if config.smoothing_kernel > 1:
+        angles = _mean_filter(angles, config.smoothing_kernel)
+    angles = match_length(angles, num_frames, config.codriving_length) if len(angles) != num_frames else angles
+    if config.pose_mode == "relative":
+        angles = np.asarray(reference_angles, np.float64).reshape(1, 3) + (angles - angles[:1])
+    return torch.as_tensor(angles, dtype=torch.float32)
+
+
+def _mean_filter(values: np.ndarray, kernel: int) -> np.ndarray:
+    """Centred mean over ``kernel`` rows, the window shrinking symmetrically at the ends."""
+    from video2stylegan.faces.alignment import _centered_mean
+
+    return _centered_mean(np.asarray(values, np.float64), kernel)
+
+
+def reenact(
+    source,
+    driving,
+    *,
+    co_driving=None,
+    network=DEFAULT_NETWORK,
+    out=None,
+    config: ReenactConfig | None = None,
+    embedding: EmbeddingOptions | None = None,
+    quality: str = "default",
+    max_frames: int | None = None,
+    fps: float | None = None,
+    device: str = "auto",
+    cache_dir=None,
+    paste_back: bool = False,
+    side_by_side: bool = False,
+    keep_audio: bool = False,
+    on_missing_face: str = "interpolate",
+    pose_regressor: str = "auto",
+    local_calibration: str = "auto",
+    render_batch: int = 8,
+    progress: bool = True,
+    **config_overrides,
+) -> ReenactResult:
+    """Reenact the portrait ``source`` (path or RGB array) with the clip ``driving`` (path).
+
+    ``network``: registry name, file path, or a loaded generator. ``config``: a
+    :class:`ReenactConfig` (method switches and weights); keyword
+    ``config_overrides`` (``alpha=0.5``, ``use_pose=False``, ...) replace its
+    fields. ``embedding``: optimisation budgets (default: the ``quality``
+    preset, see :data:`~video2stylegan.pipeline.embedding.EMBEDDING_PRESETS`).
+    ``out``: an ``.mp4`` to write (``None``: only return the frames).
+    ``cache_dir``: projections, PTI and calibration cache (default
+    :func:`default_cache_dir`; ``False`` disables caching).
+    """
+    from video2stylegan.method.cache import ProjectionCache, network_identity
+    from video2stylegan.method.losses import perceptual_loss
+    from video2stylegan.networks.loading import load_generator, resolve_device
+
+    config = ReenactConfig(**{**(config or ReenactConfig()).to_dict(), **config_overrides}) if config_overrides \
+        else (config or ReenactConfig())
+    embedding = embedding or EmbeddingOptions.preset(quality)
+    out = _check_out(out)
+    if max_frames is not None and (isinstance(max_frames, bool) or int(max_frames) < 1):
+        raise InvalidOptionError(f"max_frames must be a positive integer, got {max_frames!r}")
+    if fps is not None and not (float(fps) > 0):
+        raise InvalidOptionError(f"fps must be positive, got {fps!r}")
+    if config.needs_codriving and co_driving is None:
+        raise InvalidOptionError(
+            "the configuration takes the transform or the pose from the co-driving video, but none was given"
+        )
+    timer = StageTimer()
+
+    with timer("network"):
+        if isinstance(network, torch.nn.Module):
+            G = network.to(resolve_device(device)).eval().requires_grad_(False)
+            network_name = None
+        else:
+            G = load_generator(network, resolve_device(device), progress=progress)
+            network_name = str(network)
+        config.validate(G.num_ws)
+        R = int(G.img_resolution)
+        device_t = G.w_avg.device
+        net_id = network_identity(G)
+    cache = None if cache_dir is False else ProjectionCache(Path(cache_dir or default_cache_dir()) / "projections")
+    cache_root = None if cache is None else Path(cache_dir or default_cache_dir())
+
+    with timer("faces"):
+        src = load_source(source, R)
+        clip = load_clip(driving, R, max_frames=max_frames, role="driving", on_missing=on_missing_face,
+                         progress=progress)
+        co = None
+        if co_driving is not None and config.needs_codriving:
+            co = load_clip(co_driving, R, max_frames=None, role="co-driving", on_missing=on_missing_face,
+                           progress=progress)
+            if config.codriving_length == "truncate" and len(co) < len(clip):
+                clip = _truncate(clip, len(co))
+    T = len(clip)
+    loss_fn = perceptual_loss(device=device_t, allow_lpips=(embedding.perceptual != "fallback"))
+
+    with timer("embed source"):
+        ref = embed_source(G, src.target, src.sha256, embedding, cache=cache, network_id=net_id, loss_fn=loss_fn,
+                           progress=progress)
+    G_render, w_ref = ref.G_render, ref.w_ref
+
+    needs_drive_ws = config.method == "baseline" or config.use_local or config.use_residual
+    drive_psnr = float("nan")
+    if needs_drive_ws:
+        with timer("embed driving"):
+            clip_key = f"{clip.sha256}:aligned{R}:smooth3"
+            frames_result = embed_clip(G, clip.targets(), clip_key, embedding, cache=cache, network_id=net_id,
+                                       loss_fn=loss_fn, progress=progress)
+        w_drive = frames_result.ws.to(device_t)
+        drive_psnr = float(frames_result.psnr.nanmean())
+    else:
+        w_drive = w_ref.expand(T, -1, -1)
+
+    result = ReenactResult(frames=np.zeros((0, R, R, 3), np.uint8), out=out, fps=float(fps or clip.fps),
+                           config=config, source_psnr=ref.psnr, pti_psnr=ref.psnr_pti, driving_psnr=drive_psnr,
+                           missing=clip.missing, driving_ws=w_drive.detach().cpu(), source=src, driving=clip)
+
+    if config.method == "baseline":
+        from video2stylegan.method.residual import baseline_codes
+
+        ws_all = baseline_codes(w_ref[0], w_drive, form=config.residual_form)
+        render = lambda a, b: G_render.synthesis(ws_all[a:b])  # noqa: E731
+    else:
+        render = _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root,
+                                  network_name, pose_regressor, local_calibration, timer, result, progress)
+
+    with timer("render"):
+        crops = []
+        with torch.no_grad():
+            from tqdm.auto import tqdm
+
+            for a in tqdm(range(0, T, render_batch), desc="rendering", unit="batch", disable=not progress):
+                img = render(a, min(a + render_batch, T))
+                crops.append(img.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+                             .permute(0, 2, 3, 1).cpu().numpy())
+        result.frames = np.concatenate(crops)
+
+    if out is not None:
+        from video2stylegan.io.video import write_video
+        from video2stylegan.pipeline.output import compose_frames
+
+        with timer("write"):
+            audio = clip.audio_path if keep_audio else None
+            if keep_audio and audio is None:
+                log.warning("--keep-audio: the driving video %s has no audio track; writing without audio", clip.name)
+            frames_out = compose_frames(result.frames, source=src, driving=clip.frames, paste_back=paste_back,
+                                        side_by_side=side_by_side)
+            write_video(out, frames_out, result.fps, audio_from=audio)
+    if cache is not None:
+        result.cache = {**cache.stats(), "pti_cached": ref.cached_pti}
+    result.timings = dict(timer.seconds)
+    return result
+
+
+def _truncate(clip: DrivingClip, length: int) -> DrivingClip:
+    from dataclasses import replace
+
+    return replace(clip, frames=clip.frames[:length], aligned=clip.aligned[:length], canonical=clip.canonical[:length],
+                   missing=[i for i in clip.missing if i < length])
+
+
+def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root, network_name,
+                     pose_regressor, local_calibration, timer, result, progress):
+    """Steps 5-7 of the full method; returns ``render(a, b) -> images`` for frames ``a..b-1``."""
+    from video2stylegan.method.combination import combine_styles_from_config
+    from video2stylegan.method.residual import residual_codes
+
+    T = len(clip)
+    channels = None
+    calib_dir = cache_root if cache_root is not None else Path(default_cache_dir())
+    if config.use_local:
+        from video2stylegan.pipeline.calibration import local_channels_for
+
+        with timer("calibrate"):
+            landmarks = np.stack([a.landmarks for a in clip.aligned])
+            local = local_channels_for(G, net_id, calib_dir, source=local_calibration, ws=w_drive,
+                                       landmarks=landmarks, clip_key=clip.sha256, progress=progress)
+        channels = local.channels
+        result.local_channels = int(sum(len(v) for v in channels.values()))
+
+    w_ref_pose = None
+    if config.pose_source != "none":
+        from video2stylegan.method.pose_encoding import encode_pose
+        from video2stylegan.pipeline.calibration import pose_regressor_for
+
+        with timer("calibrate"):
+            regressor = pose_regressor_for(G, net_id, calib_dir, source=pose_regressor, network_name=network_name,
+                                           progress=progress).to(w_ref.device)
+        with timer("pose"):
+            pose_clip = clip if config.pose_source == "driving" else co
+            with torch.no_grad():
+                ref_angles = regressor(G.synthesis(w_ref)).double().cpu().numpy()[0]
+            targets = _pose_targets(regressor, pose_clip, T, config, ref_angles)
+            enc = encode_pose(G, w_ref, targets, regressor, layers=config.resolved_pose_layers(G.num_ws),
+                              progress=progress)
+        w_ref_pose = enc.ws.to(w_ref.device)
+        result.pose_error_before = float((enc.angles_before - enc.target).abs().mean())
+        result.pose_error_after = float((enc.angles_after - enc.target).abs().mean())
+
+    transforms = transforms_for_config(
+        config, T, driving_params=clip.canonical, codriving_params=None if co is None else co.canonical,
+        reference=src.canonical,
+    )
+    base_ref = w_ref if w_ref_pose is None else w_ref_pose
+    w_base = residual_codes(base_ref, w_drive, form=config.residual_form, layers=config.constrained_layers) \
+        if config.use_residual else None
+    anchor = w_drive[:1]
+
+    def render(a, b):
+        per_frame = lambda w: None if w is None else (w[a:b] if w.shape[0] == T else w)  # noqa: E731
+        styles = combine_styles_from_config(G_render, config, w_ref, per_frame(w_ref_pose), w_drive[a:b],
+                                            per_frame(w_base), channels, w_anchor=anchor)
+        transform = None if transforms is None else transforms[a:b].to(w_ref.device)
+        return G_render.synthesis_from_styles(styles, transform=transform)
+
+    return render
