@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "synthetic_cmd",
     "evaluate_cmd",
     "reenact_cmd",
+    "train_cmd",
 ]
 
 
