@@ -1,0 +1,76 @@
+"""Inputs of the pipeline: faces found, clips aligned, bad media reported clearly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from video2stylegan import reenact
+from video2stylegan.errors import MediaError, NoFaceError
+from video2stylegan.io.video import read_video, write_video
+from video2stylegan.pipeline.inputs import load_clip, load_source
+
+
+@pytest.fixture(scope="module")
+def demo_frames(demo_files):
+    frames, fps = read_video(demo_files.driving, max_frames=8)
+    return frames, fps
+
+
+def test_source_is_aligned_at_the_generator_resolution(demo_files):
+    src = load_source(demo_files.source, 64)
+    assert src.aligned.image.shape == (64, 64, 3)
+    assert src.target.shape == (1, 3, 64, 64) and -1.0 <= float(src.target.min()) < float(src.target.max()) <= 1.0
+    # aligned the FFHQ way: eye centre at the canonical place, eyes level
+    assert np.abs(src.canonical).max() < 0.03
+
+
+def test_source_without_a_face_names_the_file(tmp_path):
+    from video2stylegan.io.images import write_image
+
+    path = write_image(tmp_path / "wall.png", np.full((200, 200, 3), 128, np.uint8))
+    with pytest.raises(NoFaceError, match="wall.png") as info:
+        load_source(path, 64)
+    assert "one face" in str(info.value)
+
+
+def test_clip_canonical_parameters_are_relative_to_the_first_crop(demo_files):
+    clip = load_clip(demo_files.driving, 64, max_frames=8, progress=False)
+    assert len(clip) == 8 and clip.fps == pytest.approx(25)
+    assert clip.aligned_images.shape == (8, 64, 64, 3)
+    assert np.abs(clip.canonical[0]).max() < 0.03  # the first crop is aligned on frame 0's face
+
+
+def test_frames_without_a_face_are_interpolated_or_fail(demo_frames, tmp_path):
+    frames, fps = demo_frames
+    frames = frames.copy()
+    frames[[3, 4]] = 90  # no face in frames 3 and 4
+    path = write_video(tmp_path / "gaps.mp4", frames, fps)
+    clip = load_clip(path, 64, progress=False)
+    assert clip.missing == [3, 4]
+    # interpolated landmarks lie between their neighbours'
+    lm = clip.tracks.landmarks
+    assert np.abs(lm[3] - 0.5 * (lm[2] + lm[5])).max() < np.abs(lm[5] - lm[2]).max() + 1.0
+    with pytest.raises(NoFaceError, match="3-4"):
+        load_clip(path, 64, on_missing="fail", progress=False)
+
+
+def test_unreadable_and_faceless_videos(tmp_path, demo_files):
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(MediaError, match="broken.mp4"):
+        load_clip(bad, 64, progress=False)
+    blank = write_video(tmp_path / "blank.mp4", np.full((3, 64, 64, 3), 40, np.uint8), 25)
+    with pytest.raises(NoFaceError, match="driving"):
+        load_clip(blank, 64, progress=False)
+    with pytest.raises(MediaError, match="missing.mp4"):
+        reenact(demo_files.source, tmp_path / "missing.mp4", network="random-r-128", cache_dir=False)
+
+
+@pytest.mark.parametrize("policy, frames", [("loop", 6), ("truncate", 4)])
+def test_codriving_length_policy(tiny_G, demo_files, demo_frames, tiny_budget, tmp_path, policy, frames):
+    short = write_video(tmp_path / "short.mp4", demo_frames[0][:4], 25)
+    r = reenact(demo_files.source, demo_files.driving, co_driving=short, network=tiny_G, embedding=tiny_budget,
+                max_frames=6, cache_dir=tmp_path, progress=False, use_pose=False, use_local=False,
+                transform_from="co-driving", codriving_length=policy)
+    assert len(r.frames) == frames
