@@ -1,0 +1,821 @@
+"""Local facial feature calibration (Eq. 8-9, Sec. 3.3.3, App. C): which S-space
+channels act on the eyes, the nose and the mouth.
+
+Which feature map a style entry controls
+    ``G.styles(ws)[name][:, c]`` (``name = G.style_names[i]``, ws index ``i``)
+    scales *input* channel ``c`` of layer ``name``'s modulated convolution. The
+    map it acts on is therefore layer ``name``'s input: the output of the
+    previous layer, and for the first synthesis layer the output of the input
+    layer (the Fourier features). The ``input`` entry (the 4-d affine of the
+    Fourier features) has no channels and is never calibrated. Every channel
+    index below is an index into ``G.styles(ws)[name]``'s second dimension.
+
+Geometry
+    A StyleGAN3 feature map of ``size`` pixels at ``sampling_rate`` samples per
+    image width covers the image plus a margin of ``(size - sampling_rate) / 2``
+    pixels on every side (10 on the official networks; none on the last two
+    layers). :func:`style_feature_maps` crops that margin so a map covers
+    exactly the image; bilinear resizing (``align_corners=False``) then maps the
+    map's extent onto the image's.
+
+Measurement, per calibrated layer and channel, over ``N`` faces
+    1. min-max normalise the cropped map to [0, 1] (a constant map becomes 0),
+    2. resize it bilinearly to ``size x size`` (the mask resolution),
+    3. binarise: ``mask = map > threshold``,
+    4. ``IoU+ = IoU(mask, part)`` and ``IoU- = IoU(mask, not part)``, where
+       ``not part`` is everything in the image outside that part (background
+       and the other parts); the part masks come from the 68 landmarks
+       (:func:`video2stylegan.faces.part_masks`, **choice**: no face parser),
+    5. average both over the faces (an IoU with an empty union counts 0).
+
+Selection (Eq. 9)
+    channel ``c`` of layer ``l`` belongs to part ``p`` when
+    ``IoU+ >= t_fg`` and ``IoU- <= t_bg``. The paper prints ``IoU- >= t_bg``;
+    we read it as "overlaps the rest of the image little" (**choice**, see
+    ``shared/method.md``). Since the full IoU tables are kept,
+    :meth:`LocalChannels.with_thresholds` re-selects without measuring again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from video2stylegan.errors import InvalidOptionError, NoFaceError, Video2StyleGANError
+from video2stylegan.io.atomic import atomic_output
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_PARTS",
+    "DEFAULT_T_FG",
+    "DEFAULT_T_BG",
+    "DEFAULT_THRESHOLD",
+    "LOCAL_CHANNELS_FORMAT",
+    "LocalChannels",
+    "MapGeometry",
+    "calibrate_cached",
+    "calibrate_local_channels",
+    "feature_map_geometry",
+    "normalized_feature_maps",
+    "normalized_feature_masks",
+    "part_iou",
+    "save_feature_maps",
+    "select_channels",
+    "style_feature_maps",
+]
+
+#: Parts the method edits locally.
+DEFAULT_PARTS = ("eyes", "nose", "mouth")
+#: Eq. 9 thresholds: IoU+ >= t_fg and IoU- <= t_bg (see docs/method.md for how they were chosen).
+DEFAULT_T_FG = 0.25
+DEFAULT_T_BG = 0.05
+#: Binarisation level of the min-max normalised maps.
+DEFAULT_THRESHOLD = 0.5
+#: Largest mask resolution used by default (smaller networks use their own resolution).
+DEFAULT_MAX_SIZE = 256
+#: Bump when the JSON layout or the meaning of its numbers changes.
+LOCAL_CHANNELS_FORMAT = 1
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@dataclass(frozen=True)
+class MapGeometry:
+    """Where the map that layer ``layer``'s styles scale comes from.
+
+    ``source``: the key of that map in ``G.synthesis(ws, return_features=True)[1]``
+    (the previous layer, or ``"input"``); ``size``: its width in pixels;
+    ``sampling_rate``: pixels per image width; ``margin``: pixels beyond the
+    image on each side; ``channels``: its channel count (= the style's length).
+    """
+
+    layer: str
+    source: str
+    size: int
+    sampling_rate: int
+    margin: int
+    channels: int
+
+
+def _synthesis(G):
+    return getattr(G, "synthesis", G)
+
+
+def feature_map_geometry(G, layer: str | int) -> MapGeometry:
+    """The :class:`MapGeometry` of the map controlled by ``layer``'s styles (a name of
+    ``G.style_names`` or its ws index); the ``input`` entry has none."""
+    names = list(G.style_names)
+    name = _layer_name(names, layer)
+    if name == names[0]:
+        raise InvalidOptionError(
+            f"layer {name!r} (ws 0) drives the Fourier features through a 4-d affine and has no "
+            "channels to select; calibrate synthesis layers (ws 1..) instead"
+        )
+    index = names.index(name)
+    mod = getattr(_synthesis(G), name)
+    size = int(mod.in_size[0])
+    rate = int(round(float(mod.in_sampling_rate)))
+    if (size - rate) % 2 or size < rate:
+        raise InvalidOptionError(f"layer {name}: input map of {size} px at {rate} px per image has no symmetric margin")
+    return MapGeometry(name, names[index - 1], size, rate, (size - rate) // 2, int(mod.in_channels))
+
+
+def _layer_name(names: Sequence[str], layer) -> str:
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
+        if not 0 <= int(layer) < len(names):
+            raise InvalidOptionError(f"ws index {layer} out of range 0..{len(names) - 1}")
+        return names[int(layer)]
+    if layer in names:
+        return layer
+    raise InvalidOptionError(f"unknown layer {layer!r}; the network's layers are {list(names)}")
+
+
+def _resolve_layers(G, layers) -> list[str]:
+    names = list(G.style_names)
+    if layers is None:
+        return names[1:]
+    if isinstance(layers, (str, int)):
+        layers = [layers]
+    out = []
+    for layer in layers:
+        name = _layer_name(names, layer)
+        if name == names[0]:
+            raise InvalidOptionError(
+                f"layer {name!r} (ws 0) has no channels to select; calibrate synthesis layers (ws 1..{len(names) - 1})"
+            )
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise InvalidOptionError("no layers to calibrate")
+    return sorted(out, key=names.index)
+
+
+def style_feature_maps(G, ws: torch.Tensor, layers=None, transform=None) -> "OrderedDict[str, torch.Tensor]":
+    """The maps each layer's styles scale, margin cropped: ``{layer: [N, C, r, r]}``
+    (``r`` = that map's sampling rate), for ``layers`` (names or ws indices; default
+    every synthesis layer). Also returns nothing else: the image is not needed here."""
+    names = _resolve_layers(G, layers)
+    geoms = [feature_map_geometry(G, name) for name in names]
+    with torch.no_grad():
+        _, feats = G.synthesis(ws, transform=transform, return_features=True)
+    out: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+    for g in geoms:
+        x = feats[g.source].float()
+        m = g.margin
+        out[g.layer] = x[..., m : x.shape[-2] - m, m : x.shape[-1] - m] if m else x
+    return out
+
+
+# --------------------------------------------------------------------------- Eq. 8
+
+
+def _size2(size) -> tuple[int, int]:
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        h = w = int(size)
+    else:
+        try:
+            h, w = (int(v) for v in size)
+        except (TypeError, ValueError):
+            raise InvalidOptionError(f"size must be an int or (height, width), got {size!r}") from None
+    if h < 1 or w < 1:
+        raise InvalidOptionError(f"size must be positive, got {size!r}")
+    return h, w
+
+
+def normalized_feature_maps(features: torch.Tensor, size, margin: int = 0) -> torch.Tensor:
+    """Min-max normalised maps in [0, 1], resized bilinearly to ``size``.
+
+    ``features``: ``[N, C, h, w]`` (or ``[C, h, w]``); ``margin`` pixels are cut
+    from every side first (the part beyond the image). A constant map becomes
+    all zeros. Returns float32 ``[N, C, H, W]`` (``size`` = int or ``(H, W)``).
+    """
+    x = torch.as_tensor(features)
+    if x.ndim == 3:
+        x = x.unsqueeze(0)
+    if x.ndim != 4:
+        raise InvalidOptionError(f"feature maps must be [N, C, h, w], got {list(x.shape)}")
+    x = x.detach().float()
+    margin = int(margin)
+    if margin:
+        if 2 * margin >= min(x.shape[-2:]):
+            raise InvalidOptionError(f"margin {margin} leaves nothing of a {list(x.shape[-2:])} map")
+        x = x[..., margin:-margin, margin:-margin]
+    lo = x.amin(dim=(-2, -1), keepdim=True)
+    span = x.amax(dim=(-2, -1), keepdim=True) - lo
+    x = torch.where(span > 0, (x - lo) / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(x))
+    h, w = _size2(size)
+    if x.shape[-2:] != (h, w):
+        x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
+    return x.clamp_(0.0, 1.0)
+
+
+def normalized_feature_masks(features: torch.Tensor, size, threshold: float = DEFAULT_THRESHOLD, margin: int = 0) -> torch.Tensor:
+    """Binary masks ``[N, C, H, W]`` (bool): :func:`normalized_feature_maps` ``> threshold``."""
+    threshold = _check_unit("threshold", threshold, upper_open=True)
+    return normalized_feature_maps(features, size, margin) > threshold
+
+
+def _check_unit(name: str, value, upper_open: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"{name} must be a number in [0, 1], got {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(v) or v < 0 or v > 1 or (upper_open and v >= 1):
+        rng = "[0, 1)" if upper_open else "[0, 1]"
+        raise InvalidOptionError(f"{name} must lie in {rng}, got {value!r}")
+    return v
+
+
+def _image_ious(masks: torch.Tensor, parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image IoU+ and IoU- ``[N, C, P]`` of masks ``[N, C, H, W]`` against parts ``[N, P, H, W]``."""
+    m = masks.flatten(2).float()
+    p = parts.flatten(2).float()
+    area = m.shape[-1]
+    inter = m @ p.transpose(1, 2)  # [N, C, P]; exact: counts stay below 2**24
+    am = m.sum(-1, keepdim=True)  # [N, C, 1]
+    ap = p.sum(-1).unsqueeze(1)  # [N, 1, P]
+    union_pos = am + ap - inter
+    inter_neg = am - inter
+    union_neg = (area - ap) + inter  # |mask| + |rest| - |mask & rest|
+    zero = torch.zeros_like(inter)
+    iou_pos = torch.where(union_pos > 0, inter / union_pos.clamp_min(1), zero)
+    iou_neg = torch.where(union_neg > 0, inter_neg / union_neg.clamp_min(1), zero)
+    return iou_pos, iou_neg
+
+
+def part_iou(masks: torch.Tensor, part_masks) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 8 averaged over images: ``(iou_pos, iou_neg)`` per channel.
+
+    ``masks``: bool ``[N, C, H, W]`` (or ``[C, H, W]`` for one image);
+    ``part_masks``: bool ``[H, W]`` (same part for every image) or ``[N, H, W]``
+    (one part per image) -> results ``[C]``; or ``[N, P, H, W]`` (P parts) ->
+    ``[C, P]``. ``iou_neg`` compares a mask with the image outside the part.
+    """
+    masks = torch.as_tensor(masks)
+    if masks.ndim == 3:
+        masks = masks.unsqueeze(0)
+    if masks.ndim != 4:
+        raise InvalidOptionError(f"masks must be [N, C, H, W], got {list(masks.shape)}")
+    n, _, h, w = masks.shape
+    parts = torch.as_tensor(part_masks)
+    single = parts.ndim in (2, 3)
+    if parts.ndim == 2:
+        parts = parts.expand(n, h, w) if parts.shape == (h, w) else parts
+    if parts.ndim == 3:
+        parts = parts.unsqueeze(1)
+    if parts.ndim != 4 or parts.shape[0] != n or parts.shape[-2:] != (h, w):
+        raise InvalidOptionError(
+            f"part masks {list(torch.as_tensor(part_masks).shape)} do not fit masks {list(masks.shape)}: "
+            "give [H, W], [N, H, W] or [N, P, H, W] at the masks' resolution"
+        )
+    pos, neg = _image_ious(masks.bool(), parts.bool())
+    pos, neg = pos.mean(0), neg.mean(0)
+    return (pos[:, 0], neg[:, 0]) if single else (pos, neg)
+
+
+def select_channels(iou_pos, iou_neg, t_fg: float = DEFAULT_T_FG, t_bg: float = DEFAULT_T_BG) -> torch.Tensor:
+    """Eq. 9 with our reading: indices (sorted ``long``) of the channels with
+    ``iou_pos >= t_fg`` and ``iou_neg <= t_bg``."""
+    pos = torch.as_tensor(iou_pos).reshape(-1)
+    neg = torch.as_tensor(iou_neg).reshape(-1)
+    if pos.shape != neg.shape:
+        raise InvalidOptionError(f"IoU+ and IoU- must have one value per channel each, got {pos.numel()} and {neg.numel()}")
+    pos = pos if pos.is_floating_point() else pos.double()
+    neg = neg if neg.is_floating_point() else neg.double()
+    # Compare in the tables' own precision, so a stored 0.05 equals a threshold of 0.05.
+    keep = (pos >= torch.tensor(float(t_fg), dtype=pos.dtype)) & (neg <= torch.tensor(float(t_bg), dtype=neg.dtype))
+    return torch.nonzero(keep).reshape(-1).long()
+
+
+# --------------------------------------------------------------------------- result
+
+
+def _float_list(values) -> list[float]:
+    return [round(float(v), 6) for v in torch.as_tensor(values).reshape(-1).tolist()]
+
+
+@dataclass
+class LocalChannels:
+    """A calibration: IoU tables and the channels Eq. 9 selects per part and layer.
+
+    ``iou_pos[part][layer]`` / ``iou_neg[part][layer]``: one mean IoU per channel
+    of that layer's styles (``G.styles(ws)[layer]``'s second dimension);
+    ``layer_index[layer]``: its ws index; ``n_images``: faces measured;
+    ``settings``: how the measurement was made (for the cache).
+    """
+
+    network: str
+    parts: tuple
+    layers: tuple
+    layer_index: dict
+    iou_pos: dict
+    iou_neg: dict
+    t_fg: float = DEFAULT_T_FG
+    t_bg: float = DEFAULT_T_BG
+    threshold: float = DEFAULT_THRESHOLD
+    size: int = 0
+    n_images: int = 0
+    settings: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.parts = tuple(self.parts)
+        self.layers = tuple(self.layers)
+        self.t_fg = _check_unit("t_fg", self.t_fg)
+        self.t_bg = _check_unit("t_bg", self.t_bg)
+        for table in ("iou_pos", "iou_neg"):
+            tab = getattr(self, table)
+            for part in self.parts:
+                if part not in tab or any(layer not in tab[part] for layer in self.layers):
+                    raise InvalidOptionError(f"local channels: {table} lacks part {part!r} or one of its layers")
+        for layer in self.layers:
+            if layer not in self.layer_index:
+                raise InvalidOptionError(f"local channels: layer {layer!r} has no ws index")
+        self._selected = {
+            part: OrderedDict(
+                (layer, select_channels(self.iou_pos[part][layer], self.iou_neg[part][layer], self.t_fg, self.t_bg))
+                for layer in self.layers
+            )
+            for part in self.parts
+        }
+
+    # ----------------------------------------------------------- selection
+    def with_thresholds(self, t_fg: float | None = None, t_bg: float | None = None) -> "LocalChannels":
+        """The same measurement selected with other thresholds (no recomputation)."""
+        return LocalChannels(
+            self.network, self.parts, self.layers, dict(self.layer_index), self.iou_pos, self.iou_neg,
+            self.t_fg if t_fg is None else t_fg, self.t_bg if t_bg is None else t_bg,
+            self.threshold, self.size, self.n_images, dict(self.settings),
+        )
+
+    def _check_parts(self, parts) -> tuple[str, ...]:
+        if parts is None:
+            return self.parts
+        if isinstance(parts, str):
+            parts = (parts,)
+        bad = [p for p in parts if p not in self.parts]
+        if bad:
+            raise InvalidOptionError(f"parts {bad} were not calibrated; this calibration has {list(self.parts)}")
+        return tuple(parts)
+
+    def _check_layers(self, layers) -> list[str]:
+        if layers is None:
+            return list(self.layers)
+        if isinstance(layers, (str, int)):
+            layers = [layers]
+        by_index = {i: name for name, i in self.layer_index.items()}
+        out = []
+        for layer in layers:
+            if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
+                name = by_index.get(int(layer))
+                if name is None:
+                    continue  # a ws index without calibrated channels (e.g. 0, the input layer)
+            elif layer in self.layer_index:
+                name = layer
+            else:
+                raise InvalidOptionError(f"unknown layer {layer!r}; calibrated layers are {list(self.layers)}")
+            out.append(name)
+        return out
+
+    def selected(self, part: str) -> "OrderedDict[str, torch.Tensor]":
+        """``{layer: channel indices}`` selected for one part (empty layers included)."""
+        (part,) = self._check_parts(part)
+        return OrderedDict((k, v.clone()) for k, v in self._selected[part].items())
+
+    def channels(self, parts=None, layers=None) -> "OrderedDict[str, torch.Tensor]":
+        """Union over ``parts`` (default all) of the selected channels, ``{layer name:
+        sorted unique LongTensor}``, in ws order, layers without channels left out;
+        ``layers`` (names or ws indices, e.g. ``config.constrained_layers``)
+        restricts it. The form ``combine_styles(..., channels=...)`` takes."""
+        parts = self._check_parts(parts)
+        keep = set(self._check_layers(layers))
+        out: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+        for layer in self.layers:
+            if layer not in keep:
+                continue
+            idx = torch.unique(torch.cat([self._selected[p][layer] for p in parts]))
+            if idx.numel():
+                out[layer] = idx.long()
+        return out
+
+    def count(self, part: str, layers=None) -> int:
+        """Number of channels selected for ``part`` (over ``layers``, default all)."""
+        (part,) = self._check_parts(part)
+        return sum(int(self._selected[part][l].numel()) for l in self._check_layers(layers))
+
+    def mean_iou(self, part: str, layers=None) -> tuple[float, float]:
+        """Mean ``(IoU+, IoU-)`` of the channels selected for ``part``; NaN when none is."""
+        (part,) = self._check_parts(part)
+        pos, neg = [], []
+        for layer in self._check_layers(layers):
+            idx = self._selected[part][layer]
+            pos += [self.iou_pos[part][layer][i] for i in idx.tolist()]
+            neg += [self.iou_neg[part][layer][i] for i in idx.tolist()]
+        if not pos:
+            return float("nan"), float("nan")
+        return float(np.mean(pos)), float(np.mean(neg))
+
+    def best(self, part: str, k: int = 8, selected_only: bool = True) -> list[tuple[str, int, float]]:
+        """The ``k`` channels with the highest IoU+ for ``part``: ``(layer, channel, IoU+)``."""
+        (part,) = self._check_parts(part)
+        rows = []
+        for layer in self.layers:
+            table = self.iou_pos[part][layer]
+            idx = self._selected[part][layer].tolist() if selected_only else range(len(table))
+            rows += [(layer, int(i), float(table[i])) for i in idx]
+        rows.sort(key=lambda r: (-r[2], self.layer_index[r[0]], r[1]))
+        return rows[: int(k)]
+
+    def summary(self) -> str:
+        """A text table: channels selected per part and layer, with their mean IoU+."""
+
+        def cell(part, layers):
+            c = self.count(part, layers)
+            return f"{c:>5} ({self.mean_iou(part, layers)[0]:.2f})" if c else f"{0:>5}       "
+
+        lines = [
+            f"local channels of {self.network[:24]}: {self.n_images} faces, masks {self.size} px, "
+            f"threshold {self.threshold:g}, selected when IoU+ >= {self.t_fg:g} and IoU- <= {self.t_bg:g}",
+            f"{'ws':>3}  {'layer':<14}{'ch':>5}" + "".join(f"{p:>14}" for p in self.parts) + f"{'union':>8}",
+        ]
+        for layer in self.layers:
+            n_ch = len(self.iou_pos[self.parts[0]][layer]) if self.parts else 0
+            union = self.channels(layers=[layer]).get(layer)
+            lines.append(
+                f"{self.layer_index[layer]:>3}  {layer:<14}{n_ch:>5}"
+                + "".join(f"{cell(p, [layer]):>14}" for p in self.parts)
+                + f"{0 if union is None else union.numel():>8}"
+            )
+        total = sum(v.numel() for v in self.channels().values())
+        lines.append(f"{'':>3}  {'all':<14}{'':>5}" + "".join(f"{cell(p, None):>14}" for p in self.parts) + f"{total:>8}")
+        lines.append("cells: channels selected (their mean IoU+)")
+        return "\n".join(lines)
+
+    # ----------------------------------------------------------------- JSON
+    def to_dict(self) -> dict:
+        """JSON-ready dict; ``selected`` is included for readers, recomputed on load."""
+        return {
+            "format": LOCAL_CHANNELS_FORMAT,
+            "network": self.network,
+            "parts": list(self.parts),
+            "layers": list(self.layers),
+            "layer_index": {k: int(v) for k, v in self.layer_index.items()},
+            "t_fg": self.t_fg,
+            "t_bg": self.t_bg,
+            "threshold": self.threshold,
+            "size": int(self.size),
+            "n_images": int(self.n_images),
+            "settings": self.settings,
+            "selected": {p: {l: v.tolist() for l, v in self._selected[p].items() if v.numel()} for p in self.parts},
+            "iou_pos": {p: {l: _float_list(self.iou_pos[p][l]) for l in self.layers} for p in self.parts},
+            "iou_neg": {p: {l: _float_list(self.iou_neg[p][l]) for l in self.layers} for p in self.parts},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "LocalChannels":
+        if not isinstance(data, Mapping) or data.get("format") != LOCAL_CHANNELS_FORMAT:
+            got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise Video2StyleGANError(
+                f"not a local-channel calibration of format {LOCAL_CHANNELS_FORMAT} (got {got!r}); calibrate again"
+            )
+        try:
+            return cls(
+                network=str(data["network"]),
+                parts=tuple(data["parts"]),
+                layers=tuple(data["layers"]),
+                layer_index={str(k): int(v) for k, v in data["layer_index"].items()},
+                iou_pos={p: {l: [float(x) for x in v] for l, v in t.items()} for p, t in data["iou_pos"].items()},
+                iou_neg={p: {l: [float(x) for x in v] for l, v in t.items()} for p, t in data["iou_neg"].items()},
+                t_fg=data["t_fg"],
+                t_bg=data["t_bg"],
+                threshold=float(data["threshold"]),
+                size=int(data["size"]),
+                n_images=int(data["n_images"]),
+                settings=dict(data.get("settings") or {}),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise Video2StyleGANError(f"local-channel calibration is incomplete or malformed ({exc!r}); calibrate again") from None
+
+    def to_json(self, path: str | os.PathLike) -> Path:
+        """Write atomically (a temporary file beside ``path``, then renamed); returns the path."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        with atomic_output(path, suffix=".json", what="local-channel calibration") as tmp:
+            tmp.write_text(text + "\n")
+        return path
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> "LocalChannels":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except OSError as exc:
+            raise Video2StyleGANError(f"cannot read local-channel calibration {path}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise Video2StyleGANError(f"local-channel calibration {path} is not valid JSON ({exc}); calibrate again") from None
+        try:
+            return cls.from_dict(data)
+        except Video2StyleGANError as exc:
+            raise Video2StyleGANError(f"{path}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _check_parts(parts) -> tuple[str, ...]:
+    from video2stylegan.faces import PARTS
+
+    if isinstance(parts, str):
+        parts = (parts,)
+    parts = tuple(parts)
+    bad = [p for p in parts if p not in PARTS]
+    if bad or not parts:
+        raise InvalidOptionError(f"unknown face part(s) {bad or parts}; choose from {PARTS}")
+    if len(set(parts)) != len(parts):
+        raise InvalidOptionError(f"parts must not repeat, got {list(parts)}")
+    return parts
+
+
+def _codes(G, ws) -> torch.Tensor:
+    ws = torch.as_tensor(ws)
+    if ws.ndim == 2:
+        ws = ws.unsqueeze(0)
+    shape = (int(G.num_ws), int(G.w_dim))
+    if ws.ndim != 3 or tuple(ws.shape[1:]) != shape or ws.shape[0] < 1:
+        raise InvalidOptionError(f"ws must be [N, {shape[0]}, {shape[1]}] (N >= 1), got {list(ws.shape)}")
+    if not torch.isfinite(ws).all():
+        raise InvalidOptionError("ws must be finite")
+    return ws.detach()
+
+
+def _landmark_array(landmarks, n: int, resolution: int) -> np.ndarray:
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if lm.ndim == 2:
+        lm = lm[None]
+    if lm.shape != (n, 68, 2) or not np.isfinite(lm).all():
+        raise InvalidOptionError(
+            f"landmarks must be finite [N, 68, 2] pixels of the {resolution} px generator images, one set per code "
+            f"(N = {n}), got shape {lm.shape}"
+        )
+    return lm
+
+
+def _settings(G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts, layers, detector, min_faces) -> dict:
+    """Everything that changes the IoU tables (not the selection thresholds)."""
+    out = {
+        "threshold": float(threshold),
+        "size": int(size),
+        "parts": list(parts),
+        "layers": list(layers),
+        "detector": str(detector),
+    }
+    if ws is None:
+        out.update(source="samples", n=int(n), truncation_psi=float(truncation_psi), seed=int(seed), min_faces=int(min_faces))
+    else:
+        h = hashlib.sha256(ws.to("cpu", torch.float32).contiguous().numpy().tobytes())
+        if landmarks is not None:
+            h.update(b"|landmarks|" + np.ascontiguousarray(landmarks, np.float64).tobytes())
+        else:
+            out.update(min_faces=int(min_faces))
+        out.update(source="codes:" + h.hexdigest(), n=int(ws.shape[0]))
+    return out
+
+
+def _prepare(G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts, layers, detector, min_faces):
+    """Check the arguments; returns (ws or None, landmarks or None, n, size, parts, layers, min_faces, settings)."""
+    threshold = _check_unit("threshold", threshold, upper_open=True)
+    parts = _check_parts(parts)
+    names = _resolve_layers(G, layers)
+    resolution = int(G.img_resolution)
+    size = min(DEFAULT_MAX_SIZE, resolution) if size is None else size
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
+        raise InvalidOptionError(f"size (the mask resolution) must be an integer >= 8, got {size!r}")
+    if ws is None:
+        if landmarks is not None:
+            raise InvalidOptionError("landmarks were given without their ws codes; pass both, or neither to sample faces")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise InvalidOptionError(f"n (faces to sample) must be a positive integer, got {n!r}")
+        count = int(n)
+    else:
+        ws = _codes(G, ws)
+        count = int(ws.shape[0])
+        if landmarks is not None:
+            landmarks = _landmark_array(landmarks, count, resolution)
+    if min_faces is None:
+        min_faces = count if landmarks is not None else max(1, (count + 1) // 2)
+    if isinstance(min_faces, bool) or not isinstance(min_faces, (int, np.integer)) or not 1 <= min_faces <= count:
+        raise InvalidOptionError(f"min_faces must be an integer in 1..{count}, got {min_faces!r}")
+    settings = _settings(G, ws, landmarks, count, truncation_psi, seed, threshold, int(size), parts, names, detector, int(min_faces))
+    return ws, landmarks, count, int(size), parts, names, int(min_faces), threshold, settings
+
+
+def calibrate_local_channels(
+    G,
+    *,
+    ws=None,
+    landmarks=None,
+    n: int = 32,
+    truncation_psi: float = 0.7,
+    seed: int = 0,
+    t_fg: float = DEFAULT_T_FG,
+    t_bg: float = DEFAULT_T_BG,
+    threshold: float = DEFAULT_THRESHOLD,
+    size: int | None = None,
+    parts: Sequence[str] = DEFAULT_PARTS,
+    layers=None,
+    detector: str = "hog",
+    min_faces: int | None = None,
+    network_id: str | None = None,
+    progress: bool = True,
+) -> LocalChannels:
+    """Measure Eq. 8 for every channel of ``layers`` and select with Eq. 9.
+
+    Faces: ``n`` samples of ``G`` (``z`` from ``seed``, ``truncation_psi``) whose
+    landmarks :func:`video2stylegan.faces.detect_face` finds; or given codes
+    ``ws`` ``[N, num_ws, w_dim]`` (e.g. projected faces) with their
+    ``landmarks`` ``[N, 68, 2]`` in generator-image pixels (detected when
+    omitted). Images without a face are skipped; fewer than ``min_faces``
+    (default: all given landmarks, else half the images) raises
+    :class:`NoFaceError`. ``layers``: names or ws indices (default every
+    synthesis layer, ws 1..num_ws-1); ``size``: mask resolution in pixels
+    (default ``min(256, G.img_resolution)``). ``network_id`` defaults to
+    :func:`video2stylegan.method.cache.network_identity`.
+    """
+    from tqdm.auto import tqdm
+
+    from video2stylegan.faces import detect_face, part_masks
+    from video2stylegan.networks.transforms import to_uint8_images
+
+    ws, landmarks, count, size, parts, names, min_faces, threshold, settings = _prepare(
+        G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts, layers, detector, min_faces
+    )
+    if network_id is None:
+        from video2stylegan.method.cache import network_identity
+
+        network_id = network_identity(G)
+    geoms = [feature_map_geometry(G, name) for name in names]
+    device = G.w_avg.device
+    resolution = int(G.img_resolution)
+    if ws is None:
+        gen = torch.Generator().manual_seed(int(seed))
+        z = torch.randn(count, int(G.z_dim), generator=gen)
+        with torch.no_grad():
+            ws = G.mapping(z.to(device), None, truncation_psi=float(truncation_psi))
+    ws = ws.to(device, torch.float32)
+
+    sum_pos = {g.layer: torch.zeros(g.channels, len(parts), dtype=torch.float64) for g in geoms}
+    sum_neg = {g.layer: torch.zeros(g.channels, len(parts), dtype=torch.float64) for g in geoms}
+    used, skipped = 0, []
+    for i in tqdm(range(count), desc="calibrating local channels", unit="face", disable=not progress, leave=False):
+        with torch.no_grad():
+            img, feats = G.synthesis(ws[i : i + 1], return_features=True)
+        if landmarks is not None:
+            lm = landmarks[i]
+        else:
+            try:
+                lm = detect_face(to_uint8_images(img)[0], detector=detector, source="generated face", frame=i).landmarks
+            except NoFaceError:
+                skipped.append(i)
+                continue
+        pm = part_masks(lm, (resolution, resolution), size=size, parts=parts, as_tensor=True)
+        pm = torch.stack([pm[p] for p in parts]).unsqueeze(0).to(device)
+        for g in geoms:
+            with torch.no_grad():
+                masks = normalized_feature_masks(feats[g.source], size, threshold, g.margin)
+                pos, neg = _image_ious(masks, pm)
+            sum_pos[g.layer] += pos[0].double().cpu()
+            sum_neg[g.layer] += neg[0].double().cpu()
+        used += 1
+        del feats
+    if used < min_faces:
+        raise NoFaceError(
+            f"local-channel calibration found a face in only {used} of {count} images (needs {min_faces}); "
+            "the network may not generate faces the detector recognises: pass ws and landmarks of projected "
+            "faces, raise n, or lower min_faces"
+        )
+    if skipped:
+        log.info("local-channel calibration: no face in %d of %d images (skipped: %s)", len(skipped), count, skipped[:20])
+    settings["skipped"] = len(skipped)
+    index = {name: list(G.style_names).index(name) for name in names}
+    iou_pos = {p: {l: _float_list(sum_pos[l][:, k] / used) for l in names} for k, p in enumerate(parts)}
+    iou_neg = {p: {l: _float_list(sum_neg[l][:, k] / used) for l in names} for k, p in enumerate(parts)}
+    return LocalChannels(network_id, parts, tuple(names), index, iou_pos, iou_neg, t_fg, t_bg, threshold, size, used, settings)
+
+
+def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = None, **settings) -> LocalChannels:
+    """:func:`calibrate_local_channels` through a JSON cache under ``cache_dir/local_channels/``.
+
+    The file name is a hash of the network identity and of every measurement
+    setting (faces, threshold, mask size, parts, layers); ``t_fg`` / ``t_bg``
+    only re-select, so changing them reuses the entry. An unreadable or
+    mismatching entry is recomputed and overwritten.
+    """
+    from video2stylegan.method.cache import canonical_json, network_identity
+
+    t_fg = settings.pop("t_fg", DEFAULT_T_FG)
+    t_bg = settings.pop("t_bg", DEFAULT_T_BG)
+    progress = settings.pop("progress", True)
+    known = {"ws", "landmarks", "n", "truncation_psi", "seed", "threshold", "size", "parts", "layers", "detector", "min_faces"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise InvalidOptionError(f"unknown calibration setting(s) {unknown}; known: {sorted(known | {'t_fg', 't_bg', 'progress'})}")
+    _check_unit("t_fg", t_fg)
+    _check_unit("t_bg", t_bg)
+    args = dict(ws=None, landmarks=None, n=32, truncation_psi=0.7, seed=0, threshold=DEFAULT_THRESHOLD, size=None,
+                parts=DEFAULT_PARTS, layers=None, detector="hog", min_faces=None)
+    args.update(settings)
+    *_, expected = _prepare(G, **args)
+    if network_id is None:
+        network_id = network_identity(G)
+    key = hashlib.sha256(
+        canonical_json({"format": LOCAL_CHANNELS_FORMAT, "network": network_id, "settings": expected}).encode()
+    ).hexdigest()
+    path = Path(cache_dir) / "local_channels" / f"{key[:32]}.json"
+    if path.is_file():
+        try:
+            found = LocalChannels.from_json(path)
+            stored = {k: v for k, v in found.settings.items() if k != "skipped"}
+            if found.network == network_id and stored == expected:
+                log.info("local channels from cache %s", path)
+                return found.with_thresholds(t_fg, t_bg)
+            log.warning("local-channel cache entry %s does not match its key; recomputing", path)
+        except Video2StyleGANError as exc:
+            log.warning("local-channel cache entry unusable (%s); recomputing", exc)
+    result = calibrate_local_channels(G, t_fg=t_fg, t_bg=t_bg, network_id=network_id, progress=progress, **settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result.to_json(path)
+    return result
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def save_feature_maps(
+    G,
+    ws,
+    local_channels: LocalChannels,
+    out_path: str | os.PathLike,
+    per_part: int = 8,
+    *,
+    parts: Sequence[str] | None = None,
+    cell: int | None = None,
+    transform=None,
+) -> list[tuple[str, str, int]]:
+    """A Fig. 7-like PNG: one row per part, the image then the normalised maps
+    (grey, before thresholding) of the ``per_part`` selected channels with the
+    highest IoU+, each resized to ``cell`` px (default ``min(256, resolution)``);
+    empty cells stay dark blue. ``ws``: one code ``[num_ws, w_dim]``. Returns the
+    ``(part, layer, channel)`` of every map shown, row by row.
+    """
+    from video2stylegan.io.images import write_image
+    from video2stylegan.networks.transforms import to_uint8_images
+
+    ws = _codes(G, ws)[:1].to(G.w_avg.device, torch.float32)
+    parts = local_channels._check_parts(parts)
+    names = list(G.style_names)
+    for layer, idx in local_channels.layer_index.items():
+        if idx >= len(names) or names[idx] != layer:
+            raise InvalidOptionError(f"the calibration's layer {layer!r} (ws {idx}) is not in this network; was it made for another one?")
+    if isinstance(per_part, bool) or not isinstance(per_part, (int, np.integer)) or per_part < 1:
+        raise InvalidOptionError(f"per_part must be a positive integer, got {per_part!r}")
+    resolution = int(G.img_resolution)
+    cell = min(DEFAULT_MAX_SIZE, resolution) if cell is None else int(cell)
+    if cell < 8:
+        raise InvalidOptionError(f"cell must be at least 8 px, got {cell}")
+    with torch.no_grad():
+        img, feats = G.synthesis(ws, transform=transform, return_features=True)
+        img = F.interpolate(img.float(), size=(cell, cell), mode="area" if cell < resolution else "bilinear",
+                            **({} if cell < resolution else {"align_corners": False}))
+    image = to_uint8_images(img)[0]
+    gap = 2
+    rows, shown = len(parts), []
+    grid = np.zeros((rows * cell + (rows - 1) * gap, (per_part + 1) * cell + per_part * gap, 3), np.uint8)
+    grid[:] = (255, 255, 255)
+    for r, part in enumerate(parts):
+        y = r * (cell + gap)
+        grid[y : y + cell, :cell] = image
+        picks = local_channels.best(part, int(per_part), selected_only=True)
+        for k in range(int(per_part)):
+            x = (k + 1) * (cell + gap)
+            if k >= len(picks):
+                grid[y : y + cell, x : x + cell] = (20, 24, 48)
+                continue
+            layer, channel, _ = picks[k]
+            g = feature_map_geometry(G, layer)
+            m = normalized_feature_maps(feats[g.source][:, channel : channel + 1], cell, g.margin)[0, 0]
+            grid[y : y + cell, x : x + cell] = (m.cpu().numpy() * 255).round().astype(np.uint8)[:, :, None]
+            shown.append((part, layer, channel))
+    write_image(out_path, grid)
+    return shown
