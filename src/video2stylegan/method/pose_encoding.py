@@ -1,0 +1,223 @@
+"""Global pose encoding in masked W+ (Eq. 7; method.md, section 2).
+
+For each driving frame j, starting from the reference code ``w_ref``, move
+only the ws listed in ``layers`` (default: the first 8, the first half on
+smaller networks, :func:`video2stylegan.method.config.default_pose_layers`)
+so that the pose regressor reads the target pose in ``G(w)``:
+
+    loss_j(w) = sum_k a_k * (P_r(G(w))_k - target_jk)^2          (radians)
+              + lambda_id * mean |w_l - w_ref_l|  over l in layers
+
+with ``a = (2, 2, 2)`` for (yaw, pitch, roll) and ``lambda_id = 0.04`` (the
+paper's App. F). The regressor outputs degrees; the pose term converts both
+sides to **radians** first: in degrees a 10 degree error would cost 200 and
+the identity term (a mean absolute difference of order 0.1-1) would have no
+say at all. ``lambda_id`` is the weight of a *mean*, so it does not depend on
+``w_dim`` or the number of moved layers.
+
+The optimisation runs on the generator it is given, which should be the
+original network (the paper: optimising on the PTI-tuned one gives
+artefacts); render the result with the tuned one. With ``warm_start`` frame
+j starts from frame j-1's solution (frame 0 from ``w_ref``) and a frame whose
+target equals the previous one (within ``reuse_tolerance_deg``) reuses its
+solution; the identity term always pulls towards ``w_ref``, not towards the
+warm start.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.method.config import default_pose_layers
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STEPS = 60
+DEFAULT_LR = 0.02
+
+
+@dataclass
+class PoseEncodingResult:
+    """The outcome of :func:`encode_pose` for ``T`` frames.
+
+    ``ws`` ``[T, num_ws, w_dim]`` (only ``layers`` differ from ``w_ref``);
+    ``angles_before`` / ``angles_after`` ``[T, 3]``: the regressor's (yaw,
+    pitch, roll) in degrees of ``G(w_ref)`` and of ``G(ws[j])``; ``target``
+    ``[T, 3]`` degrees; ``losses[j]``: frame j's loss at each iterate, the
+    last one the result's (``steps[j] + 1`` values; empty for a reused frame); ``steps[j]``: the Adam steps frame j took;
+    ``reused[j]``: frame j copied frame j-1's solution.
+    """
+
+    ws: torch.Tensor
+    angles_before: torch.Tensor
+    angles_after: torch.Tensor
+    target: torch.Tensor
+    layers: tuple[int, ...]
+    losses: list[list[float]] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    reused: list[bool] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def error_before(self) -> torch.Tensor:
+        """Mean absolute angle error (degrees) per angle of ``w_ref``, ``[3]``."""
+        return (self.angles_before - self.target).abs().mean(0)
+
+    def error_after(self) -> torch.Tensor:
+        """Mean absolute angle error (degrees) per angle of the result, ``[3]``."""
+        return (self.angles_after - self.target).abs().mean(0)
+
+
+def pose_loss(
+    angles_deg: torch.Tensor,
+    target_deg: torch.Tensor,
+    w_layers: torch.Tensor,
+    ref_layers: torch.Tensor,
+    angle_weights: Sequence[float] = (2.0, 2.0, 2.0),
+    lambda_id: float = 0.04,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Eq. 7 for one or more frames: ``(total, pose term, identity term)``, each ``[N]``.
+
+    ``angles_deg``/``target_deg`` ``[N, 3]`` degrees (compared in radians);
+    ``w_layers``/``ref_layers`` ``[N, L, w_dim]``, the moved ws and their
+    reference values (identity term: ``lambda_id`` times their mean absolute
+    difference).
+    """
+    a = torch.as_tensor(angle_weights, dtype=angles_deg.dtype, device=angles_deg.device)
+    diff = torch.deg2rad(angles_deg - target_deg)
+    pose = (a * diff.square()).sum(-1)
+    ident = lambda_id * (w_layers - ref_layers).abs().flatten(1).mean(1)
+    return pose + ident, pose, ident
+
+
+def _check_layers(layers, num_ws: int) -> tuple[int, ...]:
+    try:
+        out = tuple(sorted(int(v) for v in layers))
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"layers must be a sequence of ws indices, got {layers!r}") from None
+    if not out or len(set(out)) != len(out) or out[0] < 0 or out[-1] >= num_ws:
+        raise InvalidOptionError(
+            f"layers must be distinct ws indices in 0..{num_ws - 1}, got {list(layers)}"
+        )
+    return out
+
+
+def encode_pose(
+    G,
+    w_ref: torch.Tensor,
+    target_angles,
+    regressor: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    layers: Sequence[int] | None = None,
+    steps: int = DEFAULT_STEPS,
+    lr: float = DEFAULT_LR,
+    angle_weights: Sequence[float] = (2.0, 2.0, 2.0),
+    lambda_id: float = 0.04,
+    warm_start: bool = True,
+    reuse_tolerance_deg: float = 1e-3,
+    stop_error_deg: float | None = None,
+    progress: bool = True,
+) -> PoseEncodingResult:
+    """Eq. 7: move ``layers`` of ``w_ref`` so that ``regressor(G(w))`` reads ``target_angles``, frame by frame.
+
+    ``w_ref`` ``[num_ws, w_dim]`` (or ``[1, num_ws, w_dim]``); ``target_angles``
+    ``[T, 3]`` (or ``[3]``) degrees, (yaw, pitch, roll); ``regressor``: images
+    ``[N, 3, R, R]`` in ``[-1, 1]`` -> ``[N, 3]`` degrees, differentiable
+    (e.g. :class:`video2stylegan.method.pose.PoseRegressor`). Adam at ``lr``
+    for ``steps`` per frame; ``stop_error_deg`` ends a frame early once every
+    angle is within that many degrees of its target (then a warm-started
+    frame that already matches takes no step). See the module doc for the
+    loss, warm start and reuse.
+    """
+    from tqdm.auto import tqdm
+
+    w_ref = torch.as_tensor(w_ref).detach()
+    if w_ref.ndim == 3 and w_ref.shape[0] == 1:
+        w_ref = w_ref[0]
+    if w_ref.ndim != 2 or w_ref.shape[0] != G.num_ws:
+        raise InvalidOptionError(
+            f"w_ref must be [num_ws={G.num_ws}, w_dim] (one W+ code), got shape {tuple(w_ref.shape)}"
+        )
+    device = w_ref.device
+    target = torch.as_tensor(target_angles, dtype=torch.float32).to(device)
+    if target.ndim == 1:
+        target = target[None]
+    if target.ndim != 2 or target.shape[1] != 3 or not torch.isfinite(target).all():
+        raise InvalidOptionError(f"target_angles must be finite [T, 3] degrees, got shape {tuple(target.shape)}")
+    if len(angle_weights) != 3:
+        raise InvalidOptionError(f"angle_weights needs 3 values (yaw, pitch, roll), got {list(angle_weights)}")
+    if steps < 0 or lr <= 0 or lambda_id < 0:
+        raise InvalidOptionError(f"need steps >= 0, lr > 0 and lambda_id >= 0; got {steps}, {lr}, {lambda_id}")
+    layers = _check_layers(default_pose_layers(G.num_ws) if layers is None else layers, G.num_ws)
+    idx = torch.tensor(layers, device=device)
+    ref_layers = w_ref[idx]
+
+    def assemble(var: torch.Tensor) -> torch.Tensor:
+        ws = w_ref.clone()
+        ws[idx] = var
+        return ws
+
+    def read(var: torch.Tensor) -> torch.Tensor:
+        return regressor(G.synthesis(assemble(var)[None]))[0].float()
+
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        before = read(ref_layers).detach()
+    T = len(target)
+    out_ws, after, losses, steps_used, reused = [], [], [], [], []
+    start = ref_layers
+    for j in tqdm(range(T), desc="pose encoding", unit="frame", disable=not progress, leave=False):
+        if warm_start and j > 0 and (target[j] - target[j - 1]).abs().max() <= reuse_tolerance_deg:
+            out_ws.append(out_ws[-1])
+            after.append(after[-1])
+            losses.append([])
+            steps_used.append(0)
+            reused.append(True)
+            continue
+        var = (start if warm_start else ref_layers).clone().requires_grad_(True)
+        opt = torch.optim.Adam([var], lr=lr)
+        history = []
+        taken = 0
+        for _ in range(int(steps) + 1):
+            angles = read(var)
+            total, _, _ = pose_loss(angles[None], target[j : j + 1], var[None], ref_layers[None], angle_weights, lambda_id)
+            history.append(float(total.detach()))
+            done = stop_error_deg is not None and float((angles - target[j]).abs().max()) < stop_error_deg
+            if done or taken == steps:
+                break
+            (grad,) = torch.autograd.grad(total.sum(), [var])
+            var.grad = grad
+            opt.step()
+            taken += 1
+        var = var.detach()  # the last reading above is of this final var
+        out_ws.append(assemble(var))
+        after.append(angles.detach())
+        losses.append(history)
+        steps_used.append(taken)
+        reused.append(False)
+        start = var
+    result = PoseEncodingResult(
+        ws=torch.stack(out_ws),
+        angles_before=before[None].expand(T, 3).clone(),
+        angles_after=torch.stack(after),
+        target=target,
+        layers=layers,
+        losses=losses,
+        steps=steps_used,
+        reused=reused,
+        seconds=time.perf_counter() - t0,
+    )
+    log.info(
+        "pose encoding: %d frames, mean |error| (deg) %s -> %s in %.1f s",
+        T,
+        [round(v, 2) for v in result.error_before().tolist()],
+        [round(v, 2) for v in result.error_after().tolist()],
+        result.seconds,
+    )
+    return result
