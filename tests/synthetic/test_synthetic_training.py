@@ -1,0 +1,204 @@
+"""Trainer of the synthetic-heads StyleGAN3: latent coding, learning, resume, export, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from video2stylegan.errors import CheckpointError, InvalidOptionError
+from video2stylegan.synthetic import sample_params
+from video2stylegan.synthetic.params import HeadParams
+from video2stylegan.synthetic.training import (
+    TrainConfig,
+    Z_DIM,
+    build_generator,
+    compute_w_avg,
+    distillation_loss,
+    export_generator,
+    normalize_z,
+    params_to_z,
+    sample_batch,
+    sample_z,
+    train,
+    z_to_params,
+)
+
+TINY = dict(resolution=32, w_dim=16, channel_base=256, channel_max=16, num_layers=4, batch=2, heldout=2,
+            lr_warmup_steps=1)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _quiet(**kw):
+    return dict(workers=0, log_every=1, grid_every=2, checkpoint_every=100, progress=False, handle_signals=False, **kw)
+
+
+def test_z_dim_is_one_entry_per_renderer_parameter():
+    assert Z_DIM == HeadParams.size() == 37
+
+
+def test_z_to_params_reproduces_the_sampler_distribution():
+    """z ~ N(0, I) decodes to the marginals of sample_params (uniform fields, natural pose, eye range)."""
+    names = HeadParams.names()
+    decoded = np.stack([z_to_params(sample_z(i, seed=5)).to_vector() for i in range(600)])
+    sampled = np.stack([sample_params(10_000 + i).to_vector() for i in range(600)])
+    for name in ("skin_tone", "hair_length", "eye_open_left", "mouth_open", "yaw", "pitch", "tx", "scale"):
+        k = names.index(name)
+        a, b = decoded[:, k], sampled[:, k]
+        spread = b.std()
+        assert abs(a.mean() - b.mean()) < 0.15 * spread, name
+        assert abs(a.std() - b.std()) < 0.15 * spread, name
+    k = names.index("eye_open_left")
+    assert decoded[:, k].min() >= 0.55 - 1e-9 and decoded[:, k].max() <= 1.15 + 1e-9
+
+
+def test_params_to_z_inverts_z_to_params_on_the_sphere():
+    z = normalize_z(sample_z(3))
+    p = z_to_params(z)
+    back = params_to_z(p)
+    # Entries whose angle was not clipped round-trip exactly.
+    np.testing.assert_allclose(back, z, atol=1e-6)
+    np.testing.assert_allclose(z_to_params(back).to_vector(), p.to_vector(), atol=1e-6)
+
+
+def test_z_to_params_depends_only_on_the_direction_like_the_mapping():
+    z = sample_z(7)
+    np.testing.assert_allclose(z_to_params(2.5 * z).to_vector(), z_to_params(z).to_vector(), atol=1e-9)
+    with pytest.raises(InvalidOptionError, match="37"):
+        z_to_params(np.zeros(5))
+
+
+def test_training_and_heldout_streams_are_disjoint_and_deterministic():
+    za, ia = sample_batch(range(3), 32, seed=0, stream=0)
+    zb, ib = sample_batch(range(3), 32, seed=0, stream=0)
+    zc, _ = sample_batch(range(3), 32, seed=0, stream=1)
+    assert torch.equal(za, zb) and torch.equal(ia, ib)
+    assert not torch.allclose(za, zc)
+    assert ia.shape == (3, 3, 32, 32) and -1 <= ia.min() and ia.max() <= 1
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(InvalidOptionError, match="power of two"):
+        TrainConfig(resolution=100)
+    with pytest.raises(InvalidOptionError, match="loss"):
+        TrainConfig(loss="hinge")
+    with pytest.raises(InvalidOptionError, match="unknown"):
+        TrainConfig.from_dict({"resolution": 32, "colour": 1})
+    assert TrainConfig.from_dict(TrainConfig(**TINY).to_dict()) == TrainConfig(**TINY)
+
+
+def test_default_config_is_a_stylegan3_with_at_least_ten_ws():
+    G = build_generator(TrainConfig())
+    assert G.num_ws >= 10 and G.z_dim == 37 and G.c_dim == 0 and G.img_resolution == 128
+    assert sum(p.numel() for p in G.parameters()) * 2 < 30e6  # float16 export fits the 30 MB budget
+
+
+def test_loss_decreases_on_a_fixed_batch():
+    config = TrainConfig(**TINY)
+    G = build_generator(config).train()
+    z, images = sample_batch(range(4), 32)
+    opt = torch.optim.Adam(G.parameters(), lr=3e-3, betas=(0.0, 0.99))
+    losses = []
+    for _ in range(25):
+        loss, parts = distillation_loss(G.synthesis(G.mapping(z, update_emas=True), update_emas=True), images, config.loss)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert set(parts) == {"l1", "msssim"}
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    config = TrainConfig(**TINY)
+    full = train(tmp_path / "full", 4, config, **_quiet())
+    assert full.step == 4 and not full.stopped
+    half = train(tmp_path / "split", 2, config, **_quiet())
+    assert half.checkpoint.name == "step-00000002"
+    resumed = train(tmp_path / "split", 4, None, resume=True, **_quiet())
+    assert resumed.step == 4
+    from safetensors.torch import load_file
+
+    for name in ("G.safetensors", "G_ema.safetensors"):
+        a = load_file(str(full.checkpoint / name))
+        b = load_file(str(resumed.checkpoint / name))
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), (name, key)
+    state = torch.load(resumed.checkpoint / "state.pt", weights_only=True)
+    assert state["step"] == 4
+    # Training changed the weights, and the log has one line per step plus the grids.
+    first = load_file(str(full.checkpoint / "G.safetensors"))
+    fresh = build_generator(config).state_dict()
+    assert not torch.equal(first["mapping.fc0.weight"], fresh["mapping.fc0.weight"])
+    lines = [json.loads(line) for line in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [1, 2, 3, 4]
+    assert all(np.isfinite(r["loss"]) for r in lines) and "heldout_psnr_ema" in lines[1]
+    assert sorted(p.name for p in (tmp_path / "full" / "grids").iterdir()) == ["step-00000002.png", "step-00000004.png"]
+    # Only the two newest checkpoints are kept.
+    assert sorted(p.name for p in (tmp_path / "full" / "checkpoints").glob("step-*")) == ["step-00000004"]
+
+
+def test_new_run_refuses_a_folder_with_checkpoints_and_resume_needs_one(tmp_path):
+    config = TrainConfig(**TINY)
+    train(tmp_path / "r", 1, config, **_quiet())
+    with pytest.raises(InvalidOptionError, match="--resume"):
+        train(tmp_path / "r", 2, config, **_quiet())
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        train(tmp_path / "empty", 2, None, resume=True, **_quiet())
+    with pytest.raises(InvalidOptionError, match="another config"):
+        train(tmp_path / "r", 2, TrainConfig(**{**TINY, "lr": 1e-4}), resume=True, **_quiet())
+
+
+def test_export_is_float16_with_w_avg_and_loads(tmp_path):
+    from safetensors import safe_open
+
+    from video2stylegan.networks.loading import load_generator
+
+    config = TrainConfig(**TINY)
+    train(tmp_path / "r", 2, config, **_quiet())
+    out = export_generator(tmp_path / "r", tmp_path / "net.safetensors", w_avg_samples=2000)
+    with safe_open(str(out), framework="pt") as handle:
+        dtypes = {handle.get_tensor(k).dtype for k in handle.keys() if handle.get_tensor(k).is_floating_point()}
+    assert dtypes == {torch.float16}
+    G = load_generator(out)
+    assert G.num_ws == config.num_layers + 2 and G.z_dim == 37
+    expected = compute_w_avg(G, 2000)
+    torch.testing.assert_close(G.w_avg, expected, atol=2e-3, rtol=2e-3)
+    assert G.w_avg.abs().max() > 1e-3  # set, not the zero-initialised buffer
+    with pytest.raises(InvalidOptionError, match="safetensors"):
+        export_generator(tmp_path / "r", tmp_path / "net.pkl")
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        export_generator(tmp_path / "none", tmp_path / "x.safetensors")
+
+
+def test_cli_errors_are_clean(tmp_path, capsys):
+    from video2stylegan.cli.main import main
+
+    assert main(["train-synthetic", "--run", str(tmp_path / "r"), "--resume"]) == 1
+    assert "no checkpoint" in capsys.readouterr().err
+    assert main(["train-synthetic", "--run", str(tmp_path / "r"), "--resolution", "100"]) == 1
+    assert "power of two" in capsys.readouterr().err
+    assert main(["train-synthetic", "--run", str(tmp_path / "r"), "--export", str(tmp_path / "x.safetensors")]) == 1
+    assert "no checkpoint" in capsys.readouterr().err
+    assert main(["train-synthetic", "--run", str(tmp_path / "r"), "--resume", "--lr", "0.1"]) == 1
+    assert "keeps its config" in capsys.readouterr().err
+
+
+def test_cli_trains_and_exports(tmp_path, capsys):
+    from video2stylegan.cli.main import main
+
+    run = str(tmp_path / "r")
+    args = ["--resolution", "32", "--w-dim", "16", "--channel-base", "256", "--channel-max", "16",
+            "--num-layers", "4", "--batch", "2", "--heldout", "2"]
+    assert main(["train-synthetic", "--run", run, "--steps", "2", "--workers", "0", "--no-progress", *args]) == 0
+    assert "finished at step 2" in capsys.readouterr().out
+    assert main(["train-synthetic", "--run", run, "--export", str(tmp_path / "n.safetensors")]) == 0
+    assert (tmp_path / "n.safetensors").stat().st_size < 30e6
