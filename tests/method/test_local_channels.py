@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from types import SimpleNamespace
 
 import numpy as np
@@ -134,6 +135,35 @@ def test_map_geometry_of_the_styles(G_r128):
     assert mid.source == names[4] and mid.channels == G_r128.styles(G_r128.w_avg.reshape(1, 1, -1).repeat(1, G_r128.num_ws, 1))[names[5]].shape[1]
     with pytest.raises(InvalidOptionError, match="no channels"):
         feature_map_geometry(G_r128, "input")
+
+
+def test_style_entry_acts_on_that_channel_of_the_source_map(G_r128, codes, monkeypatch):
+    """s_l[c] multiplies channel c of layer l's input: with s_l[c] = 0 noise in that channel of
+    the source map changes nothing; in any other channel, or with s_l[c] != 0, it does."""
+    name = G_r128.style_names[5]
+    g = feature_map_geometry(G_r128, name)
+    source = getattr(G_r128.synthesis, g.source)
+    original = source.forward_from_style
+    noisy = {"channel": None}
+
+    def with_noise(x, style, update_emas=False):
+        y = original(x, style, update_emas=update_emas)
+        if noisy["channel"] is not None:
+            y = y.clone()
+            y[:, noisy["channel"]] += torch.randn(y.shape[-2:], generator=torch.Generator().manual_seed(0))
+        return y
+
+    monkeypatch.setattr(source, "forward_from_style", with_noise)
+    styles = G_r128.styles(codes[:1])
+    off = OrderedDict((k, v.clone()) for k, v in styles.items())
+    off[name][:, 3] = 0
+    with torch.no_grad():
+        clean_off, clean_on = G_r128.synthesis_from_styles(off), G_r128.synthesis_from_styles(styles)
+        noisy["channel"] = 3
+        assert torch.allclose(G_r128.synthesis_from_styles(off), clean_off, atol=1e-6)
+        assert (G_r128.synthesis_from_styles(styles) - clean_on).abs().max() > 1e-2
+        noisy["channel"] = 4
+        assert (G_r128.synthesis_from_styles(off) - clean_off).abs().max() > 1e-2
 
 
 def test_cropped_maps_cover_exactly_the_image(G_r128, codes):
@@ -346,7 +376,7 @@ def test_feature_map_figure(G_r128, codes, heads, monkeypatch, tmp_path):
     _plant(monkeypatch, G_r128, "L9_148_76", 7, mouths + mouths[:1])  # 3 calibration renders + 1 figure render
     target = "L10_148_57"
     lc = calibrate_local_channels(G_r128, ws=codes, landmarks=heads, layers=[target], size=R, network_id="p", progress=False)
-    shown = save_feature_maps(G_r128, codes[0], lc, tmp_path / "fig7.png", per_part=2, cell=64)
+    shown = save_feature_maps(G_r128, codes[0], lc, tmp_path / "fig7.png", per_part=2, cell=64, landmarks=heads[0])
     assert ("mouth", target, 7) in shown and all(p == "mouth" for p, _, _ in shown)
     img = np.asarray(Image.open(tmp_path / "fig7.png"))
     assert img.shape == (3 * 64 + 2 * 2, 3 * 64 + 2 * 2, 3)
@@ -355,5 +385,9 @@ def test_feature_map_figure(G_r128, codes, heads, monkeypatch, tmp_path):
     mouth64 = faces.part_masks(heads[0], (R, R), size=64, parts=("mouth",))["mouth"]
     inter, union = (cell & mouth64).sum(), (cell | mouth64).sum()
     assert inter / union > 0.8
+    # The image of the mouth row is tinted red on the mouth, the eyes row's is not there.
+    red = img[:64, :64].astype(int), img[2 * 66 : 2 * 66 + 64, :64].astype(int)
+    gain = [(r[..., 0] - r[..., 1])[mouth64.repeat(2, 0).repeat(2, 1)[::2, ::2]].mean() for r in red]
+    assert gain[1] - gain[0] > 50
     # Rows without selected channels are filled with the empty colour.
     assert (img[10, 66 + 10] == (20, 24, 48)).all()

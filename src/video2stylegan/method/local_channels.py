@@ -166,7 +166,7 @@ def _resolve_layers(G, layers) -> list[str]:
 def style_feature_maps(G, ws: torch.Tensor, layers=None, transform=None) -> "OrderedDict[str, torch.Tensor]":
     """The maps each layer's styles scale, margin cropped: ``{layer: [N, C, r, r]}``
     (``r`` = that map's sampling rate), for ``layers`` (names or ws indices; default
-    every synthesis layer). Also returns nothing else: the image is not needed here."""
+    every synthesis layer). ``transform``: as in ``G.synthesis``."""
     names = _resolve_layers(G, layers)
     geoms = [feature_map_geometry(G, name) for name in names]
     with torch.no_grad():
@@ -241,12 +241,13 @@ def _check_unit(name: str, value, upper_open: bool = False) -> float:
 
 def _image_ious(masks: torch.Tensor, parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image IoU+ and IoU- ``[N, C, P]`` of masks ``[N, C, H, W]`` against parts ``[N, P, H, W]``."""
-    m = masks.flatten(2).float()
-    p = parts.flatten(2).float()
+    m = masks.flatten(2).bool()
+    p = parts.flatten(2).bool()
     area = m.shape[-1]
-    inter = m @ p.transpose(1, 2)  # [N, C, P]; exact: counts stay below 2**24
-    am = m.sum(-1, keepdim=True)  # [N, C, 1]
-    ap = p.sum(-1).unsqueeze(1)  # [N, 1, P]
+    # Integer pixel counts (exact on every device, unlike a TF32 matmul), as float64.
+    inter = torch.stack([(m & p[:, k : k + 1]).sum(-1) for k in range(p.shape[1])], dim=-1).double()  # [N, C, P]
+    am = m.sum(-1, keepdim=True).double()  # [N, C, 1]
+    ap = p.sum(-1).unsqueeze(1).double()  # [N, 1, P]
     union_pos = am + ap - inter
     inter_neg = am - inter
     union_neg = (area - ap) + inter  # |mask| + |rest| - |mask & rest|
@@ -772,12 +773,15 @@ def save_feature_maps(
     parts: Sequence[str] | None = None,
     cell: int | None = None,
     transform=None,
+    landmarks=None,
 ) -> list[tuple[str, str, int]]:
     """A Fig. 7-like PNG: one row per part, the image then the normalised maps
     (grey, before thresholding) of the ``per_part`` selected channels with the
     highest IoU+, each resized to ``cell`` px (default ``min(256, resolution)``);
-    empty cells stay dark blue. ``ws``: one code ``[num_ws, w_dim]``. Returns the
-    ``(part, layer, channel)`` of every map shown, row by row.
+    empty cells stay dark blue. ``ws``: one code ``[num_ws, w_dim]`` (of a batch,
+    the first); ``landmarks`` (68, 2) in generator pixels, when given, tint the
+    row's part red on the image. Returns the ``(part, layer, channel)`` of every
+    map shown, row by row.
     """
     from video2stylegan.io.images import write_image
     from video2stylegan.networks.transforms import to_uint8_images
@@ -803,9 +807,18 @@ def save_feature_maps(
     rows, shown = len(parts), []
     grid = np.zeros((rows * cell + (rows - 1) * gap, (per_part + 1) * cell + per_part * gap, 3), np.uint8)
     grid[:] = (255, 255, 255)
+    tint = None
+    if landmarks is not None:
+        from video2stylegan.faces import part_masks
+
+        tint = part_masks(_landmark_array(landmarks, 1, resolution)[0], (resolution, resolution), size=cell, parts=parts)
     for r, part in enumerate(parts):
         y = r * (cell + gap)
-        grid[y : y + cell, :cell] = image
+        shown_image = image.copy()
+        if tint is not None:
+            m = tint[part]
+            shown_image[m] = (0.55 * shown_image[m] + 0.45 * np.array([255, 0, 0])).round().astype(np.uint8)
+        grid[y : y + cell, :cell] = shown_image
         picks = local_channels.best(part, int(per_part), selected_only=True)
         for k in range(int(per_part)):
             x = (k + 1) * (cell + gap)
