@@ -1,0 +1,664 @@
+"""The ground-truth benchmark on the synthetic world.
+
+In the synthetic world the exact answer of a reenactment is known: the head
+renderer draws the *source* person with the driving clip's trajectory
+(expressions and head motion). :func:`run_suite` takes a fixed, seeded set of
+:class:`SuiteCase` pairs, renders for each the source portrait, the driving
+clip (another person) and that ground truth, reenacts the portrait with every
+method variant of the paper's Table 5 (:data:`VARIANTS`), pastes each
+generated crop back into the portrait (the portrait's geometry is the ground
+truth's: same camera, same framing) and scores every frame:
+
+* ``landmark_error`` - mean distance of the result's 68 dlib landmarks to the
+  renderer's exact landmarks of the ground truth (points the head hides in the
+  ground truth left out), divided by the ground truth's outer-eye-corner
+  distance (points 36-45) in that frame;
+* ``ID`` - dlib descriptor distance of the result to the source portrait;
+* ``PSNR`` / ``SSIM`` - of the whole frame to the ground-truth render;
+* ``dK`` - keypoint motion distance of the result to the driving clip's exact
+  landmarks (:func:`~video2stylegan.metrics.landmarks.keypoint_motion_distance`);
+* ``jitter`` - mean norm of the landmarks' second difference
+  ``L[t+1] - 2 L[t] + L[t-1]``, divided by the ground truth's face scale;
+* time per frame of every pipeline stage (and of the scoring).
+
+The ground truth itself is scored like a result (the ``"ground truth"`` row):
+its landmark error, ID, dK and jitter are the floor that dlib's own landmark
+noise sets, and its PSNR is ``inf``.
+
+Writes ``results.csv`` (one row per case and variant), ``frames.csv`` (per
+frame), ``results.md`` (means per variant, per case, timings), PNG plots
+(per-frame curves, bar charts, timing) and the single-file ``report.html``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from video2stylegan.errors import InvalidOptionError, MediaError, NoFaceError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CALIBRATION_FREE_VARIANTS",
+    "CaseData",
+    "FrameScores",
+    "GROUND_TRUTH",
+    "METRIC_COLUMNS",
+    "SuiteCase",
+    "SuiteResult",
+    "TABLE5_VARIANTS",
+    "VARIANTS",
+    "default_network",
+    "default_suite",
+    "render_case",
+    "run_suite",
+    "score_frames",
+]
+
+#: The network trained on the synthetic world, and the stand-in while it is not registered.
+SHIPPED_NETWORK = "synthetic-heads-128"
+FALLBACK_NETWORK = "random-r-128"
+
+#: The paper's Table 5 ablations as ``reenact`` keyword overrides of the default configuration.
+TABLE5_VARIANTS: dict[str, dict] = {
+    "baseline": {"method": "baseline"},
+    "local only": {"use_residual": False, "use_pose": False, "use_canonical": False},
+    "baseline+local": {"use_pose": False, "use_canonical": False},
+    "full": {},
+}
+#: Not in Table 5: the full method without the two parts that need a per-network calibration
+#: (pose regressor, local channels); runs on any network.
+EXTRA_VARIANTS: dict[str, dict] = {
+    "full, no pose/local": {"use_pose": False, "use_local": False},
+}
+VARIANTS: dict[str, dict] = {**TABLE5_VARIANTS, **EXTRA_VARIANTS}
+#: The variants that need neither the pose regressor nor the local channels.
+CALIBRATION_FREE_VARIANTS: dict[str, dict] = {k: VARIANTS[k] for k in ("baseline", "full, no pose/local")}
+
+#: Name of the row that scores the ground truth itself (the metrics' floor).
+GROUND_TRUTH = "ground truth"
+
+# name -> (unit, "lower"/"higher" is better, description); the order of the tables.
+METRIC_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "landmark_error": ("GT eye distance", "lower", "result landmarks (dlib) to the ground truth's exact ones"),
+    "ID": ("descriptor L2", "lower", "dlib identity distance to the source portrait"),
+    "PSNR": ("dB", "higher", "to the ground-truth render (clip PSNR from the mean MSE)"),
+    "SSIM": ("0-1", "higher", "to the ground-truth render"),
+    "dK": ("face scale", "lower", "keypoint motion distance to the driving clip's exact landmarks"),
+    "jitter": ("GT face scale", "lower", "mean norm of the landmarks' second difference"),
+}
+
+
+@dataclass(frozen=True)
+class SuiteCase:
+    """One benchmark pair: the person ``source_seed`` (a frontal portrait) reenacted
+    with the clip of the person ``driving_seed`` moving along ``talking_trajectory(
+    frames, fps, motion_seed, head_motion)``, all rendered at ``size`` pixels."""
+
+    name: str
+    source_seed: int
+    driving_seed: int
+    motion_seed: int
+    frames: int = 32
+    size: int = 256
+    fps: float = 25.0
+    head_motion: float = 1.0
+
+    def __post_init__(self):
+        if self.frames < 3:
+            raise InvalidOptionError(f"suite case {self.name!r}: needs at least 3 frames (jitter), got {self.frames}")
+        if not 64 <= self.size <= 1024:
+            raise InvalidOptionError(f"suite case {self.name!r}: size must be 64-1024 px, got {self.size}")
+        if self.source_seed == self.driving_seed:
+            raise InvalidOptionError(f"suite case {self.name!r}: the source and driving person must differ")
+
+    def trajectory(self):
+        from video2stylegan.synthetic.trajectory import talking_trajectory
+
+        return talking_trajectory(self.frames, self.fps, self.motion_seed, self.head_motion)
+
+    def source_params(self):
+        """The portrait: frontal, eyes open, mouth closed, a slight smile (like the bundled demo's)."""
+        from video2stylegan.synthetic.clips import identity_from_seed
+        from video2stylegan.synthetic.params import Expression, HeadParams, Pose
+
+        return HeadParams(identity_from_seed(self.source_seed), Expression(smile=0.2), Pose())
+
+
+# Seeds: case "demo" is the bundled demo pair (people 7 and 2, motion 101); the
+# others are two more pairs whose faces dlib finds in every rendered frame.
+_CASES = (
+    ("demo", 7, 2, 101),
+    ("pair-2", 11, 4, 303),
+    ("pair-3", 5, 13, 404),
+)
+
+
+def default_suite(quick: bool = False, frames: int | None = None, size: int | None = None) -> list[SuiteCase]:
+    """The fixed benchmark cases.
+
+    Default: 2 cases (``demo``, ``pair-2``) of 32 frames at 256 px. ``quick``: the
+    ``demo`` case only, 6 frames at 128 px (CI size). ``frames``/``size``
+    override either.
+    """
+    chosen = _CASES[:1] if quick else _CASES[:2]
+    n = frames if frames is not None else (6 if quick else 32)
+    px = size if size is not None else (128 if quick else 256)
+    return [SuiteCase(name, s, d, m, frames=int(n), size=int(px)) for name, s, d, m in chosen]
+
+
+def default_network() -> tuple[str, str | None]:
+    """``(name, note)``: the synthetic-world network when the registry knows it, else
+    the untrained ``random-r-128`` with a note that its scores mean nothing."""
+    from video2stylegan.networks.registry import NETWORKS
+
+    if SHIPPED_NETWORK in NETWORKS:
+        return SHIPPED_NETWORK, None
+    return FALLBACK_NETWORK, (
+        f"the network {SHIPPED_NETWORK!r} is not in the registry yet: using the untrained {FALLBACK_NETWORK!r}, "
+        "so the numbers below measure the harness only, not the method"
+    )
+
+
+@dataclass
+class CaseData:
+    """A rendered case: files in ``folder`` and the exact data the scores need."""
+
+    case: SuiteCase
+    folder: Path
+    source_path: Path
+    driving_path: Path
+    truth_path: Path
+    source_image: np.ndarray  # (H, W, 3) uint8
+    driving_frames: np.ndarray  # (T, H, W, 3) uint8, exact renders (the MP4 is their H.264 copy)
+    driving_landmarks: np.ndarray  # (T, 68, 2) exact
+    truth_frames: np.ndarray  # (T, H, W, 3) uint8
+    truth_landmarks: np.ndarray  # (T, 68, 2) exact
+    truth_visible: np.ndarray  # (T, 68) bool
+
+
+def render_case(case: SuiteCase, folder) -> CaseData:
+    """Render ``case`` into ``folder``: ``source.png``, ``driving.mp4`` and ``ground_truth.mp4``."""
+    from video2stylegan.io.images import write_image
+    from video2stylegan.io.video import write_video
+    from video2stylegan.synthetic.clips import identity_from_seed, render_clip
+    from video2stylegan.synthetic.renderer import render
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MediaError(f"cannot create the case folder {folder} ({exc}); choose a writable --out-dir") from None
+    traj = case.trajectory()
+    source = render(case.source_params(), case.size, supersample=3).image
+
+    def clip(seed):
+        renders = list(render_clip(identity_from_seed(seed), traj, case.size))
+        return (np.stack([r.image for r in renders]), np.stack([r.landmarks for r in renders]),
+                np.stack([r.visible for r in renders]))
+
+    drv, drv_lms, _ = clip(case.driving_seed)
+    gt, gt_lms, gt_vis = clip(case.source_seed)
+    paths = folder / "source.png", folder / "driving.mp4", folder / "ground_truth.mp4"
+    write_image(paths[0], source)
+    write_video(paths[1], drv, case.fps, crf=18)
+    write_video(paths[2], gt, case.fps, crf=18)
+    return CaseData(case, folder, *paths, source, drv, drv_lms, gt, gt_lms, gt_vis)
+
+
+@dataclass
+class FrameScores:
+    """Per-frame scores (``per_frame``: name -> ``(T,)``; ``dK`` is ``nan`` at frame 0,
+    ``jitter`` at the first and last frame), the result's tracked ``landmarks`` (``None``
+    when no frame had a face), the number of frames whose face was interpolated, and notes."""
+
+    per_frame: dict
+    landmarks: np.ndarray | None
+    missing_faces: int
+    notes: list = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        """Mean of every metric over frames (``nan`` ignored); PSNR from the mean MSE."""
+        out = {}
+        for name in METRIC_COLUMNS:
+            v = np.asarray(self.per_frame[name], np.float64)
+            v = v[~np.isnan(v)]
+            if not len(v):
+                out[name] = float("nan")
+            elif name == "PSNR":
+                mse = float(np.mean(255.0**2 / 10 ** (v / 10)))
+                out[name] = float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+            else:
+                out[name] = float(v.mean())
+        return out
+
+
+def _jitter(landmarks: np.ndarray, scale: float) -> np.ndarray:
+    out = np.full(len(landmarks), np.nan)
+    if len(landmarks) >= 3:
+        acc = landmarks[2:] - 2 * landmarks[1:-1] + landmarks[:-2]
+        out[1:-1] = np.linalg.norm(acc, axis=-1).mean(axis=-1) / scale
+    return out
+
+
+def score_frames(
+    frames: np.ndarray,
+    truth_frames: np.ndarray,
+    truth_landmarks: np.ndarray,
+    driving_landmarks: np.ndarray,
+    source_descriptor: np.ndarray | None = None,
+    *,
+    truth_visible: np.ndarray | None = None,
+    progress: bool = False,
+) -> FrameScores:
+    """Score result ``frames`` ``(T, H, W, 3)`` (in the ground truth's geometry) per frame.
+
+    ``truth_landmarks`` / ``driving_landmarks``: exact ``(T, 68, 2)``;
+    ``truth_visible``: ``(T, 68)`` bool, the points counted in ``landmark_error``
+    (default all); ``source_descriptor``: the portrait's dlib descriptor (``None``:
+    no ID). A result without any detectable face gets ``nan`` landmark scores and ID.
+    """
+    from video2stylegan.faces import track_faces
+    from video2stylegan.metrics import image as image_metrics
+    from video2stylegan.metrics import landmarks as lm
+
+    frames = np.asarray(frames)
+    T = len(frames)
+    if frames.shape != truth_frames.shape:
+        raise InvalidOptionError(f"result frames {frames.shape} and ground truth {truth_frames.shape} differ in shape")
+    if len(truth_landmarks) != T or len(driving_landmarks) != T:
+        raise InvalidOptionError("the landmark arrays must have one entry per result frame")
+    visible = np.ones(truth_landmarks.shape[:2], bool) if truth_visible is None else np.asarray(truth_visible, bool)
+    nan = np.full(T, np.nan)
+    pf = {"landmark_error": nan.copy(), "ID": nan.copy(), "dK": nan.copy(), "jitter": nan.copy()}
+    pf["PSNR"] = np.asarray(image_metrics.psnr(frames, truth_frames), np.float64).reshape(T)
+    pf["SSIM"] = np.asarray(image_metrics.ssim(frames, truth_frames), np.float64).reshape(T)
+    notes = []
+    try:
+        tracked = track_faces(frames, source="result", progress=progress)
+    except NoFaceError:
+        return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, None, T, ["no face detected in any result frame"])
+    res = tracked.landmarks[:T].astype(np.float64)
+    eye = lm.interocular(truth_landmarks)
+    err = np.linalg.norm(res - truth_landmarks, axis=-1)
+    counted = np.maximum(visible.sum(axis=1), 1)
+    pf["landmark_error"] = (err * visible).sum(axis=1) / counted / eye
+    pf["dK"][1:] = lm.keypoint_motion_distance(driving_landmarks, res)
+    pf["jitter"] = _jitter(res, lm.face_scale(truth_landmarks))
+    if source_descriptor is not None:
+        from video2stylegan.metrics.identity import identity_distances
+
+        pf["ID"] = identity_distances(source_descriptor, frames, tracked, progress=progress)
+    if tracked.missing:
+        notes.append(f"{len(tracked.missing)} of {T} result frames had no detected face (landmarks interpolated)")
+    return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, res, len(tracked.missing), notes)
+
+
+@dataclass
+class SuiteResult:
+    """Everything :func:`run_suite` measured.
+
+    ``rows``: one dict per (case, variant) with ``case``, ``variant``,
+    ``status`` (``"ok"``/``"skipped"``), ``reason``, ``frames``, the means of
+    :data:`METRIC_COLUMNS`, ``missing_faces``, and ``s_per_frame`` (stage ->
+    seconds per frame, ``"total"`` included). ``per_frame``: ``(case, variant)`` ->
+    name -> ``(T,)``. ``paths``: name -> written file.
+    """
+
+    network: str
+    embedding: dict
+    cases: list
+    variants: list
+    rows: list = field(default_factory=list)
+    per_frame: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    paths: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def row(self, case: str, variant: str) -> dict:
+        for r in self.rows:
+            if r["case"] == case and r["variant"] == variant:
+                return r
+        raise KeyError((case, variant))
+
+    def means(self) -> dict[str, dict[str, float]]:
+        """Variant -> metric -> mean over the cases it ran on (``s_per_frame`` total too)."""
+        out = {}
+        for variant in [GROUND_TRUTH] + list(self.variants):
+            rows = [r for r in self.rows if r["variant"] == variant and r["status"] == "ok"]
+            if not rows:
+                continue
+            m = {}
+            for name in METRIC_COLUMNS:
+                vals = np.array([r[name] for r in rows], np.float64)
+                vals = vals[~np.isnan(vals)]
+                m[name] = float(vals.mean()) if len(vals) else float("nan")
+            total = np.array([r["s_per_frame"].get("total", np.nan) for r in rows], np.float64)
+            m["s_per_frame"] = float(np.nanmean(total)) if np.isfinite(total).any() else float("nan")
+            m["cases"] = len(rows)
+            out[variant] = m
+        return out
+
+    def stages(self) -> list[str]:
+        seen = {k for r in self.rows for k in r["s_per_frame"] if k != "total"}
+        names = [s for s in _CSV_STAGES if s in seen]
+        names += sorted(seen.difference(names))
+        return names + ["total"]
+
+    def mean_table(self) -> tuple[list, list]:
+        header = ["variant"] + list(METRIC_COLUMNS) + ["s/frame", "cases"]
+        rows = [[v] + [m[k] for k in METRIC_COLUMNS] + [m["s_per_frame"], m["cases"]] for v, m in self.means().items()]
+        return header, rows
+
+    def case_table(self) -> tuple[list, list]:
+        header = ["case", "variant"] + list(METRIC_COLUMNS) + ["missing faces", "status"]
+        rows = [[r["case"], r["variant"]] + [r.get(k) for k in METRIC_COLUMNS] + [r.get("missing_faces"),
+                r["status"] if r["status"] == "ok" else f"skipped: {r['reason']}"] for r in self.rows]
+        return header, rows
+
+    def timing_table(self) -> tuple[list, list]:
+        stages = self.stages()
+        header = ["case", "variant"] + stages
+        rows = [[r["case"], r["variant"]] + [r["s_per_frame"].get(s) for s in stages]
+                for r in self.rows if r["status"] == "ok"]
+        return header, rows
+
+    def to_markdown(self) -> str:
+        from video2stylegan.metrics.report import format_value
+
+        def md(header, rows):
+            lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            lines += ["| " + " | ".join(format_value(v) for v in row) + " |" for row in rows]
+            return "\n".join(lines)
+
+        cases = ", ".join(f"{c.name} (person {c.source_seed} driven by person {c.driving_seed}, motion "
+                          f"{c.motion_seed}, {c.frames} frames, {c.size} px)" for c in self.cases)
+        emb = ", ".join(f"{k} {v}" for k, v in self.embedding.items())
+        parts = [
+            "# Ground-truth benchmark on the synthetic world",
+            "",
+            f"Network: `{self.network}`. Cases: {cases}. Embedding budget: {emb}. Total time {self.seconds:.0f} s.",
+            "",
+        ]
+        parts += [f"- {n}" for n in self.notes]
+        units = "; ".join(f"{k}: {u}, {b} is better" for k, (u, b, _) in METRIC_COLUMNS.items())
+        parts += ["", "## Mean per variant", "", md(*self.mean_table()), "", f"Units: {units}. "
+                  "s/frame: all stages of the run, scoring excluded, divided by the frames. "
+                  f"The `{GROUND_TRUTH}` row scores the exact answer itself: the floor of each metric.",
+                  "", "## Per case", "", md(*self.case_table()), "",
+                  "## Seconds per frame per stage", "", md(*self.timing_table()), "",
+                  "Embeddings are cached per case: the first variant that needs the driving frames' "
+                  "codes pays for them, later ones read them back."]
+        return "\n".join(parts) + "\n"
+
+
+_CSV_STAGES = ("network", "faces", "embed source", "embed driving", "calibrate", "pose", "render", "score")
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_") or "variant"
+
+
+def _write_csvs(result: SuiteResult, out_dir: Path) -> None:
+    stages = result.stages()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["case", "variant", "status", "frames"] + list(METRIC_COLUMNS) + ["missing_faces"]
+               + [f"s_per_frame_{_slug(s)}" for s in stages] + ["reason"])
+    for r in result.rows:
+        cells = [r["case"], r["variant"], r["status"], r["frames"]]
+        cells += [_csv_float(r.get(k)) for k in METRIC_COLUMNS] + [r.get("missing_faces", "")]
+        cells += [_csv_float(r["s_per_frame"].get(s)) for s in stages] + [r.get("reason", "")]
+        w.writerow(cells)
+    (out_dir / "results.csv").write_text(buf.getvalue())
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["case", "variant", "frame"] + list(METRIC_COLUMNS))
+    for (case, variant), pf in result.per_frame.items():
+        for t in range(len(pf["PSNR"])):
+            w.writerow([case, variant, t] + [_csv_float(pf[k][t]) for k in METRIC_COLUMNS])
+    (out_dir / "frames.csv").write_text(buf.getvalue())
+    result.paths["results.csv"] = out_dir / "results.csv"
+    result.paths["frames.csv"] = out_dir / "frames.csv"
+
+
+def _csv_float(x) -> str:
+    if x is None:
+        return ""
+    x = float(x)
+    if math.isnan(x):
+        return ""
+    return ("inf" if x > 0 else "-inf") if math.isinf(x) else f"{x:.6g}"
+
+
+def _finite(values) -> np.ndarray:
+    v = np.asarray(values, np.float64).copy()
+    v[~np.isfinite(v)] = np.nan
+    return v
+
+
+def _plots(result: SuiteResult, out_dir: Path) -> list[tuple[str, Path]]:
+    """Per-case per-frame curves, bar charts of the means, stacked timing bars (PNG, Agg)."""
+    from matplotlib.figure import Figure
+
+    from video2stylegan.metrics.report import figure_png
+
+    written = []
+    names = [GROUND_TRUTH] + list(result.variants)
+    colours = {n: f"C{i}" for i, n in enumerate(names)}
+
+    def save(fig, filename, title):
+        path = out_dir / filename
+        path.write_bytes(figure_png(fig))
+        result.paths[filename] = path
+        written.append((title, path))
+
+    for case in result.cases:
+        fig = Figure(figsize=(13, 7), layout="constrained")
+        axes = fig.subplots(2, 3)
+        for ax, metric in zip(axes.ravel(), METRIC_COLUMNS):
+            unit, better, _ = METRIC_COLUMNS[metric]
+            for name in names:
+                pf = result.per_frame.get((case.name, name))
+                if pf is None:
+                    continue
+                ax.plot(_finite(pf[metric]), label=name, color=colours[name],
+                        linestyle="--" if name == GROUND_TRUTH else "-", linewidth=1.4)
+            ax.set_title(f"{metric} ({unit}, {better} is better)", fontsize=10)
+            ax.set_xlabel("frame")
+            ax.grid(alpha=0.3)
+        axes[0, 0].legend(fontsize=8)
+        fig.suptitle(f"case {case.name}: per-frame scores (ground truth's PSNR is infinite and not drawn)")
+        save(fig, f"curves_{_slug(case.name)}.png", f"Per-frame scores, case {case.name}")
+
+    means = result.means()
+    shown = [n for n in names if n in means]
+    if shown:
+        fig = Figure(figsize=(13, 7), layout="constrained")
+        axes = fig.subplots(2, 3)
+        for ax, metric in zip(axes.ravel(), METRIC_COLUMNS):
+            unit, better, _ = METRIC_COLUMNS[metric]
+            vals = _finite([means[n][metric] for n in shown])
+            ax.bar(range(len(shown)), np.nan_to_num(vals), color=[colours[n] for n in shown])
+            for i, v in enumerate(vals):
+                ax.text(i, 0 if np.isnan(v) else v, "n/a" if np.isnan(v) else f"{v:.3g}", ha="center",
+                        va="bottom", fontsize=8)
+            ax.set_xticks(range(len(shown)), shown, rotation=30, ha="right", fontsize=8)
+            ax.set_title(f"{metric} ({unit}, {better} is better)", fontsize=10)
+        fig.suptitle("mean over cases per variant")
+        save(fig, "bars.png", "Mean scores per variant")
+
+        stages = [s for s in result.stages() if s != "total"]
+        fig = Figure(figsize=(9, 4.5), layout="constrained")
+        ax = fig.subplots()
+        timed = [n for n in shown if n != GROUND_TRUTH]
+        left = np.zeros(len(timed))
+        for i, stage in enumerate(stages):
+            vals = np.array([np.nanmean([r["s_per_frame"].get(stage, 0.0) for r in result.rows
+                                         if r["variant"] == n and r["status"] == "ok"]) for n in timed])
+            ax.barh(range(len(timed)), vals, left=left, label=stage, color=f"C{i % 10}")
+            left += vals
+        ax.set_yticks(range(len(timed)), timed)
+        ax.set_xlabel("seconds per frame (mean over cases)")
+        ax.legend(fontsize=8, ncol=3)
+        ax.set_title("time per frame per stage")
+        save(fig, "timing.png", "Time per frame per stage")
+    return written
+
+
+def _report(result: SuiteResult, out_dir: Path, plots, strips) -> None:
+    from video2stylegan.metrics.report import Table, write_html_report
+
+    tables = [Table("Mean per variant", *result.mean_table(),
+                    note=f"The '{GROUND_TRUTH}' row scores the exact answer itself: the floor of each metric."),
+              Table("Per case", *result.case_table()),
+              Table("Seconds per frame per stage", *result.timing_table())]
+    path = write_html_report(out_dir / "report.html", f"Ground-truth benchmark - {result.network}", tables,
+                             [(t, p) for t, p in plots], strips, notes=result.notes)
+    result.paths["report.html"] = path
+
+
+def _load_network(network, device: str):
+    import torch
+
+    from video2stylegan.networks.loading import load_generator, resolve_device
+
+    if isinstance(network, torch.nn.Module):
+        return network.eval().requires_grad_(False), getattr(network, "name", None) or type(network).__name__
+    return load_generator(network, resolve_device(device), progress=False), str(network)
+
+
+def run_suite(
+    network=None,
+    cases: Sequence[SuiteCase] | None = None,
+    variants: dict[str, dict] | Sequence[str] | None = None,
+    out_dir="benchmark-synthetic",
+    *,
+    embedding="fast",
+    device: str = "auto",
+    strip_frames: int = 4,
+    progress: bool = True,
+    echo: Callable[[str], None] | None = None,
+) -> SuiteResult:
+    """Run the benchmark and write its files into ``out_dir`` (created).
+
+    ``network``: a registry name, a file, or a loaded generator (default
+    :func:`default_network`). ``cases``: default :func:`default_suite`.
+    ``variants``: names of :data:`VARIANTS` or a dict name -> ``reenact``
+    overrides (default all of :data:`VARIANTS`). ``embedding``: a preset name or
+    an :class:`~video2stylegan.pipeline.embedding.EmbeddingOptions`. A variant
+    whose run fails (e.g. its calibration is not available for the network) is
+    recorded as skipped with the reason. ``echo``: where progress lines go
+    (default: print when ``progress``).
+    """
+    from video2stylegan import reenact
+    from video2stylegan.faces import paste_back
+    from video2stylegan.io.video import write_video
+    from video2stylegan.metrics.identity import reference_descriptor
+    from video2stylegan.metrics.report import Strip, sample_indices
+    from video2stylegan.pipeline.embedding import EmbeddingOptions
+
+    start = time.perf_counter()
+    say = echo or (print if progress else (lambda _msg: None))
+    notes = []
+    if network is None:
+        network, note = default_network()
+        if note:
+            notes.append(note)
+            say(f"note: {note}")
+    elif isinstance(network, str) and network.startswith("random-"):
+        notes.append(f"{network!r} is an untrained network: the numbers measure the harness only, not the method")
+    cases = list(default_suite() if cases is None else cases)
+    if not cases:
+        raise InvalidOptionError("the suite needs at least one case")
+    if len({c.name for c in cases}) != len(cases):
+        raise InvalidOptionError("suite case names must be unique")
+    if variants is None:
+        variants = dict(VARIANTS)
+    elif not isinstance(variants, dict):
+        unknown = [v for v in variants if v not in VARIANTS]
+        if unknown:
+            raise InvalidOptionError(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+        variants = {v: VARIANTS[v] for v in variants}
+    if GROUND_TRUTH in variants:
+        raise InvalidOptionError(f"{GROUND_TRUTH!r} is the name of the ground-truth row; rename the variant")
+    emb = embedding if isinstance(embedding, EmbeddingOptions) else EmbeddingOptions.preset(str(embedding))
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MediaError(f"cannot create the output folder {out_dir} ({exc}); choose a writable --out-dir") from None
+    G, net_name = _load_network(network, device)
+    result = SuiteResult(network=net_name, embedding=dict(vars(emb)), cases=cases, variants=list(variants),
+                         notes=notes)
+    strips = []
+    for case in cases:
+        say(f"case {case.name}: rendering {case.frames} frames at {case.size} px")
+        data = render_case(case, out_dir / _slug(case.name))
+        try:
+            descriptor = reference_descriptor(data.source_image, source=f"the source portrait of case {case.name}")
+        except NoFaceError:
+            descriptor = None
+            result.notes.append(f"case {case.name}: dlib finds no face in the source portrait, so no ID")
+        picks = sample_indices(case.frames, strip_frames)
+        strip_cols = {"reference": [data.source_image] * len(picks), "driving": list(data.driving_frames[picks])}
+
+        def record(name, frames, s_per_frame, extra=None):
+            t0 = time.perf_counter()
+            scores = score_frames(frames, data.truth_frames, data.truth_landmarks, data.driving_landmarks,
+                                  descriptor, truth_visible=data.truth_visible)
+            s_per_frame = dict(s_per_frame)
+            s_per_frame["score"] = (time.perf_counter() - t0) / case.frames
+            stage_times = [v for k, v in s_per_frame.items() if k != "score"]
+            s_per_frame["total"] = sum(stage_times) if stage_times else float("nan")
+            row = {"case": case.name, "variant": name, "status": "ok", "reason": "", "frames": case.frames,
+                   **scores.summary(), "missing_faces": scores.missing_faces, "s_per_frame": s_per_frame,
+                   **(extra or {})}
+            result.rows.append(row)
+            result.per_frame[(case.name, name)] = scores.per_frame
+            result.notes.extend(f"case {case.name}, {name}: {n}" for n in scores.notes)
+            return row
+
+        record(GROUND_TRUTH, data.truth_frames, {})
+        for name, overrides in variants.items():
+            say(f"case {case.name}: {name}")
+            t0 = time.perf_counter()
+            try:
+                run = reenact(data.source_path, data.driving_path, network=G, embedding=emb, device=device,
+                              cache_dir=out_dir / "cache", max_frames=case.frames, progress=progress, **overrides)
+            except Exception as exc:  # a variant that cannot run is a finding, not the end of the benchmark
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                log.warning("variant %s failed on case %s: %s", name, case.name, reason)
+                say(f"case {case.name}: {name} skipped ({reason})")
+                result.rows.append({"case": case.name, "variant": name, "status": "skipped", "reason": reason,
+                                    "frames": case.frames, "s_per_frame": {}})
+                strip_cols[name] = [None] * len(picks)
+                continue
+            pasted = np.stack([paste_back(run.source.image, crop, run.source.aligned, mask="crop")
+                               for crop in run.frames])
+            write_video(data.folder / f"{_slug(name)}.mp4", pasted, case.fps, crf=18)
+            per_frame = {k: v / case.frames for k, v in run.timings.items()}
+            row = record(name, pasted, per_frame, {"embed_psnr": run.source_psnr, "pti_psnr": run.pti_psnr})
+            say(f"case {case.name}: {name} done in {time.perf_counter() - t0:.1f} s "
+                f"(landmark error {row['landmark_error']:.3g}, PSNR {row['PSNR']:.3g} dB)")
+            strip_cols[name] = list(pasted[picks])
+        strip_cols[GROUND_TRUTH] = list(data.truth_frames[picks])
+        strips.append(Strip(f"case {case.name}", list(strip_cols),
+                            [(f"frame {i}", [strip_cols[c][j] for c in strip_cols]) for j, i in enumerate(picks)]))
+
+    result.seconds = time.perf_counter() - start
+    _write_csvs(result, out_dir)
+    plots = _plots(result, out_dir)
+    (out_dir / "results.md").write_text(result.to_markdown())
+    result.paths["results.md"] = out_dir / "results.md"
+    _report(result, out_dir, plots, strips)
+    return result
