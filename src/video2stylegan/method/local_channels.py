@@ -512,7 +512,7 @@ class LocalChannels:
     def to_json(self, path: str | os.PathLike) -> Path:
         """Write atomically (a temporary file beside ``path``, then renamed); returns the path."""
         path = Path(path)
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        text = _json_text(self.to_dict())
         with atomic_output(path, suffix=".json", what="local-channel calibration") as tmp:
             tmp.write_text(text + "\n")
         return path
@@ -530,6 +530,15 @@ class LocalChannels:
             return cls.from_dict(data)
         except Video2StyleGANError as exc:
             raise Video2StyleGANError(f"{path}: {exc}") from None
+
+
+def _json_text(obj, indent: int = 0) -> str:
+    """JSON with one dict entry per line and every list on one line (a table per layer)."""
+    if isinstance(obj, dict) and obj:
+        pad = " " * (indent + 1)
+        items = [f"{pad}{json.dumps(str(k))}: {_json_text(v, indent + 1)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    return json.dumps(obj, separators=(", ", ": "), allow_nan=False)
 
 
 # --------------------------------------------------------------------------- calibration
