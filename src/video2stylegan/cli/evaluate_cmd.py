@@ -1,4 +1,5 @@
-"""The ``evaluate`` subcommand: score a result video against its driving video."""
+"""The ``evaluate`` subcommand: score a result video against its driving video, or
+run the ground-truth benchmark on the synthetic world (``--suite synthetic``)."""
 
 from __future__ import annotations
 
@@ -15,34 +16,56 @@ def register(subparsers) -> None:
         description=(
             "Compute dK, landmark distance, expression errors, ID (with --source), PSNR/SSIM "
             "(with --ground-truth), and LPIPS/FID/FVD where their pretrained weights are on disk. "
-            "Prints a table; see docs/metrics.md for the definitions."
+            "Prints a table; see docs/metrics.md for the definitions. With --suite synthetic, runs the "
+            "ground-truth benchmark instead (no --result/--driving): renders seeded source/driving pairs "
+            "and their exact answer, reenacts them with each method variant and writes tables, plots and "
+            "an HTML report into --out-dir."
         ),
     )
-    p.add_argument("--result", required=True, type=Path, help="the video to score")
-    p.add_argument("--driving", required=True, type=Path, help="the driving video it was made from")
+    p.add_argument("--result", type=Path, help="the video to score (required unless --suite)")
+    p.add_argument("--driving", type=Path, help="the driving video it was made from (required unless --suite)")
     p.add_argument("--source", type=Path, help="the reference portrait (enables ID and LPIPS to the reference)")
     p.add_argument("--ground-truth", type=Path, help="a video the result should reproduce (enables PSNR/SSIM)")
     p.add_argument("--json", type=Path, help="write the full report (summary, per-frame values, notes) as JSON")
     p.add_argument("--csv", type=Path, help="write the per-frame table as CSV")
+    p.add_argument("--html", type=Path, help="write a single-file HTML report (table and a strip of frames)")
     p.add_argument("--max-frames", type=int, help="use only the first N frames of each video")
     p.add_argument("--id-stride", type=int, default=1, help="compute ID every N frames (default 1: all)")
     p.add_argument("--smooth", type=int, default=1, help="smooth landmarks over N frames before dK (default 1: none; 3 removes most jitter)")
     p.add_argument("--no-learned", action="store_true", help="skip LPIPS, FID and FVD")
     p.add_argument("--detector", default="hog", choices=["hog", "cnn"], help="face detector (default hog)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    g = p.add_argument_group("ground-truth benchmark (--suite)")
+    g.add_argument("--suite", choices=["synthetic"], help="run the benchmark on the synthetic world instead")
+    g.add_argument("--quick", action="store_true", help="CI size: one case of 6 frames at 128 px, 'draft' budget")
+    g.add_argument("--network", help="generator: registry name or file (default: synthetic-heads-128 when "
+                   "registered, else the untrained random-r-128)")
+    g.add_argument("--out-dir", type=Path, default=Path("benchmark-synthetic"),
+                   help="folder for the rendered cases, results and report (default ./benchmark-synthetic)")
+    g.add_argument("--variants", help="comma-separated variant names (default: all; see docs/metrics.md)")
+    g.add_argument("--quality", choices=["best", "default", "fast", "draft"],
+                   help="embedding budget (default: fast, or draft with --quick)")
+    g.add_argument("--frames", type=int, help="frames per case (default 32, or 6 with --quick)")
+    g.add_argument("--device", default="auto", help="torch device (default auto)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.suite is not None:
+        run_suite_command(args)
+        return
     from video2stylegan.metrics import evaluate_video
 
+    missing = [o for o, v in (("--result", args.result), ("--driving", args.driving)) if v is None]
+    if missing:
+        raise InvalidOptionError(f"evaluate needs {' and '.join(missing)} (or --suite synthetic for the benchmark)")
     if args.max_frames is not None and args.max_frames < 2:
         raise InvalidOptionError("--max-frames must be at least 2 (motion needs two frames)")
     if args.id_stride < 1:
         raise InvalidOptionError("--id-stride must be at least 1")
     if args.smooth < 1:
         raise InvalidOptionError("--smooth must be at least 1 frame")
-    for option, path in (("--json", args.json), ("--csv", args.csv)):
+    for option, path in (("--json", args.json), ("--csv", args.csv), ("--html", args.html)):
         if path is not None and not path.resolve().parent.is_dir():
             raise MediaError(f"{option}: the folder {path.parent} does not exist; create it first")
     report = evaluate_video(
@@ -64,3 +87,52 @@ def run(args: argparse.Namespace) -> None:
     if args.csv is not None:
         report.to_csv(args.csv)
         print(f"per-frame table written to {args.csv}")
+    if args.html is not None:
+        write_evaluation_html(args.html, report, args.result, args.driving, args.source, args.ground_truth,
+                              args.max_frames)
+        print(f"HTML report written to {args.html}")
+
+
+def write_evaluation_html(path, report, result, driving, source=None, ground_truth=None, max_frames=None) -> None:
+    """The single-run report: the score table and a strip of reference/driving/result(/ground truth) frames."""
+    from video2stylegan.io import read_image, read_video
+    from video2stylegan.metrics.report import clip_strip, evaluation_tables, write_html_report
+
+    n = report.info.get("frames") or max_frames
+    clips = {"driving": read_video(driving, max_frames=n)[0], "result": read_video(result, max_frames=n)[0]}
+    if ground_truth is not None:
+        clips["ground truth"] = read_video(ground_truth, max_frames=n)[0]
+    reference = read_image(source) if source is not None else None
+    strip = clip_strip("frames", clips, count=4, height=160, reference=reference)
+    write_html_report(path, f"Evaluation of {Path(result).name}", evaluation_tables(report), (), [strip])
+
+
+def run_suite_command(args: argparse.Namespace) -> None:
+    """``evaluate --suite synthetic``: run the benchmark and print its Markdown table."""
+    from video2stylegan.metrics.suite import VARIANTS, default_suite, run_suite
+
+    single = [o for o, v in (("--result", args.result), ("--driving", args.driving), ("--json", args.json),
+                             ("--csv", args.csv), ("--html", args.html)) if v is not None]
+    if single:
+        raise InvalidOptionError(f"{', '.join(single)} apply to one video, not to --suite (its files go to --out-dir)")
+    if args.frames is not None and args.frames < 3:
+        raise InvalidOptionError("--frames must be at least 3 (jitter needs three frames)")
+    variants = None
+    if args.variants:
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        unknown = [v for v in variants if v not in VARIANTS]
+        if unknown:
+            raise InvalidOptionError(f"--variants: unknown {', '.join(unknown)}; choose from: {', '.join(VARIANTS)}")
+    result = run_suite(
+        args.network,
+        default_suite(quick=args.quick, frames=args.frames),
+        variants,
+        args.out_dir,
+        embedding=args.quality or ("draft" if args.quick else "fast"),
+        device=args.device,
+        progress=not args.no_progress,
+        echo=print,
+    )
+    print(result.to_markdown())
+    for name in ("results.md", "results.csv", "report.html"):
+        print(f"{name}: {result.paths[name]}")
