@@ -202,3 +202,39 @@ def test_cli_trains_and_exports(tmp_path, capsys):
     assert "finished at step 2" in capsys.readouterr().out
     assert main(["train-synthetic", "--run", run, "--export", str(tmp_path / "n.safetensors")]) == 0
     assert (tmp_path / "n.safetensors").stat().st_size < 30e6
+
+
+def test_sigterm_writes_a_checkpoint_and_resume_continues(tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    config = TrainConfig(**TINY)
+    before = signal.getsignal(signal.SIGTERM)
+    log = tmp_path / "r" / "log.jsonl"
+    done = threading.Event()
+
+    def terminate_after_three_steps():
+        # Only once the trainer's handler is in place and a few steps are logged.
+        while not done.is_set():
+            if log.exists() and len(log.read_text().splitlines()) >= 3:
+                assert signal.getsignal(signal.SIGTERM) is not before
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=terminate_after_three_steps, daemon=True)
+    killer.start()
+    try:
+        result = train(tmp_path / "r", 10_000, config, workers=0, log_every=1, grid_every=1000,
+                       checkpoint_every=1000, progress=False, handle_signals=True)
+    finally:
+        done.set()
+        killer.join()
+    assert result.stopped and 3 <= result.step < 10_000
+    assert result.checkpoint.name == f"step-{result.step:08d}"
+    assert (tmp_path / "r" / "checkpoints" / "latest").read_text().strip() == result.checkpoint.name
+    assert signal.getsignal(signal.SIGTERM) is before  # our handler is gone again
+    more = train(tmp_path / "r", result.step + 1, None, resume=True, **_quiet())
+    assert more.step == result.step + 1 and not more.stopped

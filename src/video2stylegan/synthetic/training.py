@@ -159,6 +159,9 @@ class _BatchStream(torch.utils.data.IterableDataset):
 
     def __iter__(self):
         torch.set_num_threads(1)
+        if torch.utils.data.get_worker_info() is not None:
+            # Ctrl-C reaches the whole process group: the trainer checkpoints, so the renderer must not die first.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         for step in range(self.start, self.stop):
             yield sample_batch(range(step * self.batch, (step + 1) * self.batch), self.size, self.seed)
 
