@@ -59,6 +59,7 @@ __all__ = [
     "VARIANTS",
     "default_network",
     "default_suite",
+    "landmark_jitter",
     "render_case",
     "run_suite",
     "score_frames",
@@ -242,7 +243,10 @@ class FrameScores:
         return out
 
 
-def _jitter(landmarks: np.ndarray, scale: float) -> np.ndarray:
+def landmark_jitter(landmarks: np.ndarray, scale: float) -> np.ndarray:
+    """Per frame ``mean_k |L[t+1,k] - 2 L[t,k] + L[t-1,k]| / scale`` (``nan`` at the first and last frame):
+    0 for landmarks moving at constant velocity, ``2 d / scale`` for points alternating between two positions ``d`` apart."""
+    landmarks = np.asarray(landmarks, np.float64)
     out = np.full(len(landmarks), np.nan)
     if len(landmarks) >= 3:
         acc = landmarks[2:] - 2 * landmarks[1:-1] + landmarks[:-2]
@@ -293,7 +297,7 @@ def score_frames(
     counted = np.maximum(visible.sum(axis=1), 1)
     pf["landmark_error"] = (err * visible).sum(axis=1) / counted / eye
     pf["dK"][1:] = lm.keypoint_motion_distance(driving_landmarks, res)
-    pf["jitter"] = _jitter(res, lm.face_scale(truth_landmarks))
+    pf["jitter"] = landmark_jitter(res, lm.face_scale(truth_landmarks))
     if source_descriptor is not None:
         from video2stylegan.metrics.identity import identity_distances
 

@@ -1,0 +1,180 @@
+"""The ground-truth benchmark: cases, variants, scores with known answers, and a quick
+run on a tiny untrained network (files, CSV layout, the ground-truth row as the floor)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.metrics.suite import (
+    CALIBRATION_FREE_VARIANTS,
+    GROUND_TRUTH,
+    METRIC_COLUMNS,
+    VARIANTS,
+    SuiteCase,
+    default_suite,
+    landmark_jitter,
+    render_case,
+    run_suite,
+    score_frames,
+)
+from video2stylegan.method.config import ReenactConfig
+from video2stylegan.pipeline.embedding import EmbeddingOptions
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def suite_run(tmp_path_factory):
+    """The quick suite on an untrained 64 px network with tiny budgets, plus a variant that cannot run."""
+    from video2stylegan.networks.stylegan3 import Generator
+
+    torch.set_num_threads(1)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        G = Generator(z_dim=8, c_dim=0, w_dim=16, img_resolution=64, img_channels=3, channel_base=512,
+                      channel_max=16, num_layers=6, conv_kernel=1, use_radial_filters=True)
+    budget = EmbeddingOptions(source_steps=3, pti_steps=2, first_frame_steps=3, frame_steps=1, perceptual="fallback")
+    variants = {**CALIBRATION_FREE_VARIANTS, "broken": {"method": "nonsense"}}
+    out = tmp_path_factory.mktemp("suite")
+    lines = []
+    result = run_suite(G.eval().requires_grad_(False), default_suite(quick=True), variants, out, embedding=budget,
+                       device="cpu", progress=False, echo=lines.append)
+    return result, out, lines
+
+
+@pytest.fixture(scope="module")
+def small_case(tmp_path_factory):
+    return render_case(SuiteCase("small", 7, 2, 101, frames=5, size=128), tmp_path_factory.mktemp("case"))
+
+
+def test_default_and_quick_suites_are_fixed():
+    quick = default_suite(quick=True)
+    assert [(c.name, c.frames, c.size) for c in quick] == [("demo", 6, 128)]
+    full = default_suite()
+    assert [(c.frames, c.size) for c in full] == [(32, 256)] * 2
+    assert len({(c.source_seed, c.driving_seed, c.motion_seed) for c in full}) == 2
+    assert default_suite() == full  # same seeds every call
+    np.testing.assert_array_equal(full[0].trajectory().expression, default_suite()[0].trajectory().expression)
+    assert [c.frames for c in default_suite(frames=10, size=192)] == [10, 10]
+    with pytest.raises(InvalidOptionError, match="differ"):
+        SuiteCase("x", 3, 3, 1)
+    with pytest.raises(InvalidOptionError, match="at least 3 frames"):
+        SuiteCase("x", 3, 4, 1, frames=2)
+
+
+def test_variants_are_table5():
+    def cfg(name):
+        return ReenactConfig(**VARIANTS[name])
+
+    assert cfg("baseline").method == "baseline"
+    local = cfg("local only")
+    assert (local.use_local, local.use_residual, local.use_pose, local.use_canonical) == (True, False, False, False)
+    bl = cfg("baseline+local")
+    assert (bl.use_local, bl.use_residual, bl.use_pose, bl.use_canonical) == (True, True, False, False)
+    assert cfg("full") == ReenactConfig()
+    for name in CALIBRATION_FREE_VARIANTS:
+        c = cfg(name)
+        assert c.method == "baseline" or not (c.use_pose or c.use_local)
+
+
+def test_jitter_known_answers():
+    base = np.random.default_rng(0).uniform(0, 100, (68, 2))
+    linear = base[None] + np.arange(6)[:, None, None] * np.array([3.0, -1.0])
+    j = landmark_jitter(linear, 10.0)
+    assert np.isnan(j[0]) and np.isnan(j[-1]) and np.allclose(j[1:-1], 0, atol=1e-9)
+    zigzag = base[None] + (np.arange(6) % 2)[:, None, None] * np.array([2.0, 0.0])
+    np.testing.assert_allclose(landmark_jitter(zigzag, 10.0)[1:-1], 2 * 2.0 / 10.0)  # 2d per step, over scale
+
+
+def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_case):
+    d = small_case
+    assert d.truth_frames.shape == (5, 128, 128, 3) and d.driving_frames.shape == (5, 128, 128, 3)
+    assert not np.array_equal(d.truth_frames, d.driving_frames)  # two different people
+    from video2stylegan.metrics.identity import reference_descriptor
+
+    desc = reference_descriptor(d.source_image)
+    args = (d.truth_frames, d.truth_landmarks, d.driving_landmarks, desc)
+    exact = score_frames(d.truth_frames, *args, truth_visible=d.truth_visible)
+    s = exact.summary()
+    assert np.isinf(exact.per_frame["PSNR"]).all() and s["PSNR"] == float("inf")
+    np.testing.assert_allclose(exact.per_frame["SSIM"], 1.0)
+    assert s["landmark_error"] < 0.08  # dlib against the renderer's exact points: the floor
+    assert s["ID"] < 0.45 and exact.missing_faces == 0
+    assert np.isnan(exact.per_frame["dK"][0]) and np.isfinite(exact.per_frame["dK"][1:]).all()
+
+    # shifted 6 px right: the landmark error grows by about 6 px / eye distance
+    shifted = np.roll(d.truth_frames, 6, axis=2)
+    moved = score_frames(shifted, *args, truth_visible=d.truth_visible).summary()
+    eye = float(np.median(np.linalg.norm(d.truth_landmarks[:, 45] - d.truth_landmarks[:, 36], axis=-1)))
+    assert moved["landmark_error"] > s["landmark_error"] + 0.6 * 6 / eye
+    assert moved["PSNR"] < 30 and moved["SSIM"] < 0.95
+    # drifting 4 px right per frame: motion the driving clip does not have, so dK grows by about 4 px / eye
+    drifting = np.stack([np.roll(f, 4 * t, axis=1) for t, f in enumerate(d.truth_frames)])
+    drift = score_frames(drifting, *args, truth_visible=d.truth_visible).summary()
+    assert drift["dK"] > s["dK"] + 0.6 * 4 / eye
+    # the driving person in place of the source: a larger identity distance
+    other = score_frames(d.driving_frames, *args, truth_visible=d.truth_visible).summary()
+    assert other["ID"] > s["ID"] + 0.1
+
+
+def test_score_frames_rejects_mismatched_shapes(small_case):
+    d = small_case
+    with pytest.raises(InvalidOptionError, match="shape"):
+        score_frames(d.truth_frames[:, :64], d.truth_frames, d.truth_landmarks, d.driving_landmarks)
+
+
+def test_quick_suite_writes_every_file(suite_run):
+    result, out, lines = suite_run
+    for name in ("results.csv", "frames.csv", "results.md", "report.html", "bars.png", "timing.png",
+                 "curves_demo.png", "demo/source.png", "demo/driving.mp4", "demo/ground_truth.mp4",
+                 "demo/baseline.mp4", "demo/full__no_pose_local.mp4"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert (out / "bars.png").read_bytes().startswith(b"\x89PNG")
+    assert any("broken skipped" in line for line in lines)
+
+
+def test_quick_suite_csv_and_rows(suite_run):
+    result, out, _ = suite_run
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    header = list(rows[0])
+    assert header[:4] == ["case", "variant", "status", "frames"]
+    assert header[4:10] == list(METRIC_COLUMNS) and header[-1] == "reason"
+    assert {"s_per_frame_embed_source", "s_per_frame_render", "s_per_frame_total", "s_per_frame_score"} <= set(header)
+    assert [r["variant"] for r in rows] == [GROUND_TRUTH, "baseline", "full, no pose/local", "broken"]
+    gt, base, full, broken = rows
+    assert gt["PSNR"] == "inf" and float(gt["SSIM"]) == 1.0 and float(gt["landmark_error"]) < 0.08
+    assert broken["status"] == "skipped" and "method" in broken["reason"] and broken["PSNR"] == ""
+    for r in (base, full):
+        assert r["status"] == "ok" and r["frames"] == "6"
+        assert 5 < float(r["PSNR"]) < 25  # an untrained network is far from the answer
+        assert float(r["SSIM"]) < 0.9
+        assert float(r["s_per_frame_total"]) > 0
+    with open(out / "frames.csv") as f:
+        per_frame = list(csv.DictReader(f))
+    assert len(per_frame) == 3 * 6  # the skipped variant has no frames
+    means = result.means()
+    assert set(means) == {GROUND_TRUTH, "baseline", "full, no pose/local"}
+    assert means["baseline"]["PSNR"] == pytest.approx(float(base["PSNR"]), rel=1e-5)
+
+
+def test_quick_suite_markdown_and_html(suite_run):
+    result, out, _ = suite_run
+    md = (out / "results.md").read_text()
+    assert "| ground truth |" in md and "| baseline |" in md and "skipped: " in md
+    html = (out / "report.html").read_text()
+    # 3 plots + a strip of 6 sampled frames?  no: 4 rows x (reference, driving, 3 variants, ground truth)
+    # with the skipped variant's cells empty
+    assert html.count("data:image/png;base64,") == 3 + 4 * 5
+    assert f"{result.row('demo', 'baseline')['PSNR']:.4g}" in html
