@@ -188,7 +188,7 @@ def encode_pose(
             angles = read(var)
             total, _, _ = pose_loss(angles[None], target[j : j + 1], var[None], ref_layers[None], angle_weights, lambda_id)
             history.append(float(total.detach()))
-            done = stop_error_deg is not None and float((angles - target[j]).abs().max()) < stop_error_deg
+            done = stop_error_deg is not None and float((angles.detach() - target[j]).abs().max()) < stop_error_deg
             if done or taken == steps:
                 break
             (grad,) = torch.autograd.grad(total.sum(), [var])
