@@ -103,7 +103,7 @@ def test_default_config_is_a_stylegan3_with_at_least_ten_ws():
 def test_loss_decreases_on_a_fixed_batch():
     config = TrainConfig(**TINY)
     G = build_generator(config).train()
-    z, images = sample_batch(range(4), 32)
+    z, images = sample_batch(range(2), 32)
     opt = torch.optim.Adam(G.parameters(), lr=3e-3, betas=(0.0, 0.99))
     losses = []
     for _ in range(25):

@@ -514,7 +514,7 @@ def train(
             record = None
             if step % log_every == 0 or step == steps:
                 now = time.monotonic()
-                record = {"step": step, "images": step * config.batch, "loss": float(loss), **parts, "lr": lr,
+                record = {"step": step, "images": step * config.batch, "loss": loss.item(), **parts, "lr": lr,
                           "sec_per_step": (now - t_last) / log_every, "time": time.time()}
                 t_last = now
             if step % grid_every == 0 or step == steps:
