@@ -74,13 +74,16 @@ def local_channels_for(
     source: str = "auto",
     ws=None,
     landmarks=None,
-    clip_key: str | None = None,
+    layers=None,
     progress: bool = True,
 ) -> LocalChannelsResult:
-    """The selected eye / nose / mouth channels of ``G`` (``{layer name: indices}``).
+    """The selected eye / nose / mouth channels of ``G`` on ``layers`` (ws indices; default
+    all) as ``{layer name: indices}``.
 
     ``ws`` / ``landmarks``: projected faces and their landmarks in generator
-    pixels, used by ``source="projected"`` (and by ``"auto"`` as fallback).
+    pixels, used by ``source="projected"`` (and by ``"auto"`` as fallback);
+    that calibration measures only ``layers``, the network-wide one all layers
+    (the ``calibrate`` command reports them all).
     """
     from video2stylegan.method.local_channels import calibrate_cached
 
@@ -90,12 +93,12 @@ def local_channels_for(
     if source in ("auto", "generated"):
         try:
             cal = calibrate_cached(G, root, network_id, progress=progress)
-            return LocalChannelsResult(cal.channels(), cal, "generated")
+            return LocalChannelsResult(cal.channels(layers=layers), cal, "generated")
         except NoFaceError as exc:
             if source == "generated" or ws is None:
                 raise
             log.warning("local-channel calibration on generated samples failed (%s); using the projected frames", exc)
     if ws is None or landmarks is None:
         raise InvalidOptionError("local-channel calibration on projected faces needs their ws and landmarks")
-    cal = calibrate_cached(G, root, f"{network_id}:{clip_key}", ws=ws, landmarks=landmarks, progress=progress)
+    cal = calibrate_cached(G, root, network_id, ws=ws, landmarks=landmarks, layers=layers, progress=progress)
     return LocalChannelsResult(cal.channels(), cal, "projected")

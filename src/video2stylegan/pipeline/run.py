@@ -310,7 +310,7 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
         with timer("calibrate"):
             landmarks = np.stack([a.landmarks for a in clip.aligned])
             local = local_channels_for(G, net_id, calib_dir, source=local_calibration, ws=w_drive,
-                                       landmarks=landmarks, clip_key=clip.sha256, progress=progress)
+                                       landmarks=landmarks, layers=config.constrained_layers, progress=progress)
         channels = local.channels
         result.local_channels = int(sum(len(v) for v in channels.values()))
 
