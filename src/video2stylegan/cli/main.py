@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "synthetic_cmd",
     "evaluate_cmd",
     "reenact_cmd",
+    "calibrate_cmd",
     "train_cmd",
 ]
 

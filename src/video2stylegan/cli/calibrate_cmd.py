@@ -1,0 +1,89 @@
+"""``calibrate``: a network's pose regressor (Eq. 7) and local channels (Eq. 8-9), ahead of ``reenact``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from video2stylegan.errors import InvalidOptionError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="train a network's pose regressor and select its eye/nose/mouth channels (cached)",
+        description="Per-network calibration of the method, stored in the cache that reenact reads: the "
+                    "differentiable pose regressor of Eq. 7 and the local S-space channels of Eq. 8-9. "
+                    "Prints how many channels each part gets per layer.",
+    )
+    p.add_argument("--network", required=True, help="registry name or network file")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                   help="cache folder (default $VIDEO2STYLEGAN_CACHE or ~/.cache/video2stylegan)")
+    p.add_argument("--no-pose", action="store_true", help="skip the pose regressor")
+    p.add_argument("--no-local", action="store_true", help="skip the local channels")
+    p.add_argument("--pose-regressor", choices=("auto", "generator", "renderer"), default="auto",
+                   help="train on the network's samples labelled by dlib + PnP, or on synthetic renders")
+    p.add_argument("--samples", type=int, default=32, help="generated faces for the local channels (default 32)")
+    p.add_argument("--t-fg", type=float, default=None, help="IoU+ threshold of a part's channels (default 0.25)")
+    p.add_argument("--t-bg", type=float, default=None, help="IoU- threshold: overlap with the rest (default 0.05)")
+    p.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                   help="save the normalised feature maps of the selected channels (the paper's Fig. 7)")
+    p.add_argument("--force", action="store_true", help="recompute even when the cache has a result")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    import torch
+
+    from video2stylegan.method.cache import network_identity
+    from video2stylegan.networks.loading import load_generator
+    from video2stylegan.pipeline.run import default_cache_dir
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if args.samples < 2:
+        raise InvalidOptionError(f"--samples must be at least 2, got {args.samples}")
+    if args.figure is not None and args.figure.suffix.lower() != ".png":
+        raise InvalidOptionError(f"--figure must name a .png file, got {args.figure}")
+    if args.no_pose and args.no_local:
+        raise InvalidOptionError("--no-pose and --no-local together leave nothing to calibrate")
+    G = load_generator(args.network, args.device, progress=not args.quiet)
+    net_id = network_identity(G)
+    root = Path(args.cache or default_cache_dir()) / "calibration"
+    progress = not args.quiet
+
+    if not args.no_local:
+        from video2stylegan.method.local_channels import calibrate_cached, calibrate_local_channels, save_feature_maps
+
+        settings = dict(n=args.samples, progress=progress)
+        for key in ("t_fg", "t_bg"):
+            if getattr(args, key) is not None:
+                settings[key] = getattr(args, key)
+        if args.force:
+            local = calibrate_local_channels(G, network_id=net_id, **settings)
+        else:
+            local = calibrate_cached(G, root, net_id, **settings)
+        print(f"local channels of {args.network} over {local.n_images} faces:")
+        print(local.summary())
+        if args.figure is not None:
+            g = torch.Generator().manual_seed(0)
+            with torch.no_grad():
+                ws = G.mapping(torch.randn(1, G.z_dim, generator=g).to(G.w_avg.device), truncation_psi=0.7)
+            save_feature_maps(G, ws, local, args.figure)
+            print(f"feature maps: {args.figure}")
+
+    if not args.no_pose:
+        from video2stylegan.method.pose import DEFAULT_SAMPLES, CalibrationSettings, calibration_path
+        from video2stylegan.method.pose import calibrate_pose_regressor, load_pose_regressor
+        from video2stylegan.pipeline.calibration import resolve_pose_source
+
+        source = resolve_pose_source(args.pose_regressor, args.network)
+        calibrate_pose_regressor(G, root, net_id, source=source, progress=progress, force=args.force)
+        path = calibration_path(root, net_id, CalibrationSettings(source=source, samples=DEFAULT_SAMPLES[source]))
+        _, report = load_pose_regressor(path, with_report=True)
+        mae = report.get("val_mae_deg")
+        print(f"pose regressor ({source} samples): {path}")
+        if mae is not None:
+            print("validation MAE (deg): " + ", ".join(f"{name} {value:.2f}" for name, value in mae.items()))
