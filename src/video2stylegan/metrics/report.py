@@ -147,7 +147,7 @@ def png_bytes(image, height: int | None = None) -> bytes:
     if height is not None:
         arr = _resize_to_height(np.ascontiguousarray(arr), int(height))
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG", optimize=True)
+    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG")
     return buf.getvalue()
 
 

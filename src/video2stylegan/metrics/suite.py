@@ -462,12 +462,13 @@ def _plots(result: SuiteResult, out_dir: Path) -> list[tuple[str, Path]]:
 
     def save(fig, filename, title):
         path = out_dir / filename
-        path.write_bytes(figure_png(fig))
+        path.write_bytes(figure_png(fig, dpi=80))
         result.paths[filename] = path
         written.append((title, path))
 
     for case in result.cases:
-        fig = Figure(figsize=(13, 7), layout="constrained")
+        fig = Figure(figsize=(13, 7))
+        fig.subplots_adjust(left=0.05, right=0.98, top=0.9, bottom=0.08, hspace=0.35, wspace=0.22)
         axes = fig.subplots(2, 3)
         for ax, metric in zip(axes.ravel(), METRIC_COLUMNS):
             unit, better, _ = METRIC_COLUMNS[metric]
@@ -487,22 +488,25 @@ def _plots(result: SuiteResult, out_dir: Path) -> list[tuple[str, Path]]:
     means = result.means()
     shown = [n for n in names if n in means]
     if shown:
-        fig = Figure(figsize=(13, 7), layout="constrained")
+        fig = Figure(figsize=(13, 7.5))
+        fig.subplots_adjust(left=0.05, right=0.98, top=0.92, bottom=0.17, hspace=0.75, wspace=0.22)
         axes = fig.subplots(2, 3)
         for ax, metric in zip(axes.ravel(), METRIC_COLUMNS):
             unit, better, _ = METRIC_COLUMNS[metric]
-            vals = _finite([means[n][metric] for n in shown])
+            raw = np.array([means[n][metric] for n in shown], np.float64)
+            vals = _finite(raw)
             ax.bar(range(len(shown)), np.nan_to_num(vals), color=[colours[n] for n in shown])
-            for i, v in enumerate(vals):
-                ax.text(i, 0 if np.isnan(v) else v, "n/a" if np.isnan(v) else f"{v:.3g}", ha="center",
-                        va="bottom", fontsize=8)
+            for i, (v, r) in enumerate(zip(vals, raw)):
+                label = "inf" if np.isposinf(r) else ("n/a" if np.isnan(v) else f"{v:.3g}")
+                ax.text(i, 0 if np.isnan(v) else v, label, ha="center", va="bottom", fontsize=8)
             ax.set_xticks(range(len(shown)), shown, rotation=30, ha="right", fontsize=8)
             ax.set_title(f"{metric} ({unit}, {better} is better)", fontsize=10)
         fig.suptitle("mean over cases per variant")
         save(fig, "bars.png", "Mean scores per variant")
 
         stages = [s for s in result.stages() if s != "total"]
-        fig = Figure(figsize=(9, 4.5), layout="constrained")
+        fig = Figure(figsize=(9, 4.5))
+        fig.subplots_adjust(left=0.22, right=0.97, top=0.9, bottom=0.13)
         ax = fig.subplots()
         timed = [n for n in shown if n != GROUND_TRUTH]
         left = np.zeros(len(timed))
