@@ -25,3 +25,32 @@ def test_evaluate_user_errors_exit_1(shared_data, tmp_path, capsys):
     assert "--max-frames" in capsys.readouterr().err
     assert main(["evaluate", "--driving", str(clip), "--result", str(clip), "--json", str(tmp_path / "no" / "r.json")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_evaluate_html_report(shared_data, tmp_path, capsys):
+    clip = shared_data / "driving" / "tps__driving.mp4"
+    html_path = tmp_path / "r.html"
+    args = ["evaluate", "--driving", str(clip), "--result", str(clip), "--max-frames", "3", "--no-progress",
+            "--no-learned", "--html", str(html_path)]
+    assert main(args) == 0
+    assert "HTML report written to" in capsys.readouterr().out
+    text = html_path.read_text()
+    assert "<td>dK</td><td>0</td>" in text and "Frames compared: 3" in text
+    # a strip of the 3 frames: driving and result columns (no --source, so no reference)
+    assert text.count('src="data:image/png;base64,') == 3 * 2
+    assert "http" not in text
+
+
+def test_evaluate_suite_argument_errors(shared_data, tmp_path, capsys):
+    clip = shared_data / "driving" / "tps__driving.mp4"
+    assert main(["evaluate", "--driving", str(clip)]) == 1
+    err = capsys.readouterr().err
+    assert "--result" in err and "--suite synthetic" in err and "Traceback" not in err
+    assert main(["evaluate", "--suite", "synthetic", "--result", str(clip), "--out-dir", str(tmp_path)]) == 1
+    assert "--result" in capsys.readouterr().err
+    assert main(["evaluate", "--suite", "synthetic", "--variants", "full,nope", "--out-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "nope" in err and "baseline" in err
+    assert main(["evaluate", "--suite", "synthetic", "--frames", "2", "--out-dir", str(tmp_path)]) == 1
+    assert "--frames" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # rejected before any work
