@@ -554,6 +554,7 @@ def run_suite(
     embedding="fast",
     device: str = "auto",
     strip_frames: int = 4,
+    pose_regressor: str = "auto",
     progress: bool = True,
     echo: Callable[[str], None] | None = None,
 ) -> SuiteResult:
@@ -565,8 +566,10 @@ def run_suite(
     overrides (default all of :data:`VARIANTS`). ``embedding``: a preset name or
     an :class:`~video2stylegan.pipeline.embedding.EmbeddingOptions`. A variant
     whose run fails (e.g. its calibration is not available for the network) is
-    recorded as skipped with the reason. ``echo``: where progress lines go
-    (default: print when ``progress``).
+    recorded as skipped with the reason. ``pose_regressor``: passed to ``reenact``;
+    ``"auto"`` trains it on renderer images for a network whose name or file name
+    starts with ``synthetic`` (the world it was trained on), else as ``reenact``
+    decides. ``echo``: where progress lines go (default: print when ``progress``).
     """
     from video2stylegan import reenact
     from video2stylegan.faces import paste_back
@@ -606,6 +609,8 @@ def run_suite(
     except OSError as exc:
         raise MediaError(f"cannot create the output folder {out_dir} ({exc}); choose a writable --out-dir") from None
     G, net_name = _load_network(network, device)
+    if pose_regressor == "auto" and Path(net_name).name.startswith("synthetic"):
+        pose_regressor = "renderer"
     result = SuiteResult(network=net_name, embedding=dict(vars(emb)), cases=cases, variants=list(variants),
                          notes=notes)
     strips = []
@@ -642,7 +647,8 @@ def run_suite(
             t0 = time.perf_counter()
             try:
                 run = reenact(data.source_path, data.driving_path, network=G, embedding=emb, device=device,
-                              cache_dir=out_dir / "cache", max_frames=case.frames, progress=progress, **overrides)
+                              cache_dir=out_dir / "cache", max_frames=case.frames, progress=progress,
+                              pose_regressor=pose_regressor, **overrides)
             except Exception as exc:  # a variant that cannot run is a finding, not the end of the benchmark
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
                 log.warning("variant %s failed on case %s: %s", name, case.name, reason)
