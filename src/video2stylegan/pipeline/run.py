@@ -327,8 +327,9 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
             with torch.no_grad():
                 ref_angles = regressor(G.synthesis(w_ref)).double().cpu().numpy()[0]
             targets = _pose_targets(regressor, pose_clip, T, config, ref_angles)
+            # a frame stops once every angle is within half a degree: the regressor's own error is larger
             enc = encode_pose(G, w_ref, targets, regressor, layers=config.resolved_pose_layers(G.num_ws),
-                              progress=progress)
+                              stop_error_deg=0.5, progress=progress)
         w_ref_pose = enc.ws.to(w_ref.device)
         result.pose_error_before = float((enc.angles_before - enc.target).abs().mean())
         result.pose_error_after = float((enc.angles_after - enc.target).abs().mean())
