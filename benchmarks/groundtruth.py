@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     ap.add_argument("--network", help="registry name or file (default: synthetic-heads-128, else random-r-128)")
     ap.add_argument("--out-dir", type=Path, default=Path("benchmark-synthetic"))
     ap.add_argument("--variants", help=f"comma-separated subset of: {', '.join(VARIANTS)}")
-    ap.add_argument("--quality", choices=["best", "default", "fast", "draft"], help="embedding budget")
+    ap.add_argument("--quality", choices=["best", "default", "fast", "draft"], help="embedding budget (default draft)")
     ap.add_argument("--frames", type=int, help="frames per case")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     ap.add_argument("--device", default="auto")
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
     start = time.perf_counter()
     result = run_suite(args.network, default_suite(quick=args.quick, frames=args.frames), variants, args.out_dir,
-                       embedding=args.quality or ("draft" if args.quick else "fast"), device=args.device,
+                       embedding=args.quality or "draft", device=args.device,
                        progress=False, echo=print)
     print()
     print(result.to_markdown())

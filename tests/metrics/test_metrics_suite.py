@@ -62,7 +62,7 @@ def test_default_and_quick_suites_are_fixed():
     quick = default_suite(quick=True)
     assert [(c.name, c.frames, c.size) for c in quick] == [("demo", 6, 128)]
     full = default_suite()
-    assert [(c.frames, c.size) for c in full] == [(32, 256)] * 2
+    assert [(c.frames, c.size) for c in full] == [(24, 256)] * 2
     assert len({(c.source_seed, c.driving_seed, c.motion_seed) for c in full}) == 2
     assert default_suite() == full  # same seeds every call
     np.testing.assert_array_equal(full[0].trajectory().expression, default_suite()[0].trajectory().expression)

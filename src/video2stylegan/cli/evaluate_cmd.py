@@ -44,8 +44,8 @@ def register(subparsers) -> None:
                    help="folder for the rendered cases, results and report (default ./benchmark-synthetic)")
     g.add_argument("--variants", help="comma-separated variant names (default: all; see docs/metrics.md)")
     g.add_argument("--quality", choices=["best", "default", "fast", "draft"],
-                   help="embedding budget (default: fast, or draft with --quick)")
-    g.add_argument("--frames", type=int, help="frames per case (default 32, or 6 with --quick)")
+                   help="embedding budget (default: draft)")
+    g.add_argument("--frames", type=int, help="frames per case (default 24, or 6 with --quick)")
     g.add_argument("--device", default="auto", help="torch device (default auto)")
     p.set_defaults(func=run)
 
@@ -128,7 +128,7 @@ def run_suite_command(args: argparse.Namespace) -> None:
         default_suite(quick=args.quick, frames=args.frames),
         variants,
         args.out_dir,
-        embedding=args.quality or ("draft" if args.quick else "fast"),
+        embedding=args.quality or "draft",
         device=args.device,
         progress=not args.no_progress,
         echo=print,

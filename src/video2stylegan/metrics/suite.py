@@ -109,7 +109,7 @@ class SuiteCase:
     source_seed: int
     driving_seed: int
     motion_seed: int
-    frames: int = 32
+    frames: int = 24
     size: int = 256
     fps: float = 25.0
     head_motion: float = 1.0
@@ -147,12 +147,12 @@ _CASES = (
 def default_suite(quick: bool = False, frames: int | None = None, size: int | None = None) -> list[SuiteCase]:
     """The fixed benchmark cases.
 
-    Default: 2 cases (``demo``, ``pair-2``) of 32 frames at 256 px. ``quick``: the
+    Default: 2 cases (``demo``, ``pair-2``) of 24 frames at 256 px. ``quick``: the
     ``demo`` case only, 6 frames at 128 px (CI size). ``frames``/``size``
     override either.
     """
     chosen = _CASES[:1] if quick else _CASES[:2]
-    n = frames if frames is not None else (6 if quick else 32)
+    n = frames if frames is not None else (6 if quick else 24)
     px = size if size is not None else (128 if quick else 256)
     return [SuiteCase(name, s, d, m, frames=int(n), size=int(px)) for name, s, d, m in chosen]
 
@@ -551,7 +551,7 @@ def run_suite(
     variants: dict[str, dict] | Sequence[str] | None = None,
     out_dir="benchmark-synthetic",
     *,
-    embedding="fast",
+    embedding="draft",
     device: str = "auto",
     strip_frames: int = 4,
     pose_regressor: str = "auto",
@@ -564,7 +564,8 @@ def run_suite(
     :func:`default_network`). ``cases``: default :func:`default_suite`.
     ``variants``: names of :data:`VARIANTS` or a dict name -> ``reenact``
     overrides (default all of :data:`VARIANTS`). ``embedding``: a preset name or
-    an :class:`~video2stylegan.pipeline.embedding.EmbeddingOptions`. A variant
+    an :class:`~video2stylegan.pipeline.embedding.EmbeddingOptions` (default
+    ``"draft"``: what fits the default suite into 15 minutes on 2 CPU cores). A variant
     whose run fails (e.g. its calibration is not available for the network) is
     recorded as skipped with the reason. ``pose_regressor``: passed to ``reenact``;
     ``"auto"`` trains it on renderer images for a network whose name or file name
