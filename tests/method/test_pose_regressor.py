@@ -128,6 +128,12 @@ def test_calibration_is_cached(tmp_path, monkeypatch):
         calibrate_pose_regressor(None, tmp_path, "net-B", **kw)
     with pytest.raises(AssertionError, match="retrained"):
         calibrate_pose_regressor(None, tmp_path, "net-A", **dict(kw, steps=6))
+    from video2stylegan.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="needs the generator"):
+        calibrate_pose_regressor(None, tmp_path, None, **kw)
+    with pytest.raises(InvalidOptionError, match="source must be"):
+        calibrate_pose_regressor(None, tmp_path, "net-A", **dict(kw, source="dlib"))
 
 
 def test_network_without_faces_raises_no_face_error(G_r128):

@@ -417,6 +417,11 @@ def calibrate_pose_regressor(
         cfg = CalibrationSettings(source=source, samples=int(samples), steps=int(steps), **settings)
     except TypeError as exc:
         raise InvalidOptionError(f"unknown pose calibration setting: {exc}") from None
+    if G is None and (network_id is None or source == "generator"):
+        raise InvalidOptionError(
+            "calibrate_pose_regressor needs the generator G (for source='generator', and to identify "
+            "the network when no network_id is given)"
+        )
     if network_id is None:
         from video2stylegan.method.cache import network_identity
 
