@@ -11,6 +11,7 @@ folder. The same as ``video2stylegan evaluate --suite synthetic``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from pathlib import Path
 def main(argv=None) -> int:
     import torch
 
+    from video2stylegan.errors import Video2StyleGANError
     from video2stylegan.metrics.suite import VARIANTS, default_suite, run_suite
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,9 +35,12 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
     start = time.perf_counter()
-    result = run_suite(args.network, default_suite(quick=args.quick, frames=args.frames), variants, args.out_dir,
-                       embedding=args.quality or "draft", device=args.device,
-                       progress=False, echo=print)
+    try:
+        result = run_suite(args.network, default_suite(quick=args.quick, frames=args.frames), variants, args.out_dir,
+                           embedding=args.quality or "draft", device=args.device, progress=False, echo=print)
+    except Video2StyleGANError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print()
     print(result.to_markdown())
     print(f"wall time {time.perf_counter() - start:.0f} s; files in {args.out_dir}")
