@@ -83,6 +83,7 @@ def test_variants_are_table5():
     bl = cfg("baseline+local")
     assert (bl.use_local, bl.use_residual, bl.use_pose, bl.use_canonical) == (True, True, False, False)
     assert cfg("full") == ReenactConfig()
+    assert not any("," in name for name in VARIANTS)  # --variants takes a comma-separated list
     for name in CALIBRATION_FREE_VARIANTS:
         c = cfg(name)
         assert c.method == "baseline" or not (c.use_pose or c.use_local)
@@ -138,7 +139,7 @@ def test_quick_suite_writes_every_file(suite_run):
     result, out, lines = suite_run
     for name in ("results.csv", "frames.csv", "results.md", "report.html", "bars.png", "timing.png",
                  "curves_demo.png", "demo/source.png", "demo/driving.mp4", "demo/ground_truth.mp4",
-                 "demo/baseline.mp4", "demo/full__no_pose_local.mp4"):
+                 "demo/baseline.mp4", "demo/full_without_pose_local.mp4"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert (out / "bars.png").read_bytes().startswith(b"\x89PNG")
     assert any("broken skipped" in line for line in lines)
@@ -152,7 +153,7 @@ def test_quick_suite_csv_and_rows(suite_run):
     assert header[:4] == ["case", "variant", "status", "frames"]
     assert header[4:10] == list(METRIC_COLUMNS) and header[-1] == "reason"
     assert {"s_per_frame_embed_source", "s_per_frame_render", "s_per_frame_total", "s_per_frame_score"} <= set(header)
-    assert [r["variant"] for r in rows] == [GROUND_TRUTH, "baseline", "full, no pose/local", "broken"]
+    assert [r["variant"] for r in rows] == [GROUND_TRUTH, "baseline", "full without pose/local", "broken"]
     gt, base, full, broken = rows
     assert gt["PSNR"] == "inf" and float(gt["SSIM"]) == 1.0 and float(gt["landmark_error"]) < 0.08
     assert broken["status"] == "skipped" and "method" in broken["reason"] and broken["PSNR"] == ""
@@ -165,7 +166,7 @@ def test_quick_suite_csv_and_rows(suite_run):
         per_frame = list(csv.DictReader(f))
     assert len(per_frame) == 3 * 6  # the skipped variant has no frames
     means = result.means()
-    assert set(means) == {GROUND_TRUTH, "baseline", "full, no pose/local"}
+    assert set(means) == {GROUND_TRUTH, "baseline", "full without pose/local"}
     assert means["baseline"]["PSNR"] == pytest.approx(float(base["PSNR"]), rel=1e-5)
 
 

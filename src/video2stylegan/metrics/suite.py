@@ -79,11 +79,11 @@ TABLE5_VARIANTS: dict[str, dict] = {
 #: Not in Table 5: the full method without the two parts that need a per-network calibration
 #: (pose regressor, local channels); runs on any network.
 EXTRA_VARIANTS: dict[str, dict] = {
-    "full, no pose/local": {"use_pose": False, "use_local": False},
+    "full without pose/local": {"use_pose": False, "use_local": False},
 }
 VARIANTS: dict[str, dict] = {**TABLE5_VARIANTS, **EXTRA_VARIANTS}
 #: The variants that need neither the pose regressor nor the local channels.
-CALIBRATION_FREE_VARIANTS: dict[str, dict] = {k: VARIANTS[k] for k in ("baseline", "full, no pose/local")}
+CALIBRATION_FREE_VARIANTS: dict[str, dict] = {k: VARIANTS[k] for k in ("baseline", "full without pose/local")}
 
 #: Name of the row that scores the ground truth itself (the metrics' floor).
 GROUND_TRUTH = "ground truth"
