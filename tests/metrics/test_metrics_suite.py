@@ -143,6 +143,7 @@ def test_quick_suite_writes_every_file(suite_run):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert (out / "bars.png").read_bytes().startswith(b"\x89PNG")
     assert any("broken skipped" in line for line in lines)
+    assert not [p.name for p in out.iterdir() if p.name.startswith("cache")]  # the run's own cache is removed
 
 
 def test_quick_suite_csv_and_rows(suite_run):
