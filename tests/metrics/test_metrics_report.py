@@ -36,7 +36,7 @@ def test_format_value():
     assert format_value(0.123456) == "0.1235"
     assert format_value(12345.6) == "1.235e+04"
     assert format_value(float("inf")) == "inf" and format_value(float("-inf")) == "-inf"
-    assert format_value(float("nan")) == "" and format_value(None) == ""
+    assert format_value(float("nan")) == "n/a" and format_value(None) == ""
     assert format_value(3) == "3" and format_value(0.0) == "0" and format_value(2.5e-5) == "2.500e-05"
     assert format_value("skipped: x<y") == "skipped: x<y"
 

@@ -8,7 +8,7 @@ anywhere without other files or network access.
 The three kinds of content:
 
 * :class:`Table` - a title, a header row and rows of values (floats are
-  printed with 4 significant digits, ``None``/``nan`` as an empty cell);
+  printed with 4 significant digits, ``nan`` as ``n/a``, ``None`` as an empty cell);
 * :class:`Plot` - a title and an image: PNG bytes, a PNG file, an RGB array,
   or a matplotlib figure;
 * :class:`Strip` - a grid of frames: one column per role (reference,
@@ -82,7 +82,8 @@ class Strip:
 
 
 def format_value(value) -> str:
-    """How a cell is printed: floats with 4 significant digits, ``inf`` as ``inf``, nothing for ``None``/``nan``."""
+    """How a cell is printed: floats with 4 significant digits, ``inf`` as ``inf``, ``nan`` (not measured) as
+    ``n/a``, nothing for ``None`` (does not apply)."""
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -92,7 +93,7 @@ def format_value(value) -> str:
     if isinstance(value, (float, np.floating)):
         x = float(value)
         if math.isnan(x):
-            return ""
+            return "n/a"
         if math.isinf(x):
             return "inf" if x > 0 else "-inf"
         if x == 0:

@@ -658,7 +658,8 @@ def _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames,
             s_per_frame = dict(s_per_frame)
             s_per_frame["score"] = (time.perf_counter() - t0) / case.frames
             stage_times = [v for k, v in s_per_frame.items() if k != "score"]
-            s_per_frame["total"] = sum(stage_times) if stage_times else float("nan")
+            if stage_times:  # the ground-truth row has no stages
+                s_per_frame["total"] = sum(stage_times)
             row = {"case": case.name, "variant": name, "status": "ok", "reason": "", "frames": case.frames,
                    **scores.summary(), "missing_faces": scores.missing_faces, "s_per_frame": s_per_frame,
                    **(extra or {})}
