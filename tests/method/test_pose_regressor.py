@@ -149,3 +149,39 @@ def test_regressor_rejects_bad_shapes():
         PoseRegressor(input_size=32)(torch.zeros(1, 1, 32, 32))
     with pytest.raises(InvalidOptionError, match="multiple of 16"):
         PoseRegressor(input_size=40)
+
+
+class RenderingGenerator:
+    """A stand-in generator whose samples are synthetic renders (known poses), to test the dlib + PnP labels."""
+
+    z_dim = 4
+
+    def __init__(self, seeds, size=128):
+        from video2stylegan.synthetic import render, sample_params
+
+        self.params = [sample_params(s) for s in seeds]
+        imgs = torch.stack([torch.from_numpy(render(p, size).image) for p in self.params])
+        self.images = imgs.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        self.next = 0
+
+    def mapping(self, z, c=None, truncation_psi=1.0):
+        i = torch.arange(self.next, self.next + len(z))
+        self.next += len(z)
+        return i
+
+    def synthesis(self, ws):
+        return self.images[ws]
+
+
+def test_generator_samples_are_labelled_by_dlib_and_pnp():
+    G = RenderingGenerator(range(100_000, 100_008))
+    data = generator_pose_samples(G, 8, batch=3, size=32)
+    truth = torch.tensor([[p.pose.yaw, p.pose.pitch, p.pose.roll] for p in G.params], dtype=torch.float32)
+    assert data.info["found"] == len(data.angles) == 8 and data.tried == 8  # all 8 faces found
+    assert data.images.shape == (8, 3, 32, 32)
+    assert torch.allclose(data.images[0], torch.nn.functional.interpolate(
+        G.images[:1], size=(32, 32), mode="bilinear", align_corners=False, antialias=True)[0])
+    # dlib + PnP against the renderer's truth: measured (2.7, 4.0, 1.3), mean 2.7 deg here
+    # (3.0 on 200 renders); the labels are the pose, not noise (the poses spread about 9 deg).
+    err = (data.angles - truth).abs().mean(0)
+    assert (err < torch.tensor([5.0, 7.0, 3.0])).all(), err
