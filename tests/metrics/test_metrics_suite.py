@@ -162,7 +162,7 @@ def test_quick_suite_csv_and_rows(suite_run):
         assert r["status"] == "ok" and r["frames"] == "6"
         assert 5 < float(r["PSNR"]) < 25  # an untrained network is far from the answer
         assert float(r["SSIM"]) < 0.9
-        assert float(r["s_per_frame_total"]) > 0
+        assert float(r["s_per_frame_total"]) > 0 and float(r["embed_psnr"]) > 5
     with open(out / "frames.csv") as f:
         per_frame = list(csv.DictReader(f))
     assert len(per_frame) == 3 * 6  # the skipped variant has no frames

@@ -36,6 +36,8 @@ import csv
 import io
 import logging
 import math
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,8 +315,9 @@ class SuiteResult:
 
     ``rows``: one dict per (case, variant) with ``case``, ``variant``,
     ``status`` (``"ok"``/``"skipped"``), ``reason``, ``frames``, the means of
-    :data:`METRIC_COLUMNS`, ``missing_faces``, and ``s_per_frame`` (stage ->
-    seconds per frame, ``"total"`` included). ``per_frame``: ``(case, variant)`` ->
+    :data:`METRIC_COLUMNS`, ``missing_faces``, ``embed_psnr`` / ``pti_psnr`` (dB of the
+    source's projection before / after PTI; variants only), and ``s_per_frame``
+    (stage -> seconds per frame, ``"total"`` included). ``per_frame``: ``(case, variant)`` ->
     name -> ``(T,)``. ``paths``: name -> written file.
     """
 
@@ -416,11 +419,12 @@ def _write_csvs(result: SuiteResult, out_dir: Path) -> None:
     stages = result.stages()
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["case", "variant", "status", "frames"] + list(METRIC_COLUMNS) + ["missing_faces"]
-               + [f"s_per_frame_{_slug(s)}" for s in stages] + ["reason"])
+    w.writerow(["case", "variant", "status", "frames"] + list(METRIC_COLUMNS) + ["missing_faces", "embed_psnr",
+               "pti_psnr"] + [f"s_per_frame_{_slug(s)}" for s in stages] + ["reason"])
     for r in result.rows:
         cells = [r["case"], r["variant"], r["status"], r["frames"]]
         cells += [_csv_float(r.get(k)) for k in METRIC_COLUMNS] + [r.get("missing_faces", "")]
+        cells += [_csv_float(r.get("embed_psnr")), _csv_float(r.get("pti_psnr"))]
         cells += [_csv_float(r["s_per_frame"].get(s)) for s in stages] + [r.get("reason", "")]
         w.writerow(cells)
     (out_dir / "results.csv").write_text(buf.getvalue())
@@ -609,9 +613,6 @@ def run_suite(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MediaError(f"cannot create the output folder {out_dir} ({exc}); choose a writable --out-dir") from None
-    import shutil
-    import tempfile
-
     G, net_name = _load_network(network, device)
     if cache_dir is None:
         cache = Path(tempfile.mkdtemp(prefix="cache-", dir=out_dir))
