@@ -46,7 +46,6 @@ these numbers measure the optimisation, not the look of the turned head.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
