@@ -77,11 +77,17 @@ def run(args: argparse.Namespace) -> None:
     if not args.no_pose:
         from video2stylegan.method.pose import DEFAULT_SAMPLES, CalibrationSettings, calibration_path
         from video2stylegan.method.pose import calibrate_pose_regressor, load_pose_regressor
-        from video2stylegan.pipeline.calibration import resolve_pose_source
+        from video2stylegan.pipeline.calibration import BUNDLED_RENDERER_REGRESSOR, resolve_pose_source
 
         source = resolve_pose_source(args.pose_regressor, args.network)
-        calibrate_pose_regressor(G, root, net_id, source=source, progress=progress, force=args.force)
-        path = calibration_path(root, net_id, CalibrationSettings(source=source, samples=DEFAULT_SAMPLES[source]))
+        # the renderer-trained regressor does not depend on the network: one for all (and one ships)
+        key = "renderer" if source == "renderer" else net_id
+        if source == "renderer" and BUNDLED_RENDERER_REGRESSOR.is_file() and not args.force:
+            path = BUNDLED_RENDERER_REGRESSOR
+        else:
+            calibrate_pose_regressor(None if source == "renderer" else G, root, key, source=source,
+                                     progress=progress, force=args.force)
+            path = calibration_path(root, key, CalibrationSettings(source=source, samples=DEFAULT_SAMPLES[source]))
         _, report = load_pose_regressor(path, with_report=True)
         mae = report.get("val_mae_deg")
         print(f"pose regressor ({source} samples): {path}")

@@ -45,11 +45,22 @@ def _calibration_dir(cache_dir) -> Path:
     return Path(cache_dir) / "calibration"
 
 
+#: The regressor trained on synthetic renders ships with the package: it depends on the
+#: renderer only, not on the network, and saves a new user minutes of rendering and training.
+BUNDLED_RENDERER_REGRESSOR = Path(__file__).resolve().parent.parent / "assets" / "pose" / "renderer.safetensors"
+
+
 def pose_regressor_for(G, network_id: str, cache_dir, *, source: str = "auto", network_name=None, progress=True):
-    """The cached (or newly trained) pose regressor of ``G``."""
-    from video2stylegan.method.pose import calibrate_pose_regressor
+    """The pose regressor for ``G``: the bundled renderer-trained one, or the network's own
+    (cached per network; trained on first use)."""
+    from video2stylegan.method.pose import calibrate_pose_regressor, load_pose_regressor
 
     source = resolve_pose_source(source, network_name)
+    if source == "renderer":
+        if BUNDLED_RENDERER_REGRESSOR.is_file():
+            return load_pose_regressor(BUNDLED_RENDERER_REGRESSOR)
+        return calibrate_pose_regressor(None, _calibration_dir(cache_dir), "renderer", source="renderer",
+                                        progress=progress)
     try:
         return calibrate_pose_regressor(G, _calibration_dir(cache_dir), network_id, source=source, progress=progress)
     except NoFaceError as exc:
