@@ -19,7 +19,7 @@ _CONFIG_OPTIONS = {
     "batch": (int, "images per step"),
     "lr": (float, "Adam learning rate"),
     "lr_half_life_steps": (int, "steps over which the learning rate halves"),
-    "loss": (str, "distillation loss: l1+msssim, l1+gradient or l1"),
+    "loss": (str, "distillation loss: l1+gradient (default), l1+msssim or l1"),
     "ema_kimg": (float, "half-life of the EMA generator in thousands of images"),
     "seed": (int, "seed of the initial weights and of the training data"),
     "heldout": (int, "held-out renders in the sample grids and the logged PSNR"),

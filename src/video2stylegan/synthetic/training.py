@@ -49,7 +49,7 @@ HELDOUT_STREAM = 1
 # Eye openness is drawn uniformly in this sub-range by sample_params (closed eyes are blinks).
 EYE_OPEN_RANGE = (0.55, 1.15)
 _UNIT_EPS = 1e-6
-LOSSES = ("l1+msssim", "l1+gradient", "l1")
+LOSSES = ("l1+gradient", "l1+msssim", "l1")
 CHECKPOINT_KEEP = 2
 
 
@@ -187,7 +187,7 @@ class TrainConfig:
     lr_half_life_steps: int = 3000
     lr_min_fraction: float = 0.05
     betas: tuple = (0.0, 0.99)
-    loss: str = "l1+msssim"
+    loss: str = "l1+gradient"
     ema_kimg: float = 2.0
     ema_rampup: float = 0.05
     seed: int = 0
