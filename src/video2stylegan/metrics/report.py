@@ -273,7 +273,8 @@ def evaluation_tables(report) -> list[Table]:
         shown = f"unavailable: {value.reason}" if isinstance(value, MetricUnavailable) else value
         rows.append([name, shown, unit, better, desc])
     info = report.info
-    note = f"Frames compared: {info.get('frames')} (result {info.get('result_frames')}, driving {info.get('driving_frames')})."
+    note = (f"Frames compared: {info.get('frames')} (result {info.get('result_frames')}, "
+            f"driving {info.get('driving_frames')}).")
     if report.notes:
         note += " " + " ".join(report.notes)
     return [Table("Scores", ["metric", "value", "unit", "better", "definition"], rows, note)]

@@ -246,8 +246,9 @@ class FrameScores:
 
 
 def landmark_jitter(landmarks: np.ndarray, scale: float) -> np.ndarray:
-    """Per frame ``mean_k |L[t+1,k] - 2 L[t,k] + L[t-1,k]| / scale`` (``nan`` at the first and last frame):
-    0 for landmarks moving at constant velocity, ``2 d / scale`` for points alternating between two positions ``d`` apart."""
+    """Per frame ``mean_k |L[t+1,k] - 2 L[t,k] + L[t-1,k]| / scale`` (``nan`` at the first and last
+    frame): 0 for landmarks moving at constant velocity, ``2 d / scale`` for points alternating
+    between two positions ``d`` apart."""
     landmarks = np.asarray(landmarks, np.float64)
     out = np.full(len(landmarks), np.nan)
     if len(landmarks) >= 3:
