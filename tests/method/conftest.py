@@ -6,15 +6,6 @@ import pytest
 import torch
 
 
-@pytest.fixture
-def one_thread():
-    """Run a test on one torch thread: on 2 shared cores, oversubscription made projection steps far slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="session")
 def G_r128():
     """``random-r-128``: an untrained R-config network built locally (no download)."""

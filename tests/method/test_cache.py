@@ -11,9 +11,6 @@ from video2stylegan.method.cache import ProjectionCache, canonical_json, file_sh
 from video2stylegan.method.projection import ProjectionSettings, frames_settings_dict, project_frames
 from video2stylegan.networks.stylegan3 import Generator
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
 def tiny_generator(seed=0):
     torch.manual_seed(seed)
     G = Generator(z_dim=16, c_dim=0, w_dim=16, img_resolution=32, img_channels=3, channel_base=512, channel_max=16)

@@ -29,8 +29,6 @@ from video2stylegan.method.local_channels import (
 )
 from video2stylegan.networks.transforms import make_transform
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 R = 128
 
 

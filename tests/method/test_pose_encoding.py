@@ -17,18 +17,6 @@ from video2stylegan.errors import InvalidOptionError
 from video2stylegan.method.pose_encoding import encode_pose, pose_loss
 from video2stylegan.networks.stylegan3 import Generator
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread_for_module_fixtures():
-    """``one_thread`` is per test; the module-scoped fixtures below run before it, so pin them too."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 class LinearPose(nn.Module):
     """A differentiable stand-in for P_r: 4x4 pooled image -> 3 "angles" in degrees."""
 

@@ -17,18 +17,6 @@ from video2stylegan.method.pose import (
     train_pose_regressor,
 )
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread_for_module_fixtures():
-    """``one_thread`` is per test; the module-scoped fixtures below run before it, so pin them too."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def renders():
     """300 training and 60 held-out synthetic renders at 48 px (stored at 32 px) with exact poses."""

@@ -8,9 +8,6 @@ import torch
 from video2stylegan.method.projection import ProjectionSettings, project_frames, project_image
 from video2stylegan.networks.stylegan3 import Generator
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
 @pytest.fixture(scope="module")
 def G():
     torch.manual_seed(0)

@@ -1,13 +1,9 @@
 """Pivotal tuning: a tuned copy that fits the target better at the pivot and leaves G untouched."""
 
-import pytest
 import torch
 
 from video2stylegan.method.pti import PTIResult, _locality_codes, pivotal_tuning
 from video2stylegan.networks.stylegan3 import Generator
-
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 
 def tiny_generator():
     torch.manual_seed(0)

@@ -8,14 +8,6 @@ import torch
 from video2stylegan.pipeline.embedding import EmbeddingOptions
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="session")
 def tiny_G():
     """An untrained 64 px R-config StyleGAN3 with 8 ws (0.1 s per optimisation step)."""
