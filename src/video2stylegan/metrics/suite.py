@@ -679,7 +679,7 @@ def _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames,
                               cache_dir=cache, max_frames=case.frames, progress=progress,
                               pose_regressor=pose_regressor, **overrides)
             except Exception as exc:  # a variant that cannot run is a finding, not the end of the benchmark
-                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                reason = f"{type(exc).__name__} after {time.perf_counter() - t0:.0f} s: {exc}".splitlines()[0][:300]
                 log.warning("variant %s failed on case %s: %s", name, case.name, reason)
                 say(f"case {case.name}: {name} skipped ({reason})")
                 result.rows.append({"case": case.name, "variant": name, "status": "skipped", "reason": reason,
