@@ -160,7 +160,8 @@ def generator_pose_samples(
     resized to ``size`` (the regressor's input size). Raises
     :class:`NoFaceError` when fewer than ``min_fraction`` of the ``n``
     samples show a face dlib can read (a network that does not generate
-    faces, e.g. an untrained one).
+    faces, e.g. an untrained one); when none of the first 64 does, it stops
+    there instead of sampling all ``n``.
     """
     from tqdm.auto import tqdm
 
@@ -171,8 +172,11 @@ def generator_pose_samples(
     device = G.w_avg.device if hasattr(G, "w_avg") else torch.device("cpu")
     gen = torch.Generator().manual_seed(int(seed))
     kept_images, kept_angles = [], []
+    tried = 0
     with tqdm(total=n, desc="pose labels", unit="img", disable=not progress, leave=False) as bar:
         for start in range(0, n, batch):
+            if tried >= 64 and not kept_angles:
+                break  # no face in 64 samples: not a face network, do not spend minutes proving it
             m = min(batch, n - start)
             z = torch.randn(m, G.z_dim, generator=gen).to(device)
             img = G.synthesis(G.mapping(z, None, truncation_psi=truncation_psi))
@@ -183,11 +187,12 @@ def generator_pose_samples(
                     pose = head_pose(faces[0], arr[i].shape)
                     kept_images.append(resize_images(img[i : i + 1].float().cpu(), size))
                     kept_angles.append(pose.angles)
+            tried += m
             bar.update(m)
     found = len(kept_angles)
     if found < max(1, math.ceil(min_fraction * n)):
         raise NoFaceError(
-            f"dlib found a face in only {found} of {n} images sampled from the network "
+            f"dlib found a face in only {found} of {tried} images sampled from the network "
             f"(truncation {truncation_psi}); it does not seem to generate faces dlib can read, so the pose "
             "regressor cannot be calibrated on it. Use a face network, or calibrate with source='renderer' "
             "for a network trained on the synthetic renders."

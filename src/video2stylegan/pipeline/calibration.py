@@ -70,6 +70,21 @@ def pose_regressor_for(G, network_id: str, cache_dir, *, source: str = "auto", n
         ) from None
 
 
+def _no_faces_marker(root: Path, network_id: str) -> Path:
+    """A note that the network's samples showed no faces, so ``auto`` skips straight to projected frames."""
+    import hashlib
+
+    return root / "no_faces" / f"{hashlib.sha256(str(network_id).encode()).hexdigest()}.txt"
+
+
+def _write_marker(path: Path, text: str) -> None:
+    from video2stylegan.io.atomic import atomic_output
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path, suffix=".txt", what="calibration note") as tmp:
+        Path(tmp).write_text(text + "\n")
+
+
 @dataclass
 class LocalChannelsResult:
     channels: dict
@@ -101,7 +116,8 @@ def local_channels_for(
     if source not in LOCAL_SOURCES:
         raise InvalidOptionError(f"local calibration source must be one of {', '.join(LOCAL_SOURCES)}, got {source!r}")
     root = _calibration_dir(cache_dir)
-    if source in ("auto", "generated"):
+    marker = _no_faces_marker(root, network_id)
+    if source == "generated" or (source == "auto" and not marker.is_file()):
         try:
             cal = calibrate_cached(G, root, network_id, progress=progress)
             return LocalChannelsResult(cal.channels(layers=layers), cal, "generated")
@@ -109,6 +125,7 @@ def local_channels_for(
             if source == "generated" or ws is None:
                 raise
             log.warning("local-channel calibration on generated samples failed (%s); using the projected frames", exc)
+            _write_marker(marker, str(exc))
     if ws is None or landmarks is None:
         raise InvalidOptionError("local-channel calibration on projected faces needs their ws and landmarks")
     cal = calibrate_cached(G, root, network_id, ws=ws, landmarks=landmarks, layers=layers, progress=progress)
