@@ -95,7 +95,7 @@ def load_source(source, resolution: int, *, detector: str = "hog") -> SourceFace
 
 @dataclass
 class DrivingClip:
-    """A driving (or co-driving) clip: ``frames`` ``(T, H, W, 3)`` uint8, ``fps``, the
+    """A driving (or co-driving) clip: ``frames`` ``(T, h, w, 3)`` uint8 previews, ``fps``, the
     per-frame ``tracks`` (:class:`~video2stylegan.faces.VideoFaces`), ``aligned`` crops at
     the generator's resolution, and ``canonical`` ``(T, 3)`` parameters (module doc)."""
 
@@ -139,37 +139,46 @@ def load_clip(
     on_missing: str = "interpolate",
     detector: str = "hog",
     smooth: int = 3,
+    preview_height: int | None = None,
     progress: bool = True,
 ) -> DrivingClip:
     """Read a video file, track its face and align its frames at ``resolution``.
 
+    Two streamed passes over the file (tracking, then alignment), so memory
+    holds the aligned crops and small previews, never the full-size frames:
+    ``frames`` of the result are the frames scaled to ``preview_height``
+    rows (default ``resolution``), for side-by-side output.
     ``on_missing``: frames without a detectable face get landmarks interpolated
     from their neighbours (``"interpolate"``, logged) or fail the run
     (``"fail"``, :class:`NoFaceError` naming the frames). A clip in which no
     frame shows a face always fails. ``role`` only names the clip in messages.
     """
     from video2stylegan.io.video import iter_frames, probe_video
+    from video2stylegan.pipeline.output import fit_height
 
     path = Path(video)
     info = probe_video(path)  # MediaError for missing / unreadable files
-    decoded = list(iter_frames(path, max_frames=max_frames))
-    if not decoded:
+    if info.num_frames == 0:
         raise MediaError(f"the {role} video {path} has no frames that could be decoded")
-    frames, fps = np.stack(decoded), info.fps
     try:
-        tracks = faces.track_faces(
-            frames, on_missing=on_missing, detector=detector, source=path, progress=progress, total=len(frames)
-        )
+        tracks = faces.track_faces(iter_frames(path, max_frames=max_frames), on_missing=on_missing,
+                                   detector=detector, source=path, progress=progress,
+                                   total=min(info.num_frames, max_frames or info.num_frames))
     except NoFaceError as exc:
         raise NoFaceError(f"{role} video: {exc}") from None
-    aligned = faces.align_frames(frames, tracks.landmarks, resolution, smooth=smooth)
-    canonical = clip_canonical_params(aligned, tracks.landmarks)
+    quads = faces.smooth_quads(np.stack([faces.ffhq_quad(lm) for lm in tracks.landmarks]), smooth)
+    aligned, previews = [], []
+    for j, frame in enumerate(iter_frames(path, max_frames=len(tracks))):
+        aligned.append(faces.align_face(frame, tracks.landmarks[j], resolution, quad=quads[j]))
+        previews.append(fit_height(frame, preview_height or resolution))
+    if len(aligned) != len(tracks):
+        raise MediaError(f"the {role} video {path} gave {len(aligned)} frames on a second read, {len(tracks)} on the first")
     return DrivingClip(
-        frames=frames,
-        fps=float(fps),
+        frames=np.stack(previews),
+        fps=float(info.fps),
         tracks=tracks,
         aligned=aligned,
-        canonical=canonical,
+        canonical=clip_canonical_params(aligned, tracks.landmarks),
         name=str(path),
         sha256=file_sha256(path),
         audio_path=path if info.has_audio else None,

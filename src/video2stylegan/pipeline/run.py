@@ -219,12 +219,13 @@ def reenact(
 
     with timer("faces"):
         src = load_source(source, R)
+        preview = src.image.shape[0] if paste_back else R  # the output's height, for side by side
         clip = load_clip(driving, R, max_frames=max_frames, role="driving", on_missing=on_missing_face,
-                         progress=progress)
+                         preview_height=preview, progress=progress)
         co = None
         if co_driving is not None and config.needs_codriving:
             co = load_clip(co_driving, R, max_frames=None, role="co-driving", on_missing=on_missing_face,
-                           progress=progress)
+                           preview_height=16, progress=progress)
             if config.codriving_length == "truncate" and len(co) < len(clip):
                 clip = _truncate(clip, len(co))
     T = len(clip)
