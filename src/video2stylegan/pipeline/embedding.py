@@ -34,7 +34,8 @@ class EmbeddingOptions:
     ``first_frame_steps``: cold projection of the first driving frame;
     ``frame_steps``: each later frame, warm-started from the previous one;
     ``frame_batch``: frames optimised together (warm-started from the frame
-    before the batch; larger is faster on a GPU); ``perceptual``: ``"auto"``
+    before the batch; larger is faster on a GPU; ``None``: 8 on a GPU, 1 on
+    the CPU, where batching gains little); ``perceptual``: ``"auto"``
     (LPIPS when its weights are on disk, else the weight-free fallback) or
     ``"fallback"``.
     """
@@ -43,12 +44,14 @@ class EmbeddingOptions:
     pti_steps: int = 350
     first_frame_steps: int = 300
     frame_steps: int = 50
-    frame_batch: int = 1
+    frame_batch: int | None = None
     perceptual: str = "auto"
 
     def __post_init__(self):
         for name in ("source_steps", "first_frame_steps", "frame_steps", "frame_batch", "pti_steps"):
             value = getattr(self, name)
+            if name == "frame_batch" and value is None:
+                continue
             low = 0 if name == "pti_steps" else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidOptionError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -184,7 +187,7 @@ def embed_clip(
         options.first_frame_settings(),
         options.next_frame_settings(),
         warm_start=True,
-        batch=options.frame_batch,
+        batch=options.frame_batch or (8 if G.w_avg.device.type == "cuda" else 1),
         progress=progress,
         loss_fn=loss_fn,
         cache=cache,
