@@ -28,14 +28,6 @@ TINY = dict(resolution=32, w_dim=16, channel_base=256, channel_max=16, num_layer
             lr_warmup_steps=1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _quiet(**kw):
     return dict(workers=0, log_every=1, grid_every=2, checkpoint_every=100, progress=False, handle_signals=False, **kw)
 
