@@ -46,7 +46,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame-steps", type=_positive_int, default=None,
                         help="projection steps per warm-started driving frame")
     parser.add_argument("--frame-batch", type=_positive_int, default=None,
-                        help="driving frames projected together (faster on a GPU)")
+                        help="driving frames projected together (default 8 on a GPU, 1 on the CPU)")
+    parser.add_argument("--pose-steps", type=_positive_int, default=None, help="most Eq. 7 steps per frame")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -135,6 +136,7 @@ def embedding_from_args(args: argparse.Namespace, default_preset: str):
         pti_steps=args.pti_steps,
         frame_steps=args.frame_steps,
         frame_batch=args.frame_batch,
+        pose_steps=args.pose_steps,
     )
 
 
@@ -185,5 +187,5 @@ def run_demo(args: argparse.Namespace) -> None:
         args.transform_from = "co-driving"
     if args.max_frames is None:
         args.max_frames = inputs.default_frames
-    _run(args, "fast", source=inputs.source, driving=inputs.driving, co_driving=inputs.co_driving,
+    _run(args, inputs.quality, source=inputs.source, driving=inputs.driving, co_driving=inputs.co_driving,
          network=inputs.network, out=args.out, side_by_side=True)

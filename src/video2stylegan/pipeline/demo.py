@@ -22,6 +22,7 @@ class DemoInputs:
     co_driving: Path | None
     network: str
     default_frames: int
+    quality: str = "fast"
     note: str | None = None
 
 
@@ -38,17 +39,18 @@ def demo_inputs(co_driving: bool = False) -> DemoInputs:
             "them with `python -m video2stylegan.synthetic.demo`"
         )
     note = None
-    network = DEMO_NETWORK
+    network, quality = DEMO_NETWORK, "fast"
     if DEMO_NETWORK not in NETWORKS:
-        network = FALLBACK_NETWORK
+        network, quality = FALLBACK_NETWORK, "draft"
         note = (f"note: the trained synthetic network ({DEMO_NETWORK}) is not shipped yet; running on the untrained "
                 f"{FALLBACK_NETWORK}, which shows the pipeline's mechanics (embedding, transform, timing) but no "
-                "meaningful faces.")
+                "meaningful faces, so it uses the smallest embedding budget (--quality draft).")
     return DemoInputs(
         source=files["source.png"],
         driving=files["driving.mp4"],
         co_driving=files["codriving.mp4"] if co_driving else None,
         network=network,
         default_frames=DEMO_FRAMES,
+        quality=quality,
         note=note,
     )

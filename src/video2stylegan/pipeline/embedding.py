@@ -37,7 +37,8 @@ class EmbeddingOptions:
     before the batch; larger is faster on a GPU; ``None``: 8 on a GPU, 1 on
     the CPU, where batching gains little); ``perceptual``: ``"auto"``
     (LPIPS when its weights are on disk, else the weight-free fallback) or
-    ``"fallback"``.
+    ``"fallback"``; ``pose_steps``: the most Eq. 7 steps per frame (a frame stops
+    earlier once its pose is within half a degree).
     """
 
     source_steps: int = 300
@@ -46,9 +47,10 @@ class EmbeddingOptions:
     frame_steps: int = 50
     frame_batch: int | None = None
     perceptual: str = "auto"
+    pose_steps: int = 40
 
     def __post_init__(self):
-        for name in ("source_steps", "first_frame_steps", "frame_steps", "frame_batch", "pti_steps"):
+        for name in ("source_steps", "first_frame_steps", "frame_steps", "frame_batch", "pti_steps", "pose_steps"):
             value = getattr(self, name)
             if name == "frame_batch" and value is None:
                 continue
@@ -83,10 +85,10 @@ class EmbeddingOptions:
 #: Named budgets: "best" and "default" follow the projection study in docs/method.md;
 #: "fast" is for CPU previews (the demo), "draft" for smoke tests.
 EMBEDDING_PRESETS: dict[str, dict] = {
-    "best": dict(source_steps=600, pti_steps=500, first_frame_steps=500, frame_steps=100),
-    "default": dict(source_steps=300, pti_steps=350, first_frame_steps=300, frame_steps=50),
-    "fast": dict(source_steps=150, pti_steps=100, first_frame_steps=150, frame_steps=15),
-    "draft": dict(source_steps=20, pti_steps=10, first_frame_steps=20, frame_steps=3),
+    "best": dict(source_steps=600, pti_steps=500, first_frame_steps=500, frame_steps=100, pose_steps=60),
+    "default": dict(source_steps=300, pti_steps=350, first_frame_steps=300, frame_steps=50, pose_steps=40),
+    "fast": dict(source_steps=150, pti_steps=100, first_frame_steps=150, frame_steps=15, pose_steps=20),
+    "draft": dict(source_steps=20, pti_steps=10, first_frame_steps=20, frame_steps=3, pose_steps=3),
 }
 
 

@@ -259,7 +259,8 @@ def reenact(
         render = lambda a, b: G_render.synthesis(ws_all[a:b])  # noqa: E731
     else:
         render = _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root,
-                                  network_name, pose_regressor, local_calibration, timer, result, progress)
+                                  network_name, pose_regressor, local_calibration, embedding.pose_steps, timer,
+                                  result, progress)
 
     with timer("render"):
         crops = []
@@ -297,7 +298,7 @@ def _truncate(clip: DrivingClip, length: int) -> DrivingClip:
 
 
 def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root, network_name,
-                     pose_regressor, local_calibration, timer, result, progress):
+                     pose_regressor, local_calibration, pose_steps, timer, result, progress):
     """Steps 5-7 of the full method; returns ``render(a, b) -> images`` for frames ``a..b-1``."""
     from video2stylegan.method.combination import combine_styles_from_config
     from video2stylegan.method.residual import residual_codes
@@ -330,7 +331,7 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
             targets = _pose_targets(regressor, pose_clip, T, config, ref_angles)
             # a frame stops once every angle is within half a degree: the regressor's own error is larger
             enc = encode_pose(G, w_ref, targets, regressor, layers=config.resolved_pose_layers(G.num_ws),
-                              stop_error_deg=0.5, progress=progress)
+                              steps=pose_steps, stop_error_deg=0.5, progress=progress)
         w_ref_pose = enc.ws.to(w_ref.device)
         result.pose_error_before = float((enc.angles_before - enc.target).abs().mean())
         result.pose_error_after = float((enc.angles_after - enc.target).abs().mean())
