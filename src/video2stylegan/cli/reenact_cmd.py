@@ -187,5 +187,7 @@ def run_demo(args: argparse.Namespace) -> None:
         args.transform_from = "co-driving"
     if args.max_frames is None:
         args.max_frames = inputs.default_frames
+    if args.pose_regressor == "auto":
+        args.pose_regressor = "renderer"  # the demo lives in the synthetic renderer's world
     _run(args, inputs.quality, source=inputs.source, driving=inputs.driving, co_driving=inputs.co_driving,
          network=inputs.network, out=args.out, side_by_side=True)
