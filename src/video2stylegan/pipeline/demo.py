@@ -11,8 +11,10 @@ from video2stylegan.errors import MediaError
 DEMO_NETWORK = "synthetic-heads-128"
 #: Until then: an untrained network, which shows the pipeline's mechanics but no faces.
 FALLBACK_NETWORK = "random-r-128"
-#: Frames the demo uses by default (of the bundled 100), to stay within minutes on 2 CPU cores.
+#: Frames the demo uses by default (of the bundled 100), to stay within minutes on 2 CPU cores:
+#: on the trained network, and on the (larger, slower) untrained fallback.
 DEMO_FRAMES = 25
+FALLBACK_FRAMES = 10
 
 
 @dataclass
@@ -39,9 +41,9 @@ def demo_inputs(co_driving: bool = False) -> DemoInputs:
             "them with `python -m video2stylegan.synthetic.demo`"
         )
     note = None
-    network, quality = DEMO_NETWORK, "fast"
+    network, quality, frames = DEMO_NETWORK, "fast", DEMO_FRAMES
     if DEMO_NETWORK not in NETWORKS:
-        network, quality = FALLBACK_NETWORK, "draft"
+        network, quality, frames = FALLBACK_NETWORK, "draft", FALLBACK_FRAMES
         note = (f"note: the trained synthetic network ({DEMO_NETWORK}) is not shipped yet; running on the untrained "
                 f"{FALLBACK_NETWORK}, which shows the pipeline's mechanics (embedding, transform, timing) but no "
                 "meaningful faces, so it uses the smallest embedding budget (--quality draft).")
@@ -50,7 +52,7 @@ def demo_inputs(co_driving: bool = False) -> DemoInputs:
         driving=files["driving.mp4"],
         co_driving=files["codriving.mp4"] if co_driving else None,
         network=network,
-        default_frames=DEMO_FRAMES,
+        default_frames=frames,
         quality=quality,
         note=note,
     )
