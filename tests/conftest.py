@@ -25,3 +25,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def tiny_G():
+    """An untrained 64 px R-config StyleGAN3 with 8 ws (0.1 s per optimisation step): the
+    network of the pipeline and benchmark tests, where semantics are not under test."""
+    from video2stylegan.networks.stylegan3 import Generator
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        G = Generator(z_dim=8, c_dim=0, w_dim=16, img_resolution=64, img_channels=3, channel_base=512,
+                      channel_max=16, num_layers=6, conv_kernel=1, use_radial_filters=True)
+    return G.eval().requires_grad_(False)

@@ -56,27 +56,15 @@ def test_evaluate_suite_argument_errors(shared_data, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []  # rejected before any work
 
 
-def test_evaluate_suite_end_to_end_on_a_network_file(tmp_path, capsys):
+def test_evaluate_suite_end_to_end_on_a_network_file(tmp_path, capsys, tiny_G):
     """--suite synthetic --quick with a tiny network saved to a file: tables printed, files written."""
-    import torch
-
     from video2stylegan.networks.checkpoint import save_generator
-    from video2stylegan.networks.stylegan3 import Generator
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            G = Generator(z_dim=8, c_dim=0, w_dim=16, img_resolution=64, img_channels=3, channel_base=512,
-                          channel_max=16, num_layers=6, conv_kernel=1, use_radial_filters=True)
-        net = save_generator(G, tmp_path / "tiny.safetensors")
-        out = tmp_path / "bench"
-        args = ["evaluate", "--suite", "synthetic", "--quick", "--frames", "3", "--network", str(net),
-                "--variants", "baseline", "--out-dir", str(out), "--no-progress"]
-        assert main(args) == 0
-    finally:
-        torch.set_num_threads(old)
+    net = save_generator(tiny_G, tmp_path / "tiny.safetensors")
+    out = tmp_path / "bench"
+    args = ["evaluate", "--suite", "synthetic", "--quick", "--frames", "3", "--network", str(net),
+            "--variants", "baseline", "--out-dir", str(out), "--no-progress"]
+    assert main(args) == 0
     text = capsys.readouterr().out
     assert "| ground truth |" in text and "| baseline |" in text and "tiny.safetensors" in text
     assert (out / "report.html").is_file() and (out / "demo" / "baseline.mp4").is_file()

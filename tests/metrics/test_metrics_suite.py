@@ -7,7 +7,6 @@ import csv
 
 import numpy as np
 import pytest
-import torch
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.metrics.suite import (
@@ -26,24 +25,10 @@ from video2stylegan.method.config import ReenactConfig
 from video2stylegan.pipeline.embedding import EmbeddingOptions
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
-def suite_run(tmp_path_factory):
+def suite_run(tmp_path_factory, tiny_G):
     """The quick suite on an untrained 64 px network with tiny budgets, plus a variant that cannot run."""
-    from video2stylegan.networks.stylegan3 import Generator
-
-    torch.set_num_threads(1)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        G = Generator(z_dim=8, c_dim=0, w_dim=16, img_resolution=64, img_channels=3, channel_base=512,
-                      channel_max=16, num_layers=6, conv_kernel=1, use_radial_filters=True)
+    G = tiny_G
     budget = EmbeddingOptions(source_steps=3, pti_steps=2, first_frame_steps=3, frame_steps=1, perceptual="fallback")
     variants = {**CALIBRATION_FREE_VARIANTS, "broken": {"method": "nonsense"}}
     out = tmp_path_factory.mktemp("suite")

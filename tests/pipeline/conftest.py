@@ -1,23 +1,10 @@
-"""Fixtures of the pipeline tests: a tiny generator, the bundled demo files, tiny budgets."""
+"""Fixtures of the pipeline tests: the bundled demo files and tiny budgets (``tiny_G`` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
 from video2stylegan.pipeline.embedding import EmbeddingOptions
-
-
-@pytest.fixture(scope="session")
-def tiny_G():
-    """An untrained 64 px R-config StyleGAN3 with 8 ws (0.1 s per optimisation step)."""
-    from video2stylegan.networks.stylegan3 import Generator
-
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        G = Generator(z_dim=8, c_dim=0, w_dim=16, img_resolution=64, img_channels=3, channel_base=512,
-                      channel_max=16, num_layers=6, conv_kernel=1, use_radial_filters=True)
-    return G.eval().requires_grad_(False)
 
 
 @pytest.fixture(scope="session")
