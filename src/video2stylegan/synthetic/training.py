@@ -160,8 +160,11 @@ class _BatchStream(torch.utils.data.IterableDataset):
     def __iter__(self):
         torch.set_num_threads(1)
         if torch.utils.data.get_worker_info() is not None:
-            # Ctrl-C reaches the whole process group: the trainer checkpoints, so the renderer must not die first.
+            # Ctrl-C (and a SIGTERM sent to the whole process group, e.g. `pkill -f`, a service stop)
+            # reaches the worker too: the trainer checkpoints, so the renderer must not die first.
+            # DataLoader ends the worker itself when the trainer exits.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for step in range(self.start, self.stop):
             yield sample_batch(range(step * self.batch, (step + 1) * self.batch), self.size, self.seed)
 
