@@ -260,7 +260,7 @@ def reenact(
     else:
         render = _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root,
                                   network_name, pose_regressor, local_calibration, embedding.pose_steps, timer,
-                                  result, progress)
+                                  result, progress, cache)
 
     with timer("render"):
         crops = []
@@ -297,8 +297,18 @@ def _truncate(clip: DrivingClip, length: int) -> DrivingClip:
                    missing=[i for i in clip.missing if i < length])
 
 
+def _pose_key(w_ref, targets, regressor, layers, steps) -> str:
+    """Cache key of an Eq. 7 run: everything it depends on, hashed."""
+    import hashlib
+
+    h = hashlib.sha256(f"eq7|{tuple(layers)}|{steps}|0.5".encode())
+    for t in (w_ref, targets, *regressor.state_dict().values()):
+        h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return "pose:" + h.hexdigest()
+
+
 def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root, network_name,
-                     pose_regressor, local_calibration, pose_steps, timer, result, progress):
+                     pose_regressor, local_calibration, pose_steps, timer, result, progress, cache=None):
     """Steps 5-7 of the full method; returns ``render(a, b) -> images`` for frames ``a..b-1``."""
     from video2stylegan.method.combination import combine_styles_from_config
     from video2stylegan.method.residual import residual_codes
@@ -329,12 +339,25 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
             with torch.no_grad():
                 ref_angles = regressor(G.synthesis(w_ref)).double().cpu().numpy()[0]
             targets = _pose_targets(regressor, pose_clip, T, config, ref_angles)
-            # a frame stops once every angle is within half a degree: the regressor's own error is larger
-            enc = encode_pose(G, w_ref, targets, regressor, layers=config.resolved_pose_layers(G.num_ws),
-                              steps=pose_steps, stop_error_deg=0.5, progress=progress)
-        w_ref_pose = enc.ws.to(w_ref.device)
-        result.pose_error_before = float((enc.angles_before - enc.target).abs().mean())
-        result.pose_error_after = float((enc.angles_after - enc.target).abs().mean())
+            layers = config.resolved_pose_layers(G.num_ws)
+            key = _pose_key(w_ref, targets, regressor, layers, pose_steps)
+            hit = None if cache is None else cache.get(net_id, key, 0, {})
+            if hit is not None:  # [T + 3, num_ws, w_dim]: the codes, then the angles read before / after / asked
+                w_ref_pose = torch.as_tensor(hit[:T], device=w_ref.device)
+                before, after, target = (torch.as_tensor(hit[T + k, :T, :3]) for k in range(3))
+            else:
+                # a frame stops once every angle is within half a degree: the regressor's own error is larger
+                enc = encode_pose(G, w_ref, targets, regressor, layers=layers, steps=pose_steps, stop_error_deg=0.5,
+                                  progress=progress)
+                w_ref_pose = enc.ws.to(w_ref.device)
+                before, after, target = enc.angles_before.cpu(), enc.angles_after.cpu(), enc.target.cpu()
+                if cache is not None:
+                    extra = torch.zeros(3, *w_ref_pose.shape[1:])
+                    for k, angles in enumerate((before, after, target)):
+                        extra[k, :T, :3] = angles
+                    cache.put(net_id, key, 0, {}, torch.cat([w_ref_pose.cpu(), extra]))
+        result.pose_error_before = float((before - target).abs().mean())
+        result.pose_error_after = float((after - target).abs().mean())
 
     transforms = transforms_for_config(
         config, T, driving_params=clip.canonical, codriving_params=None if co is None else co.canonical,
