@@ -215,7 +215,15 @@ def reenact(
         device_t = G.w_avg.device
         net_id = network_identity(G)
     cache = None if cache_dir is False else ProjectionCache(Path(cache_dir or default_cache_dir()) / "projections")
-    cache_root = None if cache is None else Path(cache_dir or default_cache_dir())
+    if cache is None:
+        # Nothing is stored: calibrations made now go to a folder that is removed as soon as this
+        # call returns or fails (TemporaryDirectory cleans up when the object is released).
+        import tempfile
+
+        scratch = tempfile.TemporaryDirectory(prefix="video2stylegan-")
+        cache_root = Path(scratch.name)
+    else:
+        cache_root = Path(cache_dir or default_cache_dir())
 
     with timer("faces"):
         src = load_source(source, R)
@@ -315,7 +323,7 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
 
     T = len(clip)
     channels = None
-    calib_dir = cache_root if cache_root is not None else Path(default_cache_dir())
+    calib_dir = cache_root
     if config.use_local:
         from video2stylegan.pipeline.calibration import local_channels_for
 
