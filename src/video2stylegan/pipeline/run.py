@@ -328,8 +328,10 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
         from video2stylegan.pipeline.calibration import local_channels_for
 
         with timer("calibrate"):
-            landmarks = np.stack([a.landmarks for a in clip.aligned])
-            local = local_channels_for(G, net_id, calib_dir, source=local_calibration, ws=w_drive,
+            # the projected-frame fallback measures at most 32 frames spread over the clip
+            pick = np.unique(np.linspace(0, T - 1, min(T, 32)).round().astype(int))
+            landmarks = np.stack([clip.aligned[j].landmarks for j in pick])
+            local = local_channels_for(G, net_id, calib_dir, source=local_calibration, ws=w_drive[pick],
                                        landmarks=landmarks, layers=config.constrained_layers, progress=progress)
         channels = local.channels
         result.local_channels = int(sum(len(v) for v in channels.values()))
