@@ -51,6 +51,7 @@ from torch import nn
 
 from video2stylegan.errors import CheckpointError, InvalidOptionError, NoFaceError
 from video2stylegan.io.atomic import atomic_output
+from video2stylegan.networks.transforms import from_uint8_images, to_uint8_images
 
 log = logging.getLogger(__name__)
 
@@ -127,20 +128,6 @@ class PoseSamples:
     info: dict = field(default_factory=dict)
 
 
-def uint8_to_tensor(images) -> torch.Tensor:
-    """``[N, H, W, 3]`` uint8 (array or tensor) -> ``[N, 3, H, W]`` float32 in ``[-1, 1]``."""
-    t = torch.as_tensor(np.asarray(images))
-    if t.ndim != 4 or t.shape[-1] != 3:
-        raise InvalidOptionError(f"expected uint8 images [N, H, W, 3], got shape {tuple(t.shape)}")
-    return t.permute(0, 3, 1, 2).float() / 127.5 - 1.0
-
-
-def tensor_to_uint8(images: torch.Tensor) -> np.ndarray:
-    """``[N, 3, H, W]`` in ``[-1, 1]`` -> ``[N, H, W, 3]`` uint8 (rounded, clipped)."""
-    x = (images.detach().float().cpu() * 127.5 + 128.0).clamp(0, 255).to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
-
-
 @torch.no_grad()
 def generator_pose_samples(
     G,
@@ -180,7 +167,7 @@ def generator_pose_samples(
             m = min(batch, n - start)
             z = torch.randn(m, G.z_dim, generator=gen).to(device)
             img = G.synthesis(G.mapping(z, None, truncation_psi=truncation_psi))
-            arr = tensor_to_uint8(img)
+            arr = to_uint8_images(img)
             for i in range(m):
                 faces = detect_faces(arr[i], detector=detector)
                 if faces:
@@ -218,7 +205,7 @@ def renderer_pose_samples(
     for s in range(int(seed), int(seed) + int(n)):
         params = sample_params(s, pose_distribution)
         r = render(params, size)
-        x = uint8_to_tensor(r.image[None])
+        x = from_uint8_images(r.image)
         images.append(resize_images(x, out_size) if out_size else x)
         p = params.pose
         angles.append((p.yaw, p.pitch, p.roll))

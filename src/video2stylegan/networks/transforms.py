@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+
+from video2stylegan.errors import InvalidOptionError
 
 
 def content_transform(angle: float | torch.Tensor = 0.0, translate=(0.0, 0.0)) -> torch.Tensor:
@@ -39,6 +42,17 @@ def make_transform(angle: float | torch.Tensor = 0.0, translate=(0.0, 0.0)) -> t
 def make_transform_degrees(angle_deg: float = 0.0, translate=(0.0, 0.0)) -> torch.Tensor:
     """:func:`make_transform` with the angle in degrees."""
     return make_transform(math.radians(angle_deg), translate)
+
+
+def from_uint8_images(images) -> torch.Tensor:
+    """uint8 images ``[N, H, W, 3]`` or one ``[H, W, 3]`` (array, list or tensor) -> float32
+    ``[N, 3, H, W]`` in [-1, 1], the generator's range (inverse of :func:`to_uint8_images`)."""
+    arr = np.stack(images) if isinstance(images, (list, tuple)) else np.asarray(images)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[-1] != 3:
+        raise InvalidOptionError(f"expected uint8 images [N, H, W, 3], got shape {arr.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
 def to_uint8_images(img: torch.Tensor):

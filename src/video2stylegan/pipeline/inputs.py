@@ -27,8 +27,9 @@ from video2stylegan import faces
 from video2stylegan.errors import MediaError, NoFaceError
 from video2stylegan.io.images import as_rgb_uint8, read_image
 from video2stylegan.method.cache import file_sha256
+from video2stylegan.networks.transforms import from_uint8_images
 
-__all__ = ["SourceFace", "DrivingClip", "load_source", "load_clip", "to_generator_range", "array_sha256"]
+__all__ = ["SourceFace", "DrivingClip", "load_source", "load_clip", "array_sha256"]
 
 
 def array_sha256(array: np.ndarray) -> str:
@@ -37,14 +38,6 @@ def array_sha256(array: np.ndarray) -> str:
     h = hashlib.sha256(str((a.shape, a.dtype.str)).encode())
     h.update(a.tobytes())
     return h.hexdigest()
-
-
-def to_generator_range(images: np.ndarray | list) -> torch.Tensor:
-    """``(N, H, W, 3)`` uint8 -> ``[N, 3, H, W]`` float32 in [-1, 1] (StyleGAN's range)."""
-    arr = np.ascontiguousarray(np.stack(images) if isinstance(images, list) else images)
-    if arr.ndim == 3:
-        arr = arr[None]
-    return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
 @dataclass
@@ -62,7 +55,7 @@ class SourceFace:
     @property
     def target(self) -> torch.Tensor:
         """The aligned crop as ``[1, 3, R, R]`` in [-1, 1]."""
-        return to_generator_range(self.aligned.image)
+        return from_uint8_images(self.aligned.image)
 
     @property
     def canonical(self) -> np.ndarray:
@@ -120,7 +113,7 @@ class DrivingClip:
     def targets(self, indices=None) -> torch.Tensor:
         """Aligned crops ``[T, 3, R, R]`` in [-1, 1] (all frames, or ``indices``)."""
         crops = self.aligned if indices is None else [self.aligned[i] for i in indices]
-        return to_generator_range(np.stack([a.image for a in crops]))
+        return from_uint8_images(np.stack([a.image for a in crops]))
 
 
 def clip_canonical_params(aligned: list[faces.AlignedFace], landmarks: np.ndarray) -> np.ndarray:

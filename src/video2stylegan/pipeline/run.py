@@ -275,10 +275,11 @@ def reenact(
         with torch.no_grad():
             from tqdm.auto import tqdm
 
+            from video2stylegan.networks.transforms import to_uint8_images
+
             for a in tqdm(range(0, T, render_batch), desc="rendering", unit="batch", disable=not progress):
                 img = render(a, min(a + render_batch, T))
-                crops.append(img.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
-                             .permute(0, 2, 3, 1).cpu().numpy())
+                crops.append(to_uint8_images(img))
         result.frames = np.concatenate(crops)
 
     if out is not None:
