@@ -302,8 +302,12 @@ def reenact(
 def _truncate(clip: DrivingClip, length: int) -> DrivingClip:
     from dataclasses import replace
 
-    return replace(clip, frames=clip.frames[:length], aligned=clip.aligned[:length], canonical=clip.canonical[:length],
-                   missing=[i for i in clip.missing if i < length])
+    missing = [i for i in clip.missing if i < length]
+    t = clip.tracks
+    tracks = replace(t, landmarks=t.landmarks[:length], boxes=t.boxes[:length], scores=t.scores[:length],
+                     detected=t.detected[:length], missing=missing)
+    return replace(clip, frames=clip.frames[:length], tracks=tracks, aligned=clip.aligned[:length],
+                   canonical=clip.canonical[:length], missing=missing)
 
 
 def _pose_key(w_ref, targets, regressor, layers, steps) -> str:
