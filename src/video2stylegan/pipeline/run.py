@@ -137,7 +137,7 @@ def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: Reenact
                             for a in range(0, len(clip), 16)]).double().cpu().numpy()
     if config.smoothing_kernel > 1:
         angles = _mean_filter(angles, config.smoothing_kernel)
-    angles = match_length(angles, num_frames, config.codriving_length) if len(angles) != num_frames else angles
+    angles = match_length(angles, num_frames, config.codriving_length)
     if config.pose_mode == "relative":
         angles = np.asarray(reference_angles, np.float64).reshape(1, 3) + (angles - angles[:1])
     return torch.as_tensor(angles, dtype=torch.float32)
