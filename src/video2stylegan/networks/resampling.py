@@ -158,7 +158,18 @@ class _LeakyReluClamp(torch.autograd.Function):
         # sign(y) == sign(x), so the leaky ReLU derivative can be read off the output.
         grad = torch.ops.aten.leaky_relu_backward(grad, y, ctx.slope, True)
         if ctx.clamp is not None:
-            low, high = torch.aminmax(y)
+            low, high = torch.aminmax(_flat_view(y))
             if high >= ctx.clamp or low <= -ctx.clamp:  # rare: only then pay for the mask
                 grad = grad.masked_fill(y.abs() >= ctx.clamp, 0)
         return grad, None, None
+
+
+def _flat_view(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as a 1-D tensor without copying when it is contiguous in NCHW or channels-last layout.
+
+    Full reductions such as ``aminmax`` copy a channels-last tensor to NCHW
+    first (measured: 30x slower on an 8x29x300x300 activation).
+    """
+    if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return x.permute(0, 2, 3, 1).reshape(-1)
+    return x.reshape(-1)
