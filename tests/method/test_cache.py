@@ -52,18 +52,23 @@ def test_put_get_roundtrip_counters_and_atomicity(tmp_path, monkeypatch):
     assert path.is_file() and ("n", "h", 0, s) in c
     np.testing.assert_array_equal(c.get("n", "h", 0, s), ws)
     assert c.stats() == {"hits": 1, "misses": 1}
+    assert c.lookup("n", "h", 0, s).psnr is None
+    c.put("n", "h", 1, s, ws, psnr=31.25)
+    entry = c.lookup("n", "h", 1, s)
+    assert entry.psnr == 31.25 and entry.ws.dtype == np.float32
+    np.testing.assert_array_equal(entry.ws, ws)
 
     # A write that fails half-way leaves the old entry intact and no temporary files.
-    def broken(f, arr, allow_pickle=False):
-        f.write(b"\x93NUMPY partial")
+    def broken(f, **arrays):
+        f.write(b"PK partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(cache_mod.np, "save", broken)
+    monkeypatch.setattr(cache_mod.np, "savez", broken)
     with pytest.raises(OSError):
         c.put("n", "h", 0, s, ws * 2)
     monkeypatch.undo()
     np.testing.assert_array_equal(c.get("n", "h", 0, s), ws)
-    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert not [p.name for p in c.root.rglob(".*")]  # no temporary file left behind
 
     # An unreadable entry is a miss (and a later put repairs it).
     path.write_bytes(b"garbage")
@@ -83,10 +88,13 @@ def test_project_frames_rerun_is_served_from_cache(tmp_path):
     kw = dict(cache=c, network_id=network_identity(G), source_hash="clip-sha", progress=False)
     r1 = project_frames(G, frames, first, nxt, **kw)
     assert c.misses == 3 and c.hits == 0 and r1.steps == [2, 1, 1] and not any(r1.cached)
+    synthesis_calls = []
+    G.synthesis.register_forward_hook(lambda *args: synthesis_calls.append(1))
     r2 = project_frames(G, frames, first, nxt, **kw)
     assert c.hits == 3 and r2.total_steps == 0 and all(r2.cached)
     torch.testing.assert_close(r2.ws, r1.ws)
     torch.testing.assert_close(r2.psnr, r1.psnr)
+    assert synthesis_calls == []  # the PSNRs come from the cache, no frame is synthesised again
     # A chunk of the clip, addressed by clip frame indices, reuses the clip's cold entries.
     cold_kw = dict(kw, warm_start=False)
     project_frames(G, frames, first, nxt, **cold_kw)

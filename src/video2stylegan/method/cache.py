@@ -3,8 +3,10 @@
 A projection is stored under the SHA-256 of the canonical JSON of
 ``{"network": <network identity>, "source": <source file hash>,
 "frame": <frame index>, "settings": <settings dict>}`` (keys sorted, no
-whitespace), as ``<root>/<key[:2]>/<key>.npy`` (float32 ``[num_ws, w_dim]``,
-or whatever array was put). Writes go through
+whitespace), as ``<root>/<key[:2]>/<key>.npz`` holding ``ws`` (float32
+``[num_ws, w_dim]``, or whatever array was put) and, when the caller knows
+it, the ``psnr`` the projection reached: a rerun then reports the embedding
+quality without synthesising every frame again. Writes go through
 :func:`video2stylegan.io.atomic.atomic_output`: a temporary file beside the
 target that replaces it only once fully written, so an interrupted run never
 leaves a half entry; a file that cannot be read back anyway (disk trouble,
@@ -23,6 +25,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -31,7 +34,7 @@ from video2stylegan.io.atomic import atomic_output
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1  # bump when the stored content changes meaning
+CACHE_FORMAT = 2  # bump when the stored content changes meaning (2: .npz with ws and psnr)
 
 
 def canonical_json(obj) -> str:
@@ -78,6 +81,13 @@ def network_identity(G) -> str:
     return "sg3:" + h.hexdigest()
 
 
+class CacheEntry(NamedTuple):
+    """A stored projection: the array and the PSNR (dB) it reached, ``None`` when not recorded."""
+
+    ws: np.ndarray
+    psnr: float | None
+
+
 class ProjectionCache:
     """``get``/``put`` W+ projections under ``root``; counts ``hits`` and ``misses``."""
 
@@ -95,33 +105,41 @@ class ProjectionCache:
 
     def path(self, network: str, source: str, frame: int, settings) -> Path:
         k = self.key(network, source, frame, settings)
-        return self.root / k[:2] / f"{k}.npy"
+        return self.root / k[:2] / f"{k}.npz"
 
-    def get(self, network: str, source: str, frame: int, settings) -> np.ndarray | None:
-        """The stored array, or ``None`` (a miss) when absent or unreadable."""
+    def lookup(self, network: str, source: str, frame: int, settings) -> CacheEntry | None:
+        """The stored entry, or ``None`` (a miss) when absent or unreadable."""
         p = self.path(network, source, frame, settings)
         if not p.is_file():
             self.misses += 1
             return None
         try:
-            arr = np.load(p, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
+            with np.load(p, allow_pickle=False) as data:
+                entry = CacheEntry(data["ws"], float(data["psnr"]) if "psnr" in data.files else None)
+        except (OSError, ValueError, EOFError, KeyError) as exc:
             log.warning("projection cache entry %s unreadable (%s); recomputing", p, exc)
             self.misses += 1
             return None
         self.hits += 1
-        return arr
+        return entry
 
-    def put(self, network: str, source: str, frame: int, settings, ws) -> Path:
-        """Store ``ws`` (array or tensor) atomically; returns the file path."""
+    def get(self, network: str, source: str, frame: int, settings) -> np.ndarray | None:
+        """The stored array, or ``None`` (a miss) when absent or unreadable."""
+        entry = self.lookup(network, source, frame, settings)
+        return None if entry is None else entry.ws
+
+    def put(self, network: str, source: str, frame: int, settings, ws, psnr: float | None = None) -> Path:
+        """Store ``ws`` (array or tensor) and optionally its ``psnr`` atomically; returns the file path."""
         if isinstance(ws, torch.Tensor):
             ws = ws.detach().to("cpu").numpy()
-        arr = np.ascontiguousarray(np.asarray(ws, dtype=np.float32))
+        arrays = {"ws": np.ascontiguousarray(np.asarray(ws, dtype=np.float32))}
+        if psnr is not None:
+            arrays["psnr"] = np.float64(psnr)
         p = self.path(network, source, frame, settings)
         p.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(p, suffix=".npy", what="projection cache entry") as tmp:
+        with atomic_output(p, suffix=".npz", what="projection cache entry") as tmp:
             with open(tmp, "wb") as f:
-                np.save(f, arr, allow_pickle=False)
+                np.savez(f, **arrays)
                 f.flush()
                 os.fsync(f.fileno())
         return p
@@ -134,4 +152,4 @@ class ProjectionCache:
         return {"hits": self.hits, "misses": self.misses}
 
 
-__all__ = ["CACHE_FORMAT", "ProjectionCache", "canonical_json", "file_sha256", "network_identity"]
+__all__ = ["CACHE_FORMAT", "CacheEntry", "ProjectionCache", "canonical_json", "file_sha256", "network_identity"]

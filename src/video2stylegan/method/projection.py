@@ -338,9 +338,10 @@ def project_frames(
             break
         todo = []
         for j in range(a, b):
-            hit = cache.get(network_id, source_hash, first_index + j, key_settings) if use_cache else None
+            hit = cache.lookup(network_id, source_hash, first_index + j, key_settings) if use_cache else None
             if hit is not None:
-                ws_out[j] = torch.as_tensor(hit, dtype=torch.float32, device=device)
+                ws_out[j] = torch.as_tensor(hit.ws, dtype=torch.float32, device=device)
+                psnr_out[j] = float("nan") if hit.psnr is None else hit.psnr
                 cached[j] = True
             else:
                 todo.append(j)
@@ -354,10 +355,11 @@ def project_frames(
                 psnr_out[j] = r.psnr[k]
                 steps[j] = r.steps_run
                 if use_cache:
-                    cache.put(network_id, source_hash, first_index + j, key_settings, r.ws[k].cpu().numpy())
-        if any(cached[j] for j in range(a, b)):
+                    cache.put(network_id, source_hash, first_index + j, key_settings, r.ws[k].cpu().numpy(),
+                              psnr=float(r.psnr[k]))
+        idx = [j for j in range(a, b) if cached[j] and torch.isnan(psnr_out[j])]
+        if idx:  # entries stored without their PSNR
             with torch.no_grad():
-                idx = [j for j in range(a, b) if cached[j]]
                 img = G.synthesis(torch.stack([ws_out[j] for j in idx]))
                 psnr_out[idx] = psnr(img, frames_t[idx].to(device=device, dtype=torch.float32)).cpu()
         bar.update(b - a)

@@ -132,18 +132,19 @@ def embed_source(
     device = G.w_avg.device
     settings = options.source_settings()
     key_source = f"ref:{source_hash}"
-    w_ref, cached_w = None, False
+    w_ref, cached_w, p = None, False, None
     if cache is not None:
-        hit = cache.get(network_id, key_source, 0, settings.to_dict())
+        hit = cache.lookup(network_id, key_source, 0, settings.to_dict())
         if hit is not None:
-            w_ref, cached_w = torch.as_tensor(hit, device=device).reshape(1, G.num_ws, G.w_dim), True
+            w_ref, cached_w, p = torch.as_tensor(hit.ws, device=device).reshape(1, G.num_ws, G.w_dim), True, hit.psnr
     if w_ref is None:
         result = project_image(G, target, settings, progress=progress, loss_fn=loss_fn, desc="projecting source")
-        w_ref = result.ws[:1]
+        w_ref, p = result.ws[:1], float(result.psnr[0])
         if cache is not None:
-            cache.put(network_id, key_source, 0, settings.to_dict(), w_ref[0])
-    with torch.no_grad():
-        p = float(psnr_fn(G.synthesis(w_ref), target.to(device))[0])
+            cache.put(network_id, key_source, 0, settings.to_dict(), w_ref[0], psnr=p)
+    if p is None:  # an entry stored without its PSNR
+        with torch.no_grad():
+            p = float(psnr_fn(G.synthesis(w_ref), target.to(device))[0])
     if options.pti_steps == 0:
         return SourceEmbedding(w_ref, G, p, p, cached_w, False)
 
