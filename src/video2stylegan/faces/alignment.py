@@ -384,7 +384,7 @@ def paste_back(
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _centered_mean(x: np.ndarray, window: int) -> np.ndarray:
+def centered_mean(x: np.ndarray, window: int) -> np.ndarray:
     """Centred moving average along axis 0; the window shrinks symmetrically at the ends."""
     if window < 1:
         raise InvalidOptionError(f"smoothing window must be >= 1, got {window}")
@@ -406,12 +406,12 @@ def smooth_landmarks(landmarks: np.ndarray, window: int = 3) -> np.ndarray:
     Near the ends the window shrinks symmetrically, so the first and last
     frames are kept as they are (no lag, no edge bias). ``window=1`` is a no-op.
     """
-    return _centered_mean(landmarks, window)
+    return centered_mean(landmarks, window)
 
 
 def smooth_quads(quads: np.ndarray, window: int = 3) -> np.ndarray:
     """Centred moving average of ``(T, 4, 2)`` crop squares (the mean of squares is a square)."""
-    return _centered_mean(quads, window)
+    return centered_mean(quads, window)
 
 
 def align_frames(

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.faces.alignment import centered_mean
 from video2stylegan.faces.detection import EYE_LEFT, EYE_RIGHT, MOUTH
 
 # Eye positions of the FFHQ crop as fractions of its side, (x, y): the crop of
@@ -87,12 +88,10 @@ def smooth_params(params: np.ndarray, window: int = 3) -> np.ndarray:
     unwrapped first, so angles near +-pi average correctly. The window shrinks
     symmetrically at the clip's ends (the first and last rows stay as they are).
     """
-    from video2stylegan.faces.alignment import _centered_mean
-
     p = np.asarray(params, np.float64).copy()
     if p.ndim != 2 or p.shape[1] != 3:
         raise InvalidOptionError(f"params must be a (T, 3) array of (tx, ty, r), got {p.shape}")
     p[:, 2] = np.unwrap(p[:, 2])
-    out = _centered_mean(p, window)
+    out = centered_mean(p, window)
     out[:, 2] = (out[:, 2] + np.pi) % (2 * np.pi) - np.pi
     return out

@@ -54,10 +54,13 @@ __all__ = [
     "DEFAULT_T_BG",
     "DEFAULT_THRESHOLD",
     "MapGeometry",
+    "check_unit_interval",
     "feature_map_geometry",
+    "image_ious",
     "normalized_feature_maps",
     "normalized_feature_masks",
     "part_iou",
+    "resolve_layers",
     "select_channels",
     "style_feature_maps",
 ]
@@ -123,7 +126,7 @@ def _layer_name(names: Sequence[str], layer) -> str:
     raise InvalidOptionError(f"unknown layer {layer!r}; the network's layers are {list(names)}")
 
 
-def _resolve_layers(G, layers) -> list[str]:
+def resolve_layers(G, layers) -> list[str]:
     names = list(G.style_names)
     if layers is None:
         return names[1:]
@@ -147,7 +150,7 @@ def style_feature_maps(G, ws: torch.Tensor, layers=None, transform=None) -> "Ord
     """The maps each layer's styles scale, margin cropped: ``{layer: [N, C, r, r]}``
     (``r`` = that map's sampling rate), for ``layers`` (names or ws indices; default
     every synthesis layer). ``transform``: as in ``G.synthesis``."""
-    names = _resolve_layers(G, layers)
+    names = resolve_layers(G, layers)
     geoms = [feature_map_geometry(G, name) for name in names]
     with torch.no_grad():
         _, feats = G.synthesis(ws, transform=transform, return_features=True)
@@ -204,11 +207,11 @@ def normalized_feature_maps(features: torch.Tensor, size, margin: int = 0) -> to
 
 def normalized_feature_masks(features: torch.Tensor, size, threshold: float = DEFAULT_THRESHOLD, margin: int = 0) -> torch.Tensor:
     """Binary masks ``[N, C, H, W]`` (bool): :func:`normalized_feature_maps` ``> threshold``."""
-    threshold = _check_unit("threshold", threshold, upper_open=True)
+    threshold = check_unit_interval("threshold", threshold, upper_open=True)
     return normalized_feature_maps(features, size, margin) > threshold
 
 
-def _check_unit(name: str, value, upper_open: bool = False) -> float:
+def check_unit_interval(name: str, value, upper_open: bool = False) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -219,7 +222,7 @@ def _check_unit(name: str, value, upper_open: bool = False) -> float:
     return v
 
 
-def _image_ious(masks: torch.Tensor, parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def image_ious(masks: torch.Tensor, parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image IoU+ and IoU- ``[N, C, P]`` of masks ``[N, C, H, W]`` against parts ``[N, P, H, W]``."""
     m = masks.flatten(2).bool()
     p = parts.flatten(2).bool()
@@ -262,7 +265,7 @@ def part_iou(masks: torch.Tensor, part_masks) -> tuple[torch.Tensor, torch.Tenso
             f"part masks {list(torch.as_tensor(part_masks).shape)} do not fit masks {list(masks.shape)}: "
             "give [H, W], [N, H, W] or [N, P, H, W] at the masks' resolution"
         )
-    pos, neg = _image_ious(masks.bool(), parts.bool())
+    pos, neg = image_ious(masks.bool(), parts.bool())
     pos, neg = pos.mean(0), neg.mean(0)
     return (pos[:, 0], neg[:, 0]) if single else (pos, neg)
 

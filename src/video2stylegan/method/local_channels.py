@@ -32,13 +32,13 @@ from video2stylegan.method.feature_maps import (  # noqa: F401  (re-exported: th
     DEFAULT_T_FG,
     DEFAULT_THRESHOLD,
     MapGeometry,
-    _check_unit,
-    _image_ious,
-    _resolve_layers,
+    check_unit_interval,
     feature_map_geometry,
+    image_ious,
     normalized_feature_maps,
     normalized_feature_masks,
     part_iou,
+    resolve_layers,
     select_channels,
     style_feature_maps,
 )
@@ -105,8 +105,8 @@ class LocalChannels:
     def __post_init__(self) -> None:
         self.parts = tuple(self.parts)
         self.layers = tuple(self.layers)
-        self.t_fg = _check_unit("t_fg", self.t_fg)
-        self.t_bg = _check_unit("t_bg", self.t_bg)
+        self.t_fg = check_unit_interval("t_fg", self.t_fg)
+        self.t_bg = check_unit_interval("t_bg", self.t_bg)
         for table in ("iou_pos", "iou_neg"):
             tab = getattr(self, table)
             for part in self.parts:
@@ -376,9 +376,9 @@ def _settings(G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts,
 
 def _prepare(G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts, layers, detector, min_faces):
     """Check the arguments; returns (ws or None, landmarks or None, n, size, parts, layers, min_faces, settings)."""
-    threshold = _check_unit("threshold", threshold, upper_open=True)
+    threshold = check_unit_interval("threshold", threshold, upper_open=True)
     parts = _check_parts(parts)
-    names = _resolve_layers(G, layers)
+    names = resolve_layers(G, layers)
     resolution = int(G.img_resolution)
     size = min(DEFAULT_MAX_SIZE, resolution) if size is None else size
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
@@ -475,7 +475,7 @@ def calibrate_local_channels(
         for g in geoms:
             with torch.no_grad():
                 masks = normalized_feature_masks(feats[g.source], size, threshold, g.margin)
-                pos, neg = _image_ious(masks, pm)
+                pos, neg = image_ious(masks, pm)
             sum_pos[g.layer] += pos[0].double().cpu()
             sum_neg[g.layer] += neg[0].double().cpu()
         used += 1
@@ -512,8 +512,8 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
     unknown = sorted(set(settings) - known)
     if unknown:
         raise InvalidOptionError(f"unknown calibration setting(s) {unknown}; known: {sorted(known | {'t_fg', 't_bg', 'progress'})}")
-    _check_unit("t_fg", t_fg)
-    _check_unit("t_bg", t_bg)
+    check_unit_interval("t_fg", t_fg)
+    check_unit_interval("t_bg", t_bg)
     args = dict(ws=None, landmarks=None, n=32, truncation_psi=0.7, seed=0, threshold=DEFAULT_THRESHOLD, size=None,
                 parts=DEFAULT_PARTS, layers=None, detector="hog", min_faces=None)
     args.update(settings)

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.faces.alignment import centered_mean
 from video2stylegan.method.canonical import match_length, transforms_for_config
 from video2stylegan.method.config import ReenactConfig
 from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip, embed_source
@@ -136,18 +137,11 @@ def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: Reenact
         angles = torch.cat([regressor(clip.targets(range(a, min(a + 16, len(clip)))))
                             for a in range(0, len(clip), 16)]).double().cpu().numpy()
     if config.smoothing_kernel > 1:
-        angles = _mean_filter(angles, config.smoothing_kernel)
+        angles = centered_mean(angles, config.smoothing_kernel)
     angles = match_length(angles, num_frames, config.codriving_length)
     if config.pose_mode == "relative":
         angles = np.asarray(reference_angles, np.float64).reshape(1, 3) + (angles - angles[:1])
     return torch.as_tensor(angles, dtype=torch.float32)
-
-
-def _mean_filter(values: np.ndarray, kernel: int) -> np.ndarray:
-    """Centred mean over ``kernel`` rows, the window shrinking symmetrically at the ends."""
-    from video2stylegan.faces.alignment import _centered_mean
-
-    return _centered_mean(np.asarray(values, np.float64), kernel)
 
 
 def reenact(
