@@ -25,15 +25,17 @@ import time
 import torch
 
 DEFAULT_VARIANTS = (
-    "lr=0.005",
-    "lr=0.005,beta1=0.9",
-    "lr=0.015,beta1=0.9",
-    "lr=0.03,beta1=0.9",
+    "lr=0.005,beta1=0.0,mapping_lr_multiplier=0.1",
+    "lr=0.005,beta1=0.9,mapping_lr_multiplier=0.1",
+    "lr=0.015,beta1=0.9,mapping_lr_multiplier=0.1",
+    "lr=0.03,beta1=0.9,mapping_lr_multiplier=0.1",
     "lr=0.015,beta1=0.9,mapping_lr_multiplier=1.0",
     "lr=0.015,beta1=0.9,mapping_lr_multiplier=3.0",
+    "lr=0.015,beta1=0.0,mapping_lr_multiplier=1.0",
+    "lr=0.015,beta1=0.9,mapping_lr_multiplier=1.0,w_dim=128",
 )
-# 71 k parameters (8 channels in the last layers); 50-step warm-up, then a constant learning rate.
-BASE = dict(channel_base=1024, channel_max=32, lr_warmup_steps=50, lr_half_life_steps=10**9)
+# 71 k parameters (8 channels in the last layers), w_dim 64; 50-step warm-up, then a constant learning rate.
+BASE = dict(channel_base=1024, channel_max=32, w_dim=64, lr_warmup_steps=50, lr_half_life_steps=10**9)
 
 
 def parse_variant(text: str) -> dict:
@@ -64,8 +66,9 @@ def race(variant: dict, data, steps: int, every: int, seed: int) -> list[float]:
     from video2stylegan.synthetic.training import TrainConfig, build_generator, distillation_loss
 
     settings = dict(BASE, **variant)
-    beta1 = float(settings.pop("beta1", 0.0))
+    beta1 = settings.pop("beta1", None)
     config = TrainConfig(**settings)
+    beta1 = config.betas[0] if beta1 is None else float(beta1)
     torch.manual_seed(seed)
     G = build_generator(config).train()
     opt = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(beta1, config.betas[1]))
