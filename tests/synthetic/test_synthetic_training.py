@@ -161,6 +161,13 @@ def test_new_run_refuses_a_folder_with_checkpoints_and_resume_needs_one(tmp_path
         train(tmp_path / "r", 2, TrainConfig(**{**TINY, "lr": 1e-4}), resume=True, **_quiet())
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where no CUDA GPU exists")
+def test_training_on_a_missing_gpu_is_a_clear_error_before_any_file_is_written(tmp_path):
+    with pytest.raises(InvalidOptionError, match="no CUDA GPU"):
+        train(tmp_path / "r", 1, TrainConfig(**TINY), device="cuda", **_quiet())
+    assert not (tmp_path / "r").exists()
+
+
 def test_export_is_float16_with_w_avg_and_loads(tmp_path):
     from safetensors import safe_open
 

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
         "train-synthetic",
         help="train the small StyleGAN3 of the synthetic heads (resumable; --export writes the network)",
         description=(
-            "Distil the procedural head renderer into a small StyleGAN3 on the CPU: z has one entry per "
+            "Distil the procedural head renderer into a small StyleGAN3 (CPU or GPU): z has one entry per "
             "renderer parameter and the generator learns G(z) = render(params(z)). Checkpoints, a loss log "
             "(log.jsonl) and sample grids go to the --run folder. Stop it any time (Ctrl-C or SIGTERM write a "
             "checkpoint) and continue with --resume. --export writes the EMA generator as float16 .safetensors."
@@ -47,6 +47,8 @@ def register(subparsers) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
     parser.add_argument("--checkpoint-minutes", type=float, default=10.0, help="also checkpoint after this many minutes")
     parser.add_argument("--threads", type=int, default=1, help="torch compute threads (default 1)")
+    parser.add_argument("--device", default="cpu",
+                        help="where the networks train: cpu (default), cuda, cuda:N or auto; renders stay on the CPU")
     parser.add_argument("--export", type=Path, default=None, metavar="OUT.safetensors",
                         help="do not train: write the run's EMA generator (float16, w_avg set) to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> None:
     result = train(
         args.run, args.steps, config, resume=args.resume, workers=args.workers, log_every=args.log_every,
         grid_every=args.grid_every, checkpoint_every=args.checkpoint_every,
-        checkpoint_minutes=args.checkpoint_minutes, progress=not args.no_progress,
+        checkpoint_minutes=args.checkpoint_minutes, progress=not args.no_progress, device=args.device,
     )
     what = "stopped" if result.stopped else "finished"
     print(f"{what} at step {result.step}; checkpoint {result.checkpoint}")

@@ -395,7 +395,7 @@ def write_grid(path: Path, targets: torch.Tensor, images: torch.Tensor) -> Path:
     rows = []
     for row in (targets, images):
         row = ((row.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        rows.append(torch.cat(list(row), dim=2))
+        rows.append(torch.cat(list(row.cpu()), dim=2))
     grid = torch.cat(rows, dim=1).permute(1, 2, 0).numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_image(path, grid)
@@ -446,8 +446,14 @@ def train(
     checkpoint_minutes: float = 10.0,
     progress: bool = True,
     handle_signals: bool = True,
+    device: str | torch.device = "cpu",
 ) -> TrainResult:
     """Train until ``steps`` steps are done (counted from the start of the run), checkpointing on the way.
+
+    ``device`` runs the networks there (``"auto"``: CUDA when available);
+    rendering stays on the CPU workers. Checkpoints do not depend on the
+    device, so a run can move between CPU and GPU across resumes (the
+    bit-exact resume guarantee holds on one device).
 
     A new run needs ``config`` (default :class:`TrainConfig`) and a run folder
     without checkpoints; ``resume=True`` continues from the latest checkpoint
@@ -456,7 +462,10 @@ def train(
     """
     from tqdm import tqdm
 
+    from video2stylegan.networks.loading import resolve_device
+
     run = Run(run_dir)
+    device = resolve_device(device)
     if steps < 0:
         raise InvalidOptionError(f"steps must be >= 0, got {steps}.")
     for name, value in (("log_every", log_every), ("grid_every", grid_every), ("checkpoint_every", checkpoint_every)):
@@ -479,11 +488,11 @@ def train(
         run.root.mkdir(parents=True, exist_ok=True)
         _write_text(run.config, json.dumps(config.to_dict(), indent=2) + "\n")
 
-    G = build_generator(config).train()
+    G = build_generator(config).to(device).train()
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt = torch.optim.Adam(G.parameters(), lr=config.lr, betas=config.betas, eps=1e-8)
     step = load_checkpoint(latest, G, G_ema, opt) if resume else 0
-    heldout_z, heldout_images = heldout_set(config)
+    heldout_z, heldout_images = (t.to(device) for t in heldout_set(config))
 
     stream = _BatchStream(step, max(steps, step), config.batch, config.resolution, config.seed)
     loader = torch.utils.data.DataLoader(
@@ -500,6 +509,7 @@ def train(
         for z, images in loader:
             if stop.set:
                 break
+            z, images = z.to(device, non_blocking=True), images.to(device, non_blocking=True)
             lr = config.lr_at(step)
             for group in opt.param_groups:
                 group["lr"] = lr
