@@ -52,18 +52,8 @@ def render_set(count: int, resolution: int, stream: int) -> tuple[torch.Tensor, 
     return sample_batch(range(count), resolution, stream=stream)
 
 
-def heldout_psnr(G, z: torch.Tensor, images: torch.Tensor) -> float:
-    from video2stylegan.method.losses import psnr
-
-    G.eval()
-    with torch.no_grad():
-        out = G(z, None).clamp(-1, 1)
-    G.train()
-    return float(psnr(out, images).mean())
-
-
 def race(variant: dict, data, steps: int, every: int, seed: int) -> list[float]:
-    from video2stylegan.synthetic.training import TrainConfig, build_generator, distillation_loss
+    from video2stylegan.synthetic.training import TrainConfig, build_generator, distillation_loss, evaluate
 
     settings = dict(BASE, **variant)
     beta1 = settings.pop("beta1", None)
@@ -84,7 +74,8 @@ def race(variant: dict, data, steps: int, every: int, seed: int) -> list[float]:
         loss.backward()
         opt.step()
         if (step + 1) % every == 0:
-            scores.append(heldout_psnr(G, hz, himages))
+            scores.append(evaluate(G, hz, himages)[0])  # leaves G in eval mode
+            G.train()
     return scores
 
 
