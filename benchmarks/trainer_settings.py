@@ -53,29 +53,22 @@ def render_set(count: int, resolution: int, stream: int) -> tuple[torch.Tensor, 
 
 
 def race(variant: dict, data, steps: int, every: int, seed: int) -> list[float]:
-    from video2stylegan.synthetic.training import TrainConfig, build_generator, distillation_loss, evaluate
+    from video2stylegan.synthetic.training import TrainConfig, build_generator, evaluate, train_step
 
     settings = dict(BASE, **variant)
     beta1 = settings.pop("beta1", None)
     config = TrainConfig(**settings)
     beta1 = config.betas[0] if beta1 is None else float(beta1)
     torch.manual_seed(seed)
-    G = build_generator(config).train()
+    G = build_generator(config)
     opt = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(beta1, config.betas[1]))
     z, images, hz, himages = data
     scores = []
     for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = config.lr_at(step)
         idx = torch.arange(step * config.batch, (step + 1) * config.batch) % len(z)
-        ws = G.mapping(z[idx], update_emas=True)
-        loss, _ = distillation_loss(G.synthesis(ws, update_emas=True), images[idx], config.loss)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(G, opt, z[idx], images[idx], config, config.lr_at(step))
         if (step + 1) % every == 0:
-            scores.append(evaluate(G, hz, himages)[0])  # leaves G in eval mode
-            G.train()
+            scores.append(evaluate(G, hz, himages)[0])
     return scores
 
 

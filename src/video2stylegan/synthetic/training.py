@@ -434,6 +434,19 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
+def train_step(G, opt, z: torch.Tensor, images: torch.Tensor, config: TrainConfig, lr: float) -> tuple[torch.Tensor, dict]:
+    """One optimiser step of ``G`` towards the renders at learning rate ``lr``; returns the loss and its parts."""
+    for group in opt.param_groups:
+        group["lr"] = lr
+    G.train()
+    ws = G.mapping(z, update_emas=True)
+    loss, parts = distillation_loss(G.synthesis(ws, update_emas=True), images, config.loss)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss, parts
+
+
 def train(
     run_dir: str | Path,
     steps: int,
@@ -511,15 +524,7 @@ def train(
                 break
             z, images = z.to(device, non_blocking=True), images.to(device, non_blocking=True)
             lr = config.lr_at(step)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            G.train()
-            ws = G.mapping(z, update_emas=True)
-            out = G.synthesis(ws, update_emas=True)
-            loss, parts = distillation_loss(out, images, config.loss)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss, parts = train_step(G, opt, z, images, config, lr)
             with torch.no_grad():
                 beta = config.ema_beta(step)
                 for p_ema, p in zip(G_ema.parameters(), G.parameters()):
