@@ -16,6 +16,7 @@ from video2stylegan.synthetic.training import (
     compute_w_avg,
     distillation_loss,
     export_generator,
+    feature_l1,
     normalize_z,
     params_to_z,
     sample_batch,
@@ -23,6 +24,8 @@ from video2stylegan.synthetic.training import (
     train,
     z_to_params,
 )
+from video2stylegan.synthetic.head_model import PARTS
+from video2stylegan.synthetic.renderer import render
 
 TINY = dict(resolution=32, w_dim=16, channel_base=256, channel_max=16, num_layers=4, batch=2, heldout=2,
             lr_warmup_steps=1)
@@ -81,6 +84,8 @@ def test_config_rejects_bad_values():
         TrainConfig(resolution=100)
     with pytest.raises(InvalidOptionError, match="loss"):
         TrainConfig(loss="hinge")
+    with pytest.raises(InvalidOptionError, match="part_weight"):
+        TrainConfig(part_weight=-1.0)
     with pytest.raises(InvalidOptionError, match="unknown"):
         TrainConfig.from_dict({"resolution": 32, "colour": 1})
     assert TrainConfig.from_dict(TrainConfig(**TINY).to_dict()) == TrainConfig(**TINY)
@@ -102,6 +107,37 @@ def test_distillation_loss_known_answers():
     assert parts["l1"] == pytest.approx(0.1, abs=1e-5)
     assert parts["gradient"] == pytest.approx(0.0, abs=1e-5)
     assert float(total) == pytest.approx(0.1, abs=1e-5)
+
+
+def test_feature_l1_averages_over_the_feature_pixels_only():
+    y = torch.rand(2, 3, 32, 32) * 2 - 1
+    weight = torch.zeros(2, 1, 32, 32)
+    weight[0, :, 4:8, 4:12] = 1.0
+    weight[1, :, 10:30, 2:30] = 1.0
+    inside = y + 0.2 * weight
+    # A constant error inside the features: the value term is the error whatever their area; the
+    # differences across the border are not counted (both neighbours must be features).
+    assert float(feature_l1(inside, y, weight)) == pytest.approx(0.2, abs=1e-4)
+    # Errors outside the features do not count; identical images give zero.
+    outside = y + 0.5 * (1 - weight)
+    assert float(feature_l1(outside, y, weight)) == pytest.approx(0.0, abs=1e-6)
+    assert float(feature_l1(y, y, weight)) == 0.0
+    # No features at all: zero, not NaN.
+    assert float(feature_l1(inside, y, torch.zeros_like(weight))) == 0.0
+    total, parts = distillation_loss(inside, y, "l1", weight, part_weight=2.0)
+    assert parts["features"] == pytest.approx(0.2, abs=1e-4)
+    assert float(total) == pytest.approx(parts["l1"] + 0.4, abs=1e-4)
+    assert "features" not in distillation_loss(inside, y, "l1", weight, part_weight=0.0)[1]
+
+
+def test_sample_batch_features_are_the_renders_feature_masks():
+    z, images, features = sample_batch(range(2), 64, seed=3, features=True)
+    assert features.shape == (2, 1, 64, 64)
+    masks = render(z_to_params(sample_z(1, seed=3)), 64).masks
+    expected = sum(masks[PARTS.index(name)] for name in ("eyes", "brows", "nose", "mouth"))
+    np.testing.assert_allclose(features[1, 0].numpy(), expected.clip(0, 1), atol=1e-6)
+    assert 0.005 < float(features.mean()) < 0.2
+    assert torch.equal(sample_batch(range(2), 64, seed=3)[1], images)
 
 
 def test_loss_decreases_on_a_fixed_batch():

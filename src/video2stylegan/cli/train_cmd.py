@@ -20,6 +20,7 @@ _CONFIG_OPTIONS = {
     "lr": (float, "Adam learning rate"),
     "lr_half_life_steps": (int, "steps over which the learning rate halves"),
     "loss": (str, "distillation loss: l1+gradient (default), l1+msssim or l1"),
+    "part_weight": (float, "weight of the extra L1 over eyes, brows, nose and mouth (0 = off)"),
     "ema_kimg": (float, "half-life of the EMA generator in thousands of images"),
     "seed": (int, "seed of the initial weights and of the training data"),
     "heldout": (int, "held-out renders in the sample grids and the logged PSNR"),

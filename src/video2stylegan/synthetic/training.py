@@ -41,6 +41,7 @@ import torch
 from video2stylegan.errors import CheckpointError, InvalidOptionError
 from video2stylegan.io.atomic import atomic_output
 from video2stylegan.synthetic.params import NATURAL_POSE_SIGMA, Expression, HeadParams, Identity, Pose
+from video2stylegan.synthetic.head_model import BROWS, EYES, MOUTH, NOSE
 from video2stylegan.synthetic.renderer import render
 
 Z_DIM = HeadParams.size()
@@ -50,6 +51,8 @@ HELDOUT_STREAM = 1
 EYE_OPEN_RANGE = (0.55, 1.15)
 _UNIT_EPS = 1e-6
 LOSSES = ("l1+gradient", "l1+msssim", "l1")
+# The parts dlib's detector and landmark predictor read; they cover a few per cent of a render.
+FEATURE_PARTS = (EYES, BROWS, NOSE, MOUTH)
 CHECKPOINT_KEEP = 2
 
 
@@ -137,17 +140,24 @@ def sample_z(index: int, seed: int = 0, stream: int = TRAIN_STREAM) -> np.ndarra
 
 def sample_pair(index: int, size: int, seed: int = 0, stream: int = TRAIN_STREAM) -> tuple[np.ndarray, np.ndarray]:
     """``(z float32 [37], image float32 [3, size, size] in [-1, 1])`` for one latent of a stream."""
+    z, image, _ = _sample(index, size, seed, stream)
+    return z, image
+
+
+def _sample(index: int, size: int, seed: int, stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sample_pair` plus the facial-feature coverage ``[1, size, size]`` (eyes, brows, nose, mouth; 0..1)."""
     z = sample_z(index, seed, stream)
-    image = render(z_to_params(z), size).image
-    image = image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
-    return z.astype(np.float32), np.ascontiguousarray(image)
+    result = render(z_to_params(z), size)
+    image = result.image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+    features = result.masks[list(FEATURE_PARTS)].sum(0, keepdims=True).clip(0, 1)
+    return z.astype(np.float32), np.ascontiguousarray(image), features.astype(np.float32)
 
 
-def sample_batch(indices, size: int, seed: int = 0, stream: int = TRAIN_STREAM) -> tuple[torch.Tensor, torch.Tensor]:
-    pairs = [sample_pair(i, size, seed, stream) for i in indices]
-    z = torch.from_numpy(np.stack([p[0] for p in pairs]))
-    images = torch.from_numpy(np.stack([p[1] for p in pairs]))
-    return z, images
+def sample_batch(indices, size: int, seed: int = 0, stream: int = TRAIN_STREAM, features: bool = False):
+    """``(z [B, 37], images [B, 3, size, size])`` as tensors; with ``features=True`` also the coverage ``[B, 1, size, size]``."""
+    samples = [_sample(i, size, seed, stream) for i in indices]
+    out = tuple(torch.from_numpy(np.stack([s[k] for s in samples])) for k in range(3))
+    return out if features else out[:2]
 
 
 class _BatchStream(torch.utils.data.IterableDataset):
@@ -166,7 +176,7 @@ class _BatchStream(torch.utils.data.IterableDataset):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for step in range(self.start, self.stop):
-            yield sample_batch(range(step * self.batch, (step + 1) * self.batch), self.size, self.seed)
+            yield sample_batch(range(step * self.batch, (step + 1) * self.batch), self.size, self.seed, features=True)
 
 
 # ---------------------------------------------------------------------------
@@ -196,6 +206,10 @@ class TrainConfig:
     lr_min_fraction: float = 0.05
     betas: tuple = (0.9, 0.99)
     loss: str = "l1+gradient"
+    # Weight of an extra L1 (values and finite differences) averaged over the facial-feature pixels
+    # only, so that eyes, brows, nose and mouth count as much as their few per cent of the image
+    # would not let them (0 = off; docs/synthetic.md).
+    part_weight: float = 0.0
     ema_kimg: float = 2.0
     ema_rampup: float = 0.05
     seed: int = 0
@@ -211,6 +225,8 @@ class TrainConfig:
         for name in ("w_dim", "channel_base", "channel_max", "mapping_layers", "batch", "heldout", "lr_half_life_steps"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.part_weight >= 0:
+            problems.append(f"part_weight must be >= 0, got {self.part_weight}")
         if not self.lr > 0 or not self.mapping_lr_multiplier > 0:
             problems.append("lr and mapping_lr_multiplier must be positive")
         if self.loss not in LOSSES:
@@ -264,8 +280,14 @@ def build_generator(config: TrainConfig):
 # loss
 
 
-def distillation_loss(x: torch.Tensor, y: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict]:
-    """Mean loss over the batch and its parts (floats) for images in [-1, 1]."""
+def distillation_loss(
+    x: torch.Tensor, y: torch.Tensor, kind: str, features: torch.Tensor | None = None, part_weight: float = 0.0
+) -> tuple[torch.Tensor, dict]:
+    """Mean loss over the batch and its parts (floats) for images in [-1, 1].
+
+    ``features`` ``[B, 1, H, W]`` (coverage of eyes, brows, nose and mouth) with
+    ``part_weight > 0`` adds ``part_weight`` times :func:`feature_l1`.
+    """
     from video2stylegan.method.losses import gradient_pyramid_loss, ms_ssim
 
     l1 = (x - y).abs().flatten(1).mean(1).mean()
@@ -277,8 +299,27 @@ def distillation_loss(x: torch.Tensor, y: torch.Tensor, kind: str) -> tuple[torc
     elif kind == "l1+gradient":
         parts["gradient"] = gradient_pyramid_loss(x, y).mean()
         total = total + parts["gradient"]
+    if part_weight > 0 and features is not None:
+        parts["features"] = feature_l1(x, y, features)
+        total = total + part_weight * parts["features"]
     parts = {k: float(v.detach()) for k, v in parts.items()}
     return total, parts
+
+
+def feature_l1(x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """L1 of the values plus L1 of the horizontal/vertical differences, each averaged over ``weight`` ``[B, 1, H, W]``.
+
+    Per image, so a small eye counts as much as a large one; images without
+    any weight contribute zero.
+    """
+    def weighted_mean(err: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return (err * w).flatten(1).sum(1) / (w.flatten(1).sum(1) * err.shape[1] + 1e-6)
+
+    diff = x - y
+    values = weighted_mean(diff.abs(), weight)
+    dx = weighted_mean((diff[..., :, 1:] - diff[..., :, :-1]).abs(), torch.minimum(weight[..., :, 1:], weight[..., :, :-1]))
+    dy = weighted_mean((diff[..., 1:, :] - diff[..., :-1, :]).abs(), torch.minimum(weight[..., 1:, :], weight[..., :-1, :]))
+    return (values + dx + dy).mean()
 
 
 # ---------------------------------------------------------------------------
@@ -434,13 +475,18 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
-def train_step(G, opt, z: torch.Tensor, images: torch.Tensor, config: TrainConfig, lr: float) -> tuple[torch.Tensor, dict]:
-    """One optimiser step of ``G`` towards the renders at learning rate ``lr``; returns the loss and its parts."""
+def train_step(
+    G, opt, z: torch.Tensor, images: torch.Tensor, config: TrainConfig, lr: float, features: torch.Tensor | None = None
+) -> tuple[torch.Tensor, dict]:
+    """One optimiser step of ``G`` towards the renders at learning rate ``lr``; returns the loss and its parts.
+
+    ``features``: the renders' facial-feature coverage, used when ``config.part_weight > 0``.
+    """
     for group in opt.param_groups:
         group["lr"] = lr
     G.train()
     ws = G.mapping(z, update_emas=True)
-    loss, parts = distillation_loss(G.synthesis(ws, update_emas=True), images, config.loss)
+    loss, parts = distillation_loss(G.synthesis(ws, update_emas=True), images, config.loss, features, config.part_weight)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -519,12 +565,12 @@ def train(
     bar = tqdm(total=steps, initial=step, desc="train-synthetic", unit="step", disable=not progress, dynamic_ncols=True)
     t_last = time.monotonic()
     try:
-        for z, images in loader:
+        for z, images, features in loader:
             if stop.set:
                 break
-            z, images = z.to(device, non_blocking=True), images.to(device, non_blocking=True)
+            z, images, features = (t.to(device, non_blocking=True) for t in (z, images, features))
             lr = config.lr_at(step)
-            loss, parts = train_step(G, opt, z, images, config, lr)
+            loss, parts = train_step(G, opt, z, images, config, lr, features)
             with torch.no_grad():
                 beta = config.ema_beta(step)
                 for p_ema, p in zip(G_ema.parameters(), G.parameters()):
