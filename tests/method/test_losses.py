@@ -50,6 +50,14 @@ def test_pixel_psnr_and_per_image_shapes():
     y = torch.zeros(2, 3, 8, 8)
     y[1] = 0.2  # [-1,1] error 0.2 -> [0,1] error 0.1 -> 20 dB
     assert float(psnr(x, y)[1]) == pytest.approx(20.0, abs=1e-4)
+    # Restricted to a region: only the errors inside count, whatever its size.
+    region = torch.zeros(2, 1, 8, 8)
+    region[:, :, :2, :4] = 1.0
+    y[0, :, :2, :4] = 0.02  # 40 dB inside the region, 100 % of the region's error
+    y[0, :, 4:, :] = 0.9    # large errors outside it
+    assert psnr(x, y, region).tolist() == pytest.approx([40.0, 20.0], abs=1e-3)
+    assert float(psnr(x, y)[0]) < 10
+    y[0] = 0.0
     assert pixel_loss(x, y, "l1").tolist() == pytest.approx([0.0, 0.2])
     assert pixel_loss(x, y, "mse").tolist() == pytest.approx([0.0, 0.04])
     with pytest.raises(ValueError):

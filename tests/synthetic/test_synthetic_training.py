@@ -181,6 +181,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2, 3, 4]
     assert all(np.isfinite(r["loss"]) for r in lines) and "heldout_psnr_ema" in lines[1]
+    assert 3 < lines[1]["heldout_feature_psnr_ema"] < 40  # an untrained network: a poor but finite score
     assert sorted(p.name for p in (tmp_path / "full" / "grids").iterdir()) == ["step-00000002.png", "step-00000004.png"]
     # Only the two newest checkpoints are kept.
     assert sorted(p.name for p in (tmp_path / "full" / "checkpoints").glob("step-*")) == ["step-00000004"]

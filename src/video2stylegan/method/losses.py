@@ -122,9 +122,18 @@ def pixel_loss(x: torch.Tensor, y: torch.Tensor, kind: str = "mse") -> torch.Ten
     raise ValueError(f"unknown pixel loss {kind!r} (use 'mse' or 'l1')")
 
 
-def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """PSNR in dB per image (``[N]``) for images in ``[-1, 1]`` (peak = the [0, 1] range after mapping)."""
-    mse01 = (x.float() - y.float()).square().flatten(1).mean(1) / 4
+def psnr(x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """PSNR in dB per image (``[N]``) for images in ``[-1, 1]`` (peak = the [0, 1] range after mapping).
+
+    ``weight`` ``[N, 1, H, W]`` restricts the mean squared error to a weighted
+    region (e.g. a part mask).
+    """
+    err = (x.float() - y.float()).square()
+    if weight is None:
+        mse01 = err.flatten(1).mean(1) / 4
+    else:
+        weight = weight.float().expand_as(err)
+        mse01 = (err * weight).flatten(1).sum(1) / weight.flatten(1).sum(1).clamp_min(1e-12) / 4
     return 10 * torch.log10(1.0 / mse01.clamp_min(1e-12))
 
 

@@ -414,9 +414,9 @@ def read_run_config(run: Run) -> TrainConfig:
 
 
 @torch.no_grad()
-def heldout_set(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """The fixed held-out latents and their renders (disjoint stream from training)."""
-    return sample_batch(range(config.heldout), config.resolution, config.seed, HELDOUT_STREAM)
+def heldout_set(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The fixed held-out latents, their renders and feature coverage (disjoint stream from training)."""
+    return sample_batch(range(config.heldout), config.resolution, config.seed, HELDOUT_STREAM, features=True)
 
 
 @torch.no_grad()
@@ -427,6 +427,13 @@ def evaluate(G, z: torch.Tensor, targets: torch.Tensor) -> tuple[float, torch.Te
     G.eval()
     images = torch.cat([G(z[i : i + 4]) for i in range(0, len(z), 4)])
     return float(psnr(images.clamp(-1, 1), targets).mean()), images
+
+
+def feature_psnr(images: torch.Tensor, targets: torch.Tensor, features: torch.Tensor) -> float:
+    """Mean PSNR (dB) over the facial-feature pixels only (eyes, brows, nose, mouth)."""
+    from video2stylegan.method.losses import psnr
+
+    return float(psnr(images.clamp(-1, 1), targets, features).mean())
 
 
 def write_grid(path: Path, targets: torch.Tensor, images: torch.Tensor) -> Path:
@@ -551,7 +558,7 @@ def train(
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt = torch.optim.Adam(G.parameters(), lr=config.lr, betas=config.betas, eps=1e-8)
     step = load_checkpoint(latest, G, G_ema, opt) if resume else 0
-    heldout_z, heldout_images = (t.to(device) for t in heldout_set(config))
+    heldout_z, heldout_images, heldout_features = (t.to(device) for t in heldout_set(config))
 
     stream = _BatchStream(step, max(steps, step), config.batch, config.resolution, config.seed)
     loader = torch.utils.data.DataLoader(
@@ -591,6 +598,7 @@ def train(
                 write_grid(run.grids / f"step-{step:08d}.png", heldout_images, generated)
                 record = record or {"step": step, "time": time.time()}
                 record["heldout_psnr_ema"] = psnr_value
+                record["heldout_feature_psnr_ema"] = feature_psnr(generated, heldout_images, heldout_features)
             if record is not None:
                 with open(run.log, "a") as handle:
                     handle.write(json.dumps(record) + "\n")
