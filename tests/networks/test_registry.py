@@ -108,3 +108,19 @@ def test_random_networks_are_built_locally_and_deterministic(monkeypatch):
     assert a.img_resolution == 128 and a.synthesis.L0_36_128.conv_kernel == 1
     ws = a.mapping(torch.randn(1, a.z_dim))
     assert torch.equal(a.synthesis(ws), b.synthesis(ws))
+
+
+def test_bundled_networks_load_offline_from_the_package_folder(tmp_path, monkeypatch):
+    """A ``<name>.safetensors`` in the bundled folder is registry name ``<name>``, loaded without the cache."""
+    assert registry.bundled_networks(tmp_path / "absent") == []
+    G = make_generator("T", seed=2)
+    save_generator(G, tmp_path / "synthetic-heads-128.safetensors")
+    (spec,) = registry.bundled_networks(tmp_path)
+    assert spec.name == "synthetic-heads-128" and spec.bundled == tmp_path / "synthetic-heads-128.safetensors"
+    assert "procedural heads" in spec.description
+    monkeypatch.setitem(registry.NETWORKS, spec.name, spec)
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "cache"))
+    loaded = load_generator("synthetic-heads-128")
+    ws = G.mapping(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(0)))
+    torch.testing.assert_close(loaded.synthesis(ws), G.synthesis(ws), atol=1e-5, rtol=0)
+    assert not (tmp_path / "cache").exists()

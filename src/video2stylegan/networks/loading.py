@@ -53,7 +53,12 @@ def load_generator(name_or_path: str | Path, device: str | torch.device = "cpu",
         G = load_network_file(path)
     elif name in NETWORKS:
         spec = network_spec(name)
-        G = build_random_network(spec) if spec.url is None else load_network_file(download(spec, progress=progress))
+        if spec.bundled is not None:
+            G = load_network_file(spec.bundled)
+        elif spec.url is None:
+            G = build_random_network(spec)
+        else:
+            G = load_network_file(download(spec, progress=progress))
     elif path.suffix in (".pkl", ".safetensors") or "/" in name:
         raise CheckpointError(f"network file {path} does not exist")
     else:

@@ -26,11 +26,12 @@ CONNECT_TIMEOUT_S = 15.0
 @dataclass(frozen=True)
 class NetworkSpec:
     name: str
-    url: str | None  # None: built locally from `random_init` instead of downloaded
+    url: str | None  # None: shipped in the package (`bundled`) or built from `random_init`
     description: str
     sha256: str | None = None  # checked after download where known
     size: int | None = None  # bytes, checked where known
     random_init: dict | None = None  # Generator kwargs (+ "seed") of an untrained network
+    bundled: Path | None = None  # a .safetensors file inside the installed package
 
     @property
     def filename(self) -> str:
@@ -50,6 +51,23 @@ def _random(name: str, config: str, resolution: int) -> NetworkSpec:
     return NetworkSpec(name=name, url=None, description=text, random_init=kwargs)
 
 
+#: Networks that ship with the package: ``<name>.safetensors`` here is registry name ``<name>``.
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "assets" / "networks"
+BUNDLED_DESCRIPTIONS = {
+    "synthetic-heads-128": "StyleGAN3-T trained on the procedural heads (video2stylegan.synthetic), 128 px, offline",
+}
+
+
+def bundled_networks(directory: Path = BUNDLED_DIR) -> list[NetworkSpec]:
+    """Entries for the ``.safetensors`` files in ``directory`` (none while it is absent)."""
+    files = sorted(directory.glob("*.safetensors")) if directory.is_dir() else []
+    return [
+        NetworkSpec(name=f.stem, url=None, description=BUNDLED_DESCRIPTIONS.get(f.stem, "network shipped with the package"),
+                    bundled=f)
+        for f in files
+    ]
+
+
 NETWORKS: dict[str, NetworkSpec] = {
     spec.name: spec
     for spec in [
@@ -63,6 +81,7 @@ NETWORKS: dict[str, NetworkSpec] = {
         _official("stylegan3-t-metfaces-1024x1024", "StyleGAN3-T, MetFaces portraits, 1024 px"),
         _random("random-t-128", "T", 128),
         _random("random-r-128", "R", 128),
+        *bundled_networks(),
     ]
 }
 
