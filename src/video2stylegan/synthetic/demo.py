@@ -155,9 +155,24 @@ def sample_grid(seeds, size: int = 128, columns: int = 4, overlay: bool = False)
     return np.vstack(rows)
 
 
+def network_grid(G, count: int = 8, psi: float = 0.7, seed: int = 0) -> np.ndarray:
+    """Three rows of ``count`` tiles (uint8 RGB): held-out renders, ``G(z)`` for the same latents,
+    and random samples of ``G`` at truncation ``psi``."""
+    import torch
+
+    from video2stylegan.networks.transforms import to_uint8_images
+    from video2stylegan.synthetic.training import HELDOUT_STREAM, sample_batch
+
+    z, renders = sample_batch(range(1000, 1000 + count), G.img_resolution, seed, HELDOUT_STREAM)
+    random_z = torch.randn(count, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        rows = [renders, G(z), G(random_z, truncation_psi=psi)]
+    return np.vstack([np.hstack(list(to_uint8_images(row))) for row in rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m video2stylegan.synthetic.demo [FOLDER]`` writes the demo;
-    ``... --grid FOLDER`` writes the docs' sample grids instead."""
+    ``... --grid FOLDER`` writes the docs' sample grids instead (and the shipped network's, where it ships)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--grid":
         from video2stylegan.io.images import write_image
@@ -166,6 +181,14 @@ def main(argv: list[str] | None = None) -> int:
         write_image(folder / "synthetic_grid.png", sample_grid(range(16), 128))
         write_image(folder / "synthetic_truth.png", sample_grid(range(4), 256, overlay=True))
         print(f"wrote {folder / 'synthetic_grid.png'} and {folder / 'synthetic_truth.png'}")
+        from video2stylegan.networks.registry import NETWORKS
+        from video2stylegan.pipeline.demo import DEMO_NETWORK
+
+        if DEMO_NETWORK in NETWORKS:
+            from video2stylegan.networks.loading import load_generator
+
+            write_image(folder / "synthetic_network_grid.png", network_grid(load_generator(DEMO_NETWORK)))
+            print(f"wrote {folder / 'synthetic_network_grid.png'} ({DEMO_NETWORK})")
         return 0
     paths = generate_demo(argv[0] if argv else DEMO_DIR)
     for name, p in paths.items():
