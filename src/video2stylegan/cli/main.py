@@ -13,6 +13,7 @@ import sys
 
 from video2stylegan import __version__
 from video2stylegan.errors import Video2StyleGANError
+from video2stylegan.runtime import keep_freed_memory
 
 # Modules (relative to this package) that each register one or more subcommands.
 COMMAND_MODULES = [
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    keep_freed_memory()  # 1.2-1.5x faster CPU steps; see video2stylegan.runtime
     try:
         args.func(args)
     except Video2StyleGANError as exc:
