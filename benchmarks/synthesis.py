@@ -90,7 +90,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--gpu", action="store_true", help="also measure GPU throughput (needs CUDA)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's allocator as it is (the command line keeps freed memory; video2stylegan.runtime)")
     args = parser.parse_args()
+    if not args.default_malloc:
+        from video2stylegan.runtime import keep_freed_memory
+
+        print(f"keep freed memory (as the command line does): {keep_freed_memory()}")
     compare_cpu([int(b) for b in args.batches.split(",")], args.repeats, args.threads)
     if args.gpu:
         if not torch.cuda.is_available():
