@@ -286,3 +286,24 @@ def test_sigterm_writes_a_checkpoint_and_resume_continues(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is before  # our handler is gone again
     more = train(tmp_path / "r", result.step + 1, None, resume=True, **_quiet())
     assert more.step == result.step + 1 and not more.stopped
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    config = TrainConfig(**TINY)
+    first = train(tmp_path / "a", 3, config, **_quiet())
+    # A learning rate too small to move the weights: the new run's weights are the old run's.
+    follow = TrainConfig(**{**TINY, "lr": 1e-12, "init_from": str(tmp_path / "a")})
+    second = train(tmp_path / "b", 1, follow, **_quiet())
+    a, b = load_file(str(first.checkpoint / "G.safetensors")), load_file(str(second.checkpoint / "G.safetensors"))
+    fresh = build_generator(config)
+    for name, _ in fresh.named_parameters():  # (buffers such as magnitude_ema move in every forward pass)
+        torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=0)
+    assert not torch.equal(b["mapping.fc0.weight"], fresh.state_dict()["mapping.fc0.weight"])
+    # One checkpoint folder works too; a run of another shape or a folder without weights does not.
+    assert train(tmp_path / "c", 1, TrainConfig(**{**TINY, "init_from": str(first.checkpoint)}), **_quiet()).step == 1
+    with pytest.raises(CheckpointError, match="does not match"):
+        train(tmp_path / "d", 1, TrainConfig(**{**TINY, "w_dim": 8, "init_from": str(tmp_path / "a")}), **_quiet())
+    with pytest.raises(CheckpointError, match="neither"):
+        train(tmp_path / "e", 1, TrainConfig(**{**TINY, "init_from": str(tmp_path / "nothing")}), **_quiet())

@@ -214,6 +214,9 @@ class TrainConfig:
     ema_rampup: float = 0.05
     seed: int = 0
     heldout: int = 8
+    # Start from another run's weights (its folder: the latest checkpoint; or one checkpoints/step-N
+    # folder) instead of random ones; the architecture must match. Adam and the schedule start afresh.
+    init_from: str | None = None
 
     def __post_init__(self):
         self.betas = tuple(float(b) for b in self.betas)
@@ -384,7 +387,10 @@ def _load_weights(module, path: Path) -> None:
         state = load_file(str(path))
     except Exception as exc:
         raise CheckpointError(f"{path}: cannot read the weights ({exc}); the checkpoint is damaged") from None
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of another shape
+        raise CheckpointError(f"{path}: does not match the run's config ({str(exc).splitlines()[-1].strip()})") from None
     if missing or unexpected:
         raise CheckpointError(f"{path}: does not match the run's config (missing {missing[:3]}, unexpected {unexpected[:3]})")
 
@@ -400,6 +406,19 @@ def load_checkpoint(folder: Path, G, G_ema, opt) -> int:
         return int(state["step"])
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
         raise CheckpointError(f"{folder / 'state.pt'}: cannot restore the training state ({exc})") from None
+
+
+def init_checkpoint(path: str | Path) -> Path:
+    """The checkpoint folder ``init_from`` names: a run folder's latest checkpoint, or a ``step-N`` folder."""
+    path = Path(path)
+    if (path / "G.safetensors").is_file() and (path / "G_ema.safetensors").is_file():
+        return path
+    latest = Run(path).latest() if path.is_dir() else None
+    if latest is None:
+        raise CheckpointError(
+            f"init_from {path}: neither a train-synthetic run folder with a checkpoint nor a checkpoints/step-N folder"
+        )
+    return latest
 
 
 def read_run_config(run: Run) -> TrainConfig:
@@ -558,6 +577,10 @@ def train(
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt = torch.optim.Adam(G.parameters(), lr=config.lr, betas=config.betas, eps=1e-8)
     step = load_checkpoint(latest, G, G_ema, opt) if resume else 0
+    if not resume and config.init_from:
+        source = init_checkpoint(config.init_from)
+        _load_weights(G, source / "G.safetensors")
+        _load_weights(G_ema, source / "G_ema.safetensors")
     heldout_z, heldout_images, heldout_features = (t.to(device) for t in heldout_set(config))
 
     stream = _BatchStream(step, max(steps, step), config.batch, config.resolution, config.seed)
