@@ -33,6 +33,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    from video2stylegan.runtime import keep_freed_memory
+
+    keep_freed_memory()  # as the command line does
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
     start = time.perf_counter()
     try:

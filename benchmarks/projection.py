@@ -76,6 +76,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    from video2stylegan.runtime import keep_freed_memory
+
+    keep_freed_memory()  # as the command line does
 
     G = make_generator(args)
     R = G.img_resolution

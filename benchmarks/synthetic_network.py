@@ -75,6 +75,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    from video2stylegan.runtime import keep_freed_memory
+
+    keep_freed_memory()  # as the command line does
 
     from video2stylegan.method.losses import psnr
     from video2stylegan.method.projection import ProjectionSettings, project_image

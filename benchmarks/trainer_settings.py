@@ -86,6 +86,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    from video2stylegan.runtime import keep_freed_memory
+
+    keep_freed_memory()  # as the command line does
     t0 = time.perf_counter()
     data = (*render_set(args.images, args.resolution, TRAIN_STREAM),
             *render_set(args.heldout, args.resolution, HELDOUT_STREAM))
