@@ -32,11 +32,13 @@ def test_pose_stage_lowers_the_pose_error_and_changes_the_frames(tiny_G, demo_fi
     import video2stylegan.pipeline.calibration as calibration
 
     monkeypatch.setattr(calibration, "pose_regressor_for", _stand_in_regressor)
-    kwargs = dict(network=tiny_G, embedding=tiny_budget, max_frames=4, cache_dir=tmp_path, progress=False,
+    # More frames than ws: the cached angles must not be limited to num_ws rows (they once were).
+    frames = tiny_G.num_ws + 2
+    kwargs = dict(network=tiny_G, embedding=tiny_budget, max_frames=frames, cache_dir=tmp_path, progress=False,
                   use_local=False, use_canonical=False, pose_mode="absolute")
     posed = reenact(demo_files.source, demo_files.driving, **kwargs)
     plain = reenact(demo_files.source, demo_files.driving, use_pose=False, **kwargs)
-    assert "pose" in posed.timings and "pose" not in plain.timings
+    assert "pose" in posed.timings and "pose" not in plain.timings and len(posed.frames) == frames
     assert posed.pose_error_after < 0.5 * posed.pose_error_before
     assert np.abs(posed.frames.astype(int) - plain.frames).mean() > 0.5
     # Eq. 7's result is cached with the embeddings: a rerun with other weights optimises nothing
@@ -59,3 +61,13 @@ def test_relative_pose_keeps_the_first_frame_at_the_reference_pose(tiny_G, demo_
                     cache_dir=tmp_path, progress=False, use_local=False, use_canonical=False, use_residual=False,
                     use_pose=False, alpha=0.0, beta=0.0, gamma=0.0, zeta=1.0)
     assert np.abs(r.frames[0].astype(int) - plain.frames[0]).max() <= 2
+
+
+def test_cached_pose_angles_round_trip_for_any_clip_length():
+    from video2stylegan.pipeline.run import _pack_angles, _unpack_angles
+
+    for T in (1, 10, 57):
+        angles = torch.randn(3, T, 3)
+        rows = _pack_angles(angles, (10, 4))
+        assert rows.shape[1:] == (10, 4) and rows.shape[0] == -(-9 * T // 40)
+        torch.testing.assert_close(_unpack_angles(rows.numpy(), T), angles)

@@ -308,10 +308,24 @@ def _pose_key(w_ref, targets, regressor, layers, steps) -> str:
     """Cache key of an Eq. 7 run: everything it depends on, hashed."""
     import hashlib
 
-    h = hashlib.sha256(f"eq7|{tuple(layers)}|{steps}|0.5".encode())
+    h = hashlib.sha256(f"eq7|{tuple(layers)}|{steps}|0.5|packed-angles".encode())
     for t in (w_ref, targets, *regressor.state_dict().values()):
         h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
     return "pose:" + h.hexdigest()
+
+
+def _pack_angles(angles: torch.Tensor, row_shape) -> torch.Tensor:
+    """``[3, T, 3]`` angles (before / after / asked) zero-padded into whole ``[k, *row_shape]`` rows of a W+ array."""
+    flat = angles.detach().cpu().float().reshape(-1)
+    row = int(np.prod(row_shape))
+    rows = torch.zeros(-(-flat.numel() // row) * row)
+    rows[: flat.numel()] = flat
+    return rows.reshape(-1, *row_shape)
+
+
+def _unpack_angles(rows, T: int) -> torch.Tensor:
+    """Inverse of :func:`_pack_angles`: ``[3, T, 3]``."""
+    return torch.as_tensor(rows).reshape(-1)[: 9 * T].reshape(3, T, 3)
 
 
 def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root, network_name,
@@ -351,9 +365,9 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
             layers = config.resolved_pose_layers(G.num_ws)
             key = _pose_key(w_ref, targets, regressor, layers, pose_steps)
             hit = None if cache is None else cache.get(net_id, key, 0, {})
-            if hit is not None:  # [T + 3, num_ws, w_dim]: the codes, then the angles read before / after / asked
+            if hit is not None:  # [T + k, num_ws, w_dim]: the codes, then the angles read before / after / asked
                 w_ref_pose = torch.as_tensor(hit[:T], device=w_ref.device)
-                before, after, target = (torch.as_tensor(hit[T + k, :T, :3]) for k in range(3))
+                before, after, target = _unpack_angles(hit[T:], T)
             else:
                 # a frame stops once every angle is within half a degree: the regressor's own error is larger
                 enc = encode_pose(G, w_ref, targets, regressor, layers=layers, steps=pose_steps, stop_error_deg=0.5,
@@ -361,9 +375,7 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
                 w_ref_pose = enc.ws.to(w_ref.device)
                 before, after, target = enc.angles_before.cpu(), enc.angles_after.cpu(), enc.target.cpu()
                 if cache is not None:
-                    extra = torch.zeros(3, *w_ref_pose.shape[1:])
-                    for k, angles in enumerate((before, after, target)):
-                        extra[k, :T, :3] = angles
+                    extra = _pack_angles(torch.stack([before, after, target]), w_ref_pose.shape[1:])
                     cache.put(net_id, key, 0, {}, torch.cat([w_ref_pose.cpu(), extra]))
         result.pose_error_before = float((before - target).abs().mean())
         result.pose_error_after = float((after - target).abs().mean())
