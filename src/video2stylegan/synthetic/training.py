@@ -40,8 +40,8 @@ import torch
 
 from video2stylegan.errors import CheckpointError, InvalidOptionError
 from video2stylegan.io.atomic import atomic_output
-from video2stylegan.synthetic.params import NATURAL_POSE_SIGMA, Expression, HeadParams, Identity, Pose
 from video2stylegan.synthetic.head_model import BROWS, EYES, MOUTH, NOSE
+from video2stylegan.synthetic.params import NATURAL_POSE_SIGMA, Expression, HeadParams, Identity, Pose
 from video2stylegan.synthetic.renderer import render
 
 Z_DIM = HeadParams.size()
@@ -138,14 +138,9 @@ def sample_z(index: int, seed: int = 0, stream: int = TRAIN_STREAM) -> np.ndarra
     return rng.standard_normal(Z_DIM)
 
 
-def sample_pair(index: int, size: int, seed: int = 0, stream: int = TRAIN_STREAM) -> tuple[np.ndarray, np.ndarray]:
-    """``(z float32 [37], image float32 [3, size, size] in [-1, 1])`` for one latent of a stream."""
-    z, image, _ = _sample(index, size, seed, stream)
-    return z, image
-
-
-def _sample(index: int, size: int, seed: int, stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`sample_pair` plus the facial-feature coverage ``[1, size, size]`` (eyes, brows, nose, mouth; 0..1)."""
+def sample_render(index: int, size: int, seed: int = 0, stream: int = TRAIN_STREAM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One latent of a stream: ``z`` float32 [37], its render float32 [3, size, size] in [-1, 1], and the
+    render's facial-feature coverage [1, size, size] in [0, 1] (eyes, brows, nose, mouth)."""
     z = sample_z(index, seed, stream)
     result = render(z_to_params(z), size)
     image = result.image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
@@ -155,7 +150,7 @@ def _sample(index: int, size: int, seed: int, stream: int) -> tuple[np.ndarray, 
 
 def sample_batch(indices, size: int, seed: int = 0, stream: int = TRAIN_STREAM, features: bool = False):
     """``(z [B, 37], images [B, 3, size, size])`` as tensors; with ``features=True`` also the coverage ``[B, 1, size, size]``."""
-    samples = [_sample(i, size, seed, stream) for i in indices]
+    samples = [sample_render(i, size, seed, stream) for i in indices]
     out = tuple(torch.from_numpy(np.stack([s[k] for s in samples])) for k in range(3))
     return out if features else out[:2]
 
