@@ -69,3 +69,21 @@ def test_recombining_and_frame_access():
         a.column("nose")
     with pytest.raises(InvalidOptionError):
         Trajectory(np.zeros((3, 4)), np.zeros((3, 6)), 25.0)
+
+
+def test_anchored_at_keeps_the_motion_and_starts_from_the_pose():
+    from video2stylegan.synthetic.params import Pose
+
+    traj = talking_trajectory(30, seed=5)
+    start = Pose(yaw=4.0, pitch=-2.0, roll=1.0, tx=0.01, ty=-0.01, scale=1.02)
+    moved = traj.anchored_at(start)
+    assert np.allclose(moved.pose[0], start.to_vector())
+    assert np.array_equal(moved.expression, traj.expression)
+    # angles and position: the same change since frame 0 (where no bound clips it); scale: the same ratio
+    lo, hi = Pose.bounds()
+    inside = (moved.pose > lo + 1e-9) & (moved.pose < hi - 1e-9)
+    diff_in = (moved.pose - moved.pose[:1])[:, :5]
+    diff_out = (traj.pose - traj.pose[:1])[:, :5]
+    assert np.allclose(diff_in[inside[:, :5]], diff_out[inside[:, :5]])
+    assert np.allclose(moved.pose[:, 5] / 1.02, traj.pose[:, 5] / traj.pose[0, 5])
+    assert np.abs(diff_out).max() > 1.0  # the clip does move

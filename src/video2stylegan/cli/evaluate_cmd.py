@@ -46,6 +46,9 @@ def register(subparsers) -> None:
     g.add_argument("--quality", choices=["best", "default", "fast", "draft"],
                    help="embedding budget (default: draft)")
     g.add_argument("--frames", type=int, help="frames per case (default 24, or 6 with --quick)")
+    g.add_argument("--truth-motion", choices=("relative", "absolute"), default="relative",
+                   help="the ground truth's head: the driver's motion since its first frame from the portrait's "
+                        "pose (default; what reenact's relative modes transfer) or the driver's own poses")
     g.add_argument("--device", default="auto", help="torch device (default auto)")
     p.set_defaults(func=run)
 
@@ -125,7 +128,7 @@ def run_suite_command(args: argparse.Namespace) -> None:
             raise InvalidOptionError(f"--variants: unknown {', '.join(unknown)}; choose from: {', '.join(VARIANTS)}")
     result = run_suite(
         args.network,
-        default_suite(quick=args.quick, frames=args.frames),
+        default_suite(quick=args.quick, frames=args.frames, truth=args.truth_motion),
         variants,
         args.out_dir,
         embedding=args.quality or "draft",

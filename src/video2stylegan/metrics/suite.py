@@ -85,6 +85,9 @@ VARIANTS: dict[str, dict] = {**TABLE5_VARIANTS, **EXTRA_VARIANTS}
 #: The variants that need neither the pose regressor nor the local channels.
 CALIBRATION_FREE_VARIANTS: dict[str, dict] = {k: VARIANTS[k] for k in ("baseline", "full without pose/local")}
 
+#: What the ground truth's head does: the driver's motion from the portrait's pose, or the driver's poses.
+TRUTH_MOTIONS = ("relative", "absolute")
+
 #: Name of the row that scores the ground truth itself (the metrics' floor).
 GROUND_TRUTH = "ground truth"
 
@@ -113,8 +116,11 @@ class SuiteCase:
     size: int = 256
     fps: float = 25.0
     head_motion: float = 1.0
+    truth: str = "relative"
 
     def __post_init__(self):
+        if self.truth not in TRUTH_MOTIONS:
+            raise InvalidOptionError(f"suite case {self.name!r}: truth must be one of {TRUTH_MOTIONS}, got {self.truth!r}")
         if self.frames < 3:
             raise InvalidOptionError(f"suite case {self.name!r}: needs at least 3 frames (jitter), got {self.frames}")
         if not 64 <= self.size <= 1024:
@@ -126,6 +132,13 @@ class SuiteCase:
         from video2stylegan.synthetic.trajectory import talking_trajectory
 
         return talking_trajectory(self.frames, self.fps, self.motion_seed, self.head_motion)
+
+    def truth_trajectory(self):
+        """The ground truth's trajectory: ``"relative"`` (default) the driving clip's motion since
+        its first frame applied to the portrait's own pose (what ``reenact``'s relative defaults
+        and the baseline's ``w_j - w_0`` transfer), ``"absolute"`` the driving clip's poses."""
+        traj = self.trajectory()
+        return traj.anchored_at(self.source_params().pose) if self.truth == "relative" else traj
 
     def source_params(self):
         """The portrait: frontal, eyes open, mouth closed, a slight smile (like the bundled demo's)."""
@@ -144,17 +157,18 @@ _CASES = (
 )
 
 
-def default_suite(quick: bool = False, frames: int | None = None, size: int | None = None) -> list[SuiteCase]:
+def default_suite(quick: bool = False, frames: int | None = None, size: int | None = None,
+                  truth: str = "relative") -> list[SuiteCase]:
     """The fixed benchmark cases.
 
     Default: 2 cases (``demo``, ``pair-2``) of 24 frames at 256 px. ``quick``: the
     ``demo`` case only, 6 frames at 128 px (CI size). ``frames``/``size``
-    override either.
+    override either. ``truth``: see :meth:`SuiteCase.truth_trajectory`.
     """
     chosen = _CASES[:1] if quick else _CASES[:2]
     n = frames if frames is not None else (6 if quick else 24)
     px = size if size is not None else (128 if quick else 256)
-    return [SuiteCase(name, s, d, m, frames=int(n), size=int(px)) for name, s, d, m in chosen]
+    return [SuiteCase(name, s, d, m, frames=int(n), size=int(px), truth=truth) for name, s, d, m in chosen]
 
 
 def default_network() -> tuple[str, str | None]:
@@ -202,13 +216,13 @@ def render_case(case: SuiteCase, folder) -> CaseData:
     traj = case.trajectory()
     source = render(case.source_params(), case.size, supersample=3).image
 
-    def clip(seed):
+    def clip(seed, traj):
         renders = list(render_clip(identity_from_seed(seed), traj, case.size))
         return (np.stack([r.image for r in renders]), np.stack([r.landmarks for r in renders]),
                 np.stack([r.visible for r in renders]))
 
-    drv, drv_lms, _ = clip(case.driving_seed)
-    gt, gt_lms, gt_vis = clip(case.source_seed)
+    drv, drv_lms, _ = clip(case.driving_seed, traj)
+    gt, gt_lms, gt_vis = clip(case.source_seed, case.truth_trajectory())
     paths = folder / "source.png", folder / "driving.mp4", folder / "ground_truth.mp4"
     write_image(paths[0], source)
     write_video(paths[1], drv, case.fps, crf=18)

@@ -58,6 +58,24 @@ class Trajectory:
             raise InvalidOptionError(f"trajectories differ in length ({len(self)} vs {len(other)} frames).")
         return Trajectory(self.expression.copy(), other.pose.copy(), self.fps)
 
+    def anchored_at(self, pose: Pose) -> "Trajectory":
+        """The same head *motion* starting from ``pose``: frame ``j`` gets ``pose + (p_j - p_0)``
+        for the angles and the position, ``pose.scale * s_j / s_0`` for the scale (clipped to
+        ``Pose.SPEC``); expressions are unchanged.
+
+        This is the exact answer of a reenactment that transfers the driver's motion since
+        its first frame and keeps the portrait's own head pose at frame 0, which is what
+        ``reenact`` does by default (``canonical_mode`` / ``pose_mode`` ``"relative"``) and
+        what the baseline's W+ difference ``w_j - w_0`` does by construction.
+        """
+        moved = self.pose - self.pose[:1]
+        anchor = pose.to_vector()
+        out = anchor[None] + moved
+        i = Pose.names().index("scale")
+        out[:, i] = anchor[i] * self.pose[:, i] / self.pose[0, i]
+        lo, hi = Pose.bounds()
+        return Trajectory(self.expression.copy(), np.clip(out, lo, hi), self.fps)
+
     def column(self, name: str) -> np.ndarray:
         """One parameter over time, e.g. ``column("mouth_open")`` or ``column("yaw")``."""
         if name in Expression.names():
