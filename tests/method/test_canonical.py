@@ -237,3 +237,43 @@ def test_rendered_turn_about_the_eye_centre(renders):
     eye_error = np.linalg.norm(e_ref + (dx, dy) - e_pred) / size
     assert response > 0.5 and results["opposite_turn"][1] < 0.5  # measured 0.89; the opposite turn 0.35
     assert eye_error < 0.005, (dx, dy)  # measured 0.1 % of the width; the brief's bound is 2 %
+
+
+# ------------------------------------------------------------------------------ feedback
+
+
+def test_drift_feedback_puts_an_already_moved_face_where_the_offsets_say():
+    """Edits moved frame j's face by drift_j (here: a known rigid motion); with the feedback the
+    eye centre and the eye-to-mouth angle land at the reference's plus the driving offsets, as
+    they do without any drift, and frames without drift are unchanged."""
+    ref = reference_face()
+    p_ref = canonical_params(ref, (SIZE, SIZE)).as_array()
+    drive = MEAN_FACE_3D[:, :2] * 0.5 + np.array([90.0, 140.0])
+    frames = [rigid(drive, a, s, eye_center(drive)) for a, s in [(0.0, (0, 0)), (0.15, (10, -6)), (-0.1, (-8, 4))]]
+    params = [canonical_params(f, (SIZE, SIZE)) for f in frames]
+    # what the edits did to each frame's face before the transform: none, a turn + shift, a shift
+    edited = [ref, rigid(ref, 0.12, (7, 3), eye_center(ref)), rigid(ref, 0.0, (-5, 9), eye_center(ref))]
+    drift = np.stack([canonical_params(f, (SIZE, SIZE)).as_array() for f in edited]) - p_ref
+    assert np.abs(drift[1]).max() > 0.02  # a drift the test can see
+    offsets = canonical_offsets(params, kernel=1, drift=drift)
+    motion = content_motions(offsets, p_ref, drift=drift)
+    plain = content_motions(canonical_offsets(params, kernel=1), p_ref)
+    for j, face in enumerate(edited):
+        moved = apply(motion[j], to_generator(face))
+        want = apply(plain[j], to_generator(ref))  # where the unedited reference goes without feedback
+        assert np.linalg.norm(moved[36:48].mean(0) - want[36:48].mean(0)) < 1e-6
+        v = moved[48:68].mean(0) - moved[36:48].mean(0)
+        v_want = want[48:68].mean(0) - want[36:48].mean(0)
+        assert abs(math.atan2(v[0], v[1]) - math.atan2(v_want[0], v_want[1])) < 1e-6
+    assert torch.allclose(motion[0], plain[0], atol=1e-7)
+    with pytest.raises(InvalidOptionError, match="2 placement drifts for 3 frames"):
+        canonical_offsets(params, drift=drift[:2])
+
+
+def test_placement_drift_smooths_and_subtracts_the_reference():
+    from video2stylegan.method.canonical import placement_drift
+
+    measured = np.array([[0.0, 0.0, 3.1], [0.03, 0.0, -3.1], [0.0, 0.0, 3.1]])
+    d = placement_drift(measured, [0.0, 0.0, 3.1], kernel=1)
+    assert d[1].tolist() == pytest.approx([0.03, 0.0, 2 * math.pi - 6.2])  # the angle wraps across pi
+    assert placement_drift(measured, [0.0, 0.0, 3.1], kernel=3)[1, 0] == pytest.approx(0.01)

@@ -127,7 +127,9 @@ def test_default_combination_renders_between_reference_and_driver(G_r128, w_pair
 def test_from_config_switches():
     channels = {"L5": [1]}
     full = combine_styles_from_config(G, ReenactConfig(), REF, REF_POSE, DRIVE, BASE, channels)
-    assert (full["L5"][:, 1] / 7).tolist() == pytest.approx([7.0, 10.0])
+    assert (full["L5"][:, 1] / 7).tolist() == pytest.approx([3.0, 6.0])  # relative: s_base + s_j - s_0
+    paper = combine_styles_from_config(G, ReenactConfig(local_mode="absolute"), REF, REF_POSE, DRIVE, BASE, channels)
+    assert (paper["L5"][:, 1] / 7).tolist() == pytest.approx([7.0, 10.0])  # absolute: s_base + s_j - s_ref
     no_local = combine_styles_from_config(G, ReenactConfig(use_local=False), REF, REF_POSE, DRIVE, BASE, channels)
     assert (no_local["L5"][:, 1] / 7).tolist() == pytest.approx([2.0, 2.5])
     no_pose = combine_styles_from_config(G, ReenactConfig(use_pose=False, use_residual=False), REF, REF_POSE, DRIVE, BASE)
@@ -135,3 +137,12 @@ def test_from_config_switches():
     assert (no_pose["L5"] / 7).unique().tolist() == [1.0]  # w_base = w_ref
     with pytest.raises(InvalidOptionError, match="baseline"):
         combine_styles_from_config(G, ReenactConfig(method="baseline"), REF, REF_POSE, DRIVE, BASE)
+
+
+def test_zeta_anchor_posed_keeps_the_pose_edit_on_the_constrained_layers():
+    out = combine_styles(G, REF, REF_POSE, DRIVE, BASE, {"L5": [1]}, zeta=0.25, zeta_anchor="posed")
+    s = out["L5"] / 7
+    assert s[:, 0].tolist() == pytest.approx([0.25 * 2 + 0.75 * 3, 0.25 * 2 + 0.75 * 4])  # w_ref_pose, not w_ref
+    assert s[:, 1].tolist() == pytest.approx([3 + 5 - 1, 4 + 7 - 1])  # Eq. 1-2 unchanged
+    with pytest.raises(InvalidOptionError, match="zeta_anchor"):
+        combine_styles(G, REF, None, DRIVE, None, zeta_anchor="pose")

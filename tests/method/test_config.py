@@ -10,13 +10,14 @@ from video2stylegan.errors import InvalidOptionError
 from video2stylegan.method.config import ReenactConfig, default_pose_layers
 
 
-def test_defaults_are_the_papers():
+def test_defaults_are_the_papers_and_the_measured_choices():
     c = ReenactConfig()
     assert (c.alpha, c.beta, c.gamma, c.zeta) == (-1.0, 1.0, 1.0, 0.5)
     assert c.constrained_layers == (3, 4, 5, 6, 7)
     assert c.resolved_pose_layers(16) == (0, 1, 2, 3, 4, 5, 6, 7)
     assert (c.method, c.canonical_mode, c.residual_form, c.local_mode) == (
-        "video2stylegan", "relative", "accumulated", "absolute")
+        "video2stylegan", "relative", "accumulated", "relative")
+    assert c.canonical_feedback and c.zeta_anchor == "reference"
     assert (c.transform_from, c.pose_from, c.codriving_length) == ("driving", "driving", "loop")
     assert c.smoothing_kernel == 3 and c.smoothing_edges == "shrink"
     assert c.use_canonical and c.use_pose and c.use_local and c.use_residual
@@ -49,6 +50,8 @@ def test_pose_layers_first_half_on_smaller_networks():
         ("constrained_layers", [2.5]),
         ("pose_layers", "0-7"),
         ("local_mode", "delta"),
+        ("zeta_anchor", "pose"),
+        ("canonical_feedback", "yes"),
         ("codriving_length", "pad"),
     ],
 )
@@ -94,4 +97,4 @@ def test_sources_follow_the_switches():
 def test_combination_kwargs():
     kw = ReenactConfig(gamma=2, constrained_layers=(4, 5)).combination_kwargs(16)
     assert kw == dict(alpha=-1.0, beta=1.0, gamma=2.0, zeta=0.5, constrained_layers=(4, 5),
-                      pose_layers=tuple(range(8)), local_mode="absolute")
+                      pose_layers=tuple(range(8)), local_mode="relative", zeta_anchor="reference")

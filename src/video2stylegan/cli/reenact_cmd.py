@@ -7,7 +7,15 @@ import logging
 from pathlib import Path
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.method.config import RESIDUAL_FORMS, SOURCES, ReenactConfig
+from video2stylegan.method.config import (
+    CANONICAL_MODES,
+    LOCAL_MODES,
+    POSE_MODES,
+    RESIDUAL_FORMS,
+    SOURCES,
+    ZETA_ANCHORS,
+    ReenactConfig,
+)
 
 WEIGHTS = (
     ("alpha", "Eq. 1 weight of the reference's local styles (default -1)"),
@@ -16,6 +24,24 @@ WEIGHTS = (
     ("zeta", "Eq. 3 share of the reference on the other channels of the constrained layers (default 0.5)"),
 )
 SWITCHES = ("canonical", "pose", "local", "residual")
+#: (option, ReenactConfig field, choices, help) of the method's documented choices (docs/method.md).
+CHOICES = (
+    ("transform-from", "transform_from", SOURCES, "clip of the canonical transform (default driving)"),
+    ("pose-from", "pose_from", SOURCES, "clip of the head pose (default driving)"),
+    ("residual-form", "residual_form", RESIDUAL_FORMS,
+     "Eq. 10 as accumulated motion (default) or the literal one-step difference"),
+    ("codriving-length", "codriving_length", ("loop", "truncate"),
+     "when the co-driving clip's length differs: loop it (default) or truncate both"),
+    ("canonical-mode", "canonical_mode", CANONICAL_MODES,
+     "transfer the driver's placement change since its first frame (default) or its absolute placement"),
+    ("pose-mode", "pose_mode", POSE_MODES,
+     "Eq. 7 target: the reference's pose plus the driver's change (default) or the driver's pose"),
+    ("local-mode", "local_mode", LOCAL_MODES,
+     "Eq. 1 anchor: the driver's change of eyes/mouth since its first frame (default) or the reference's styles "
+     "(paper: the driver's eye/mouth look)"),
+    ("zeta-anchor", "zeta_anchor", ZETA_ANCHORS,
+     "what Eq. 3's zeta keeps: the unedited reference's styles (default, paper) or the pose-edited ones"),
+)
 
 
 def _positive_int(text: str) -> int:
@@ -59,13 +85,10 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
         group.add_argument(f"--{name}", type=float, default=None, help=text)
     for name in SWITCHES:
         group.add_argument(f"--no-{name}", action="store_true", help=f"switch the {name} component off")
-    group.add_argument("--transform-from", choices=SOURCES, default=None,
-                       help="clip of the canonical transform (default driving)")
-    group.add_argument("--pose-from", choices=SOURCES, default=None, help="clip of the head pose (default driving)")
-    group.add_argument("--residual-form", choices=RESIDUAL_FORMS, default=None,
-                       help="Eq. 10 as accumulated motion (default) or the literal one-step difference")
-    group.add_argument("--codriving-length", choices=("loop", "truncate"), default=None,
-                       help="when the co-driving clip's length differs: loop it (default) or truncate both")
+    for option, _, choices, text in CHOICES:
+        group.add_argument(f"--{option}", choices=choices, default=None, help=text)
+    group.add_argument("--no-canonical-feedback", action="store_true",
+                       help="do not correct the canonical transform for where the edited face already is")
     group.add_argument("--pose-regressor", choices=("auto", "generator", "renderer"), default="auto",
                        help="train the pose regressor on the network's samples or on synthetic renders")
     group.add_argument("--local-calibration", choices=("auto", "generated", "projected"), default="auto",
@@ -118,10 +141,11 @@ def config_from_args(args: argparse.Namespace) -> ReenactConfig:
     for name in SWITCHES:
         if getattr(args, f"no_{name}"):
             values[f"use_{name}"] = False
-    for option, field in (("transform_from", "transform_from"), ("pose_from", "pose_from"),
-                          ("residual_form", "residual_form"), ("codriving_length", "codriving_length")):
-        if getattr(args, option) is not None:
-            values[field] = getattr(args, option)
+    for option, field, _, _ in CHOICES:
+        if getattr(args, option.replace("-", "_")) is not None:
+            values[field] = getattr(args, option.replace("-", "_"))
+    if args.no_canonical_feedback:
+        values["canonical_feedback"] = False
     return ReenactConfig(**values)
 
 

@@ -30,6 +30,16 @@ Steps:
 4. **Generator transform** (:func:`canonical_transforms`): the inverse of that
    motion (the generator samples its Fourier features at ``transform @ p``).
 
+**Feedback** (``drift``, **choice**, ``ReenactConfig.canonical_feedback``): the
+other edits can move the face too. Eq. 7 turns the head, and a turned head's
+eye centre moves sideways; the driving clip's eye-centre motion already holds
+that shift, so the transform would apply it a second time. With ``drift``
+(``(T, 3)``: where each frame's face is *before* the transform, minus where the
+unedited reference's is, measured on renders by :func:`placement_drift`), the
+offsets become ``d_j - drift_j`` and the turn is about the frame's own eye
+centre ``e_ref + drift_j``, so every frame's eye centre and eye-to-mouth angle
+land where the offsets say, whatever the edits did to them.
+
 Fractions of the driving frame are used directly as fractions of the square
 generator image (the paper's reading); for a non-square driving frame ``tx``
 is a fraction of its width and ``ty`` of its height.
@@ -53,6 +63,7 @@ __all__ = [
     "content_motions",
     "canonical_transforms",
     "transforms_for_config",
+    "placement_drift",
 ]
 
 
@@ -156,12 +167,15 @@ def canonical_offsets(
     reference=None,
     kernel: int = 3,
     edges: str = "shrink",
+    drift=None,
 ) -> np.ndarray:
     """``(T, 3)`` offsets ``(d_tx, d_ty, d_r)`` to apply to the reference, after smoothing.
 
     ``mode="relative"``: ``p_j - p_0`` (frame 0 unchanged). ``mode="absolute"``:
     ``p_j - reference`` (``reference``: the reference's own ``(tx, ty, r)`` in
     its generated image; default ``(0, 0, 0)``, an FFHQ-aligned face).
+    ``drift``: ``(T, 3)`` placement change the edits already made (module doc),
+    subtracted from the offsets.
     """
     p = smooth_params(params, kernel, edges)
     if mode == "relative":
@@ -171,19 +185,32 @@ def canonical_offsets(
     else:
         raise InvalidOptionError(f"canonical mode must be 'relative' or 'absolute', got {mode!r}")
     d = p - anchor
+    if drift is not None:
+        d = d - _drift_array(drift, len(d))
     d[:, 2] = _wrap(d[:, 2])
     return d
 
 
-def content_motions(offsets, reference=None, dtype=torch.float32) -> torch.Tensor:
-    """``[T, 3, 3]`` forward content motions: turn by ``d_r`` about the reference's eye centre,
-    then move that eye centre by ``(d_tx, d_ty)`` (generator coordinates, see the module doc)."""
+def _drift_array(drift, length: int) -> np.ndarray:
+    arr = as_params_array(drift)
+    if len(arr) != length:
+        raise InvalidOptionError(f"got {len(arr)} placement drifts for {length} frames")
+    return arr
+
+
+def content_motions(offsets, reference=None, dtype=torch.float32, drift=None) -> torch.Tensor:
+    """``[T, 3, 3]`` forward content motions: turn by ``d_r`` about the reference's eye centre
+    (moved by ``drift``, when given), then move that eye centre by ``(d_tx, d_ty)``
+    (generator coordinates, see the module doc)."""
     d = as_params_array(offsets)
     ref = np.zeros(3) if reference is None else as_params_array(reference)[0]
-    # Reference eye centre in generator coordinates (origin at the image centre).
-    ex = FFHQ_EYE_CENTER[0] + ref[0] - 0.5
-    ey = FFHQ_EYE_CENTER[1] + ref[1] - 0.5
-    to_origin = content_transform(0.0, (-ex, -ey))
+    centre = np.repeat(ref[None], len(d), 0)
+    if drift is not None:
+        centre = centre + _drift_array(drift, len(d))
+    # Eye centre of each frame's face in generator coordinates (origin at the image centre).
+    ex = FFHQ_EYE_CENTER[0] + centre[:, 0] - 0.5
+    ey = FFHQ_EYE_CENTER[1] + centre[:, 1] - 0.5
+    to_origin = content_transform(torch.zeros(len(d), dtype=torch.float64), (torch.as_tensor(-ex), torch.as_tensor(-ey)))
     turn_and_place = content_transform(torch.as_tensor(d[:, 2]), (torch.as_tensor(ex + d[:, 0]), torch.as_tensor(ey + d[:, 1])))
     return (turn_and_place.double() @ to_origin.double()).to(dtype)
 
@@ -196,11 +223,13 @@ def canonical_transforms(
     kernel: int = 3,
     edges: str = "shrink",
     dtype=torch.float32,
+    drift=None,
 ) -> torch.Tensor:
     """``[T, 3, 3]`` generator ``transform`` matrices (Eq. 6) from per-frame canonical
-    parameters: smoothing, offsets, then the inverse of the content motion."""
-    offsets = canonical_offsets(params, mode=mode, reference=reference, kernel=kernel, edges=edges)
-    motion = content_motions(offsets, reference=reference, dtype=torch.float64)
+    parameters: smoothing, offsets, then the inverse of the content motion (``drift``:
+    the feedback of the module doc)."""
+    offsets = canonical_offsets(params, mode=mode, reference=reference, kernel=kernel, edges=edges, drift=drift)
+    motion = content_motions(offsets, reference=reference, dtype=torch.float64, drift=drift)
     return torch.linalg.inv(motion).to(dtype)
 
 
@@ -211,10 +240,12 @@ def transforms_for_config(
     codriving_params=None,
     reference=None,
     dtype=torch.float32,
+    drift=None,
 ) -> torch.Tensor | None:
     """The canonical transforms a :class:`~video2stylegan.method.config.ReenactConfig` asks
     for, ``num_frames`` of them (co-driving parameters looped or truncated per
-    ``config.codriving_length``), or ``None`` when the source is ``"none"``."""
+    ``config.codriving_length``), or ``None`` when the source is ``"none"``. ``drift``:
+    see :func:`canonical_transforms` (the caller decides, from ``config.canonical_feedback``)."""
     source = config.canonical_source
     if source == "none":
         return None
@@ -233,4 +264,17 @@ def transforms_for_config(
         kernel=config.smoothing_kernel,
         edges=config.smoothing_edges,
         dtype=dtype,
+        drift=drift,
     )
+
+
+def placement_drift(measured, reference, *, kernel: int = 3, edges: str = "shrink") -> np.ndarray:
+    """``(T, 3)`` drift for the feedback of the module doc: the per-frame ``measured``
+    ``(tx, ty, r)`` of the edited faces before the transform, smoothed like the driving
+    parameters (``kernel``, ``edges``; the landmark detector's jitter would otherwise pass
+    into the motion), minus the ``reference`` face's parameters measured the same way.
+    Angles are wrapped to (-pi, pi]."""
+    m = smooth_params(measured, kernel, edges)
+    d = m - as_params_array(reference)[0]
+    d[:, 2] = _wrap(d[:, 2])
+    return d

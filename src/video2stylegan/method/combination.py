@@ -33,7 +33,7 @@ from typing import Mapping, Sequence
 import torch
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.method.config import DEFAULT_CONSTRAINED_LAYERS, LOCAL_MODES, default_pose_layers
+from video2stylegan.method.config import DEFAULT_CONSTRAINED_LAYERS, LOCAL_MODES, ZETA_ANCHORS, default_pose_layers
 
 __all__ = ["normalize_channels", "combine_styles", "combine_styles_from_config"]
 
@@ -101,6 +101,7 @@ def combine_styles(
     pose_layers: Sequence[int] | None = None,
     local_mode: str = "absolute",
     w_anchor: torch.Tensor | None = None,
+    zeta_anchor: str = "reference",
 ) -> "OrderedDict[str, torch.Tensor]":
     """Eq. 1-3 for a batch of driving frames; returns styles ``[N, C]`` per layer, ready for
     ``G.synthesis_from_styles``.
@@ -112,7 +113,9 @@ def combine_styles(
     ``channels``: ``{layer name or ws index: channel indices}`` (``None``: no local
     channels); ``w_anchor``: the first driving frame's code for
     ``local_mode="relative"`` (default ``w_drive[0]``; pass it when processing a
-    clip in chunks).
+    clip in chunks); ``zeta_anchor``: what Eq. 3's ``zeta`` keeps, ``"reference"`` (the
+    unedited ``w_ref``'s styles, paper) or ``"posed"`` (``w_ref_pose``'s, so the pose edit
+    on the constrained layers is kept whole).
     """
     num_ws, w_dim = int(G.num_ws), int(G.w_dim)
     w_drive = _batch(w_drive, "w_drive", num_ws, w_dim)
@@ -125,6 +128,8 @@ def combine_styles(
     for name, w in (("w_ref_pose", w_ref_pose), ("w_base", w_base)):
         if w.shape[0] not in (1, n):
             raise InvalidOptionError(f"{name} must hold 1 or {n} codes (one per frame), got {w.shape[0]}")
+    if zeta_anchor not in ZETA_ANCHORS:
+        raise InvalidOptionError(f"zeta_anchor must be one of {', '.join(map(repr, ZETA_ANCHORS))}; got {zeta_anchor!r}")
     if local_mode not in LOCAL_MODES:
         raise InvalidOptionError(f"local_mode must be one of {', '.join(map(repr, LOCAL_MODES))}; got {local_mode!r}")
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("zeta", zeta)):
@@ -152,7 +157,8 @@ def combine_styles(
     for index, name in enumerate(G.style_names):
         if index in constrained:
             base = s_base[name]
-            rest = zeta * s_ref[name] + (1.0 - zeta) * base  # Eq. 3
+            kept = s_ref_pose[name] if zeta_anchor == "posed" else s_ref[name]
+            rest = zeta * kept + (1.0 - zeta) * base  # Eq. 3
         else:
             base = s_ref_pose[name] if index in pose else s_ref[name]
             rest = base

@@ -20,6 +20,7 @@ POSE_MODES = ("relative", "absolute")
 SMOOTHING_EDGES = ("shrink", "replicate")
 RESIDUAL_FORMS = ("accumulated", "literal")
 LOCAL_MODES = ("absolute", "relative")
+ZETA_ANCHORS = ("reference", "posed")
 LENGTH_POLICIES = ("loop", "truncate")
 
 #: ws indices whose styles Eq. 1-3 combine (the paper's "layers 3-7", the modified baseline).
@@ -77,6 +78,9 @@ class ReenactConfig:
     smoothing_kernel: int = 3
     smoothing_edges: str = "shrink"
     canonical_mode: str = "relative"
+    #: Measure where the edited face is before the canonical transform and correct the transform
+    #: for it (the pose edit moves the eye centre too; **choice**, docs/method.md).
+    canonical_feedback: bool = True
     #: Eq. 7 target: "relative" (the reference's pose plus the clip's change since its first
     #: frame, **choice**) or "absolute" (the clip's pose, paper).
     pose_mode: str = "relative"
@@ -85,8 +89,12 @@ class ReenactConfig:
     constrained_layers: tuple = DEFAULT_CONSTRAINED_LAYERS
     #: ws moved by the pose edit; None = the first 8 (first half on networks with fewer ws).
     pose_layers: tuple | None = None
-    #: Eq. 1 anchor: "absolute" (the reference's styles, paper) or "relative" (the first driving frame's).
-    local_mode: str = "absolute"
+    #: Eq. 1 anchor: "relative" (the first driving frame's styles, **choice**: measured better on the
+    #: ground-truth benchmark) or "absolute" (the reference's styles, paper).
+    local_mode: str = "relative"
+    #: What Eq. 3's zeta keeps on the unselected channels: "reference" (w_ref's styles, paper) or
+    #: "posed" (the pose-edited reference's, so the pose edit on the constrained layers survives whole).
+    zeta_anchor: str = "reference"
     #: When the co-driving clip's length differs from the driving clip's: "loop" it or "truncate" both.
     codriving_length: str = "loop"
 
@@ -103,7 +111,7 @@ class ReenactConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise InvalidOptionError(f"{name} must be a finite number, got {value!r}")
             setattr(self, name, float(value))
-        for name in ("use_canonical", "use_pose", "use_local", "use_residual"):
+        for name in ("use_canonical", "use_pose", "use_local", "use_residual", "canonical_feedback"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidOptionError(f"{name} must be true or false, got {getattr(self, name)!r}")
         _check_choice("transform_from", self.transform_from, SOURCES)
@@ -121,6 +129,7 @@ class ReenactConfig:
         if self.pose_layers is not None:
             self.pose_layers = _check_layers("pose_layers", self.pose_layers, num_ws)
         _check_choice("local_mode", self.local_mode, LOCAL_MODES)
+        _check_choice("zeta_anchor", self.zeta_anchor, ZETA_ANCHORS)
         _check_choice("codriving_length", self.codriving_length, LENGTH_POLICIES)
         return self
 
@@ -154,6 +163,7 @@ class ReenactConfig:
             constrained_layers=self.constrained_layers,
             pose_layers=self.resolved_pose_layers(num_ws),
             local_mode=self.local_mode,
+            zeta_anchor=self.zeta_anchor,
         )
 
     # -------------------------------------------------------------------- JSON

@@ -10,6 +10,8 @@ Stages (each timed, each with a progress bar where it is long):
    (cached per frame).
 5. ``calibrate``: pose regressor and local channels of the network (cached).
 6. ``pose``: Eq. 7 per frame on the original generator.
+   ``placement``: where the edited faces are before the canonical transform
+   (its feedback, :mod:`video2stylegan.pipeline.placement`).
 7. ``render``: Eq. 10 residuals, Eq. 1-3 combination in S space, canonical
    transform (Eq. 6) through the Fourier features, synthesis with the PTI
    generator.
@@ -262,7 +264,7 @@ def reenact(
     else:
         render = _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root,
                                   network_name, pose_regressor, local_calibration, embedding.pose_steps, timer,
-                                  result, progress, cache)
+                                  result, progress, cache, render_batch)
 
     with timer("render"):
         crops = []
@@ -329,7 +331,8 @@ def _unpack_angles(rows, T: int) -> torch.Tensor:
 
 
 def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root, network_name,
-                     pose_regressor, local_calibration, pose_steps, timer, result, progress, cache=None):
+                     pose_regressor, local_calibration, pose_steps, timer, result, progress, cache=None,
+                     render_batch=8):
     """Steps 5-7 of the full method; returns ``render(a, b) -> images`` for frames ``a..b-1``."""
     from video2stylegan.method.combination import combine_styles_from_config
     from video2stylegan.method.residual import residual_codes
@@ -380,20 +383,31 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
         result.pose_error_before = float((before - target).abs().mean())
         result.pose_error_after = float((after - target).abs().mean())
 
-    transforms = transforms_for_config(
-        config, T, driving_params=clip.canonical, codriving_params=None if co is None else co.canonical,
-        reference=src.canonical,
-    )
     base_ref = w_ref if w_ref_pose is None else w_ref_pose
     w_base = residual_codes(base_ref, w_drive, form=config.residual_form, layers=config.constrained_layers) \
         if config.use_residual else None
     anchor = w_drive[:1]
 
-    def render(a, b):
+    def styles_of(a, b):
         per_frame = lambda w: None if w is None else (w[a:b] if w.shape[0] == T else w)  # noqa: E731
-        styles = combine_styles_from_config(G_render, config, w_ref, per_frame(w_ref_pose), w_drive[a:b],
-                                            per_frame(w_base), channels, w_anchor=anchor)
+        return combine_styles_from_config(G_render, config, w_ref, per_frame(w_ref_pose), w_drive[a:b],
+                                          per_frame(w_base), channels, w_anchor=anchor)
+
+    drift = None
+    if config.canonical_source != "none" and config.canonical_feedback:
+        from video2stylegan.pipeline.placement import edit_drift
+
+        with timer("placement"), torch.no_grad():
+            drift = edit_drift(lambda a, b: G_render.synthesis_from_styles(styles_of(a, b)), G_render.synthesis(w_ref),
+                               T, kernel=config.smoothing_kernel, edges=config.smoothing_edges,
+                               batch=render_batch, progress=progress)
+    transforms = transforms_for_config(
+        config, T, driving_params=clip.canonical, codriving_params=None if co is None else co.canonical,
+        reference=src.canonical, drift=drift,
+    )
+
+    def render(a, b):
         transform = None if transforms is None else transforms[a:b].to(w_ref.device)
-        return G_render.synthesis_from_styles(styles, transform=transform)
+        return G_render.synthesis_from_styles(styles_of(a, b), transform=transform)
 
     return render
