@@ -307,3 +307,20 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
         train(tmp_path / "d", 1, TrainConfig(**{**TINY, "w_dim": 8, "init_from": str(tmp_path / "a")}), **_quiet())
     with pytest.raises(CheckpointError, match="neither"):
         train(tmp_path / "e", 1, TrainConfig(**{**TINY, "init_from": str(tmp_path / "nothing")}), **_quiet())
+
+
+def test_init_from_an_exported_network_starts_both_generators(tmp_path):
+    from safetensors.torch import load_file
+
+    from video2stylegan.synthetic.training import export_generator
+
+    config = TrainConfig(**TINY)
+    train(tmp_path / "a", 3, config, **_quiet())
+    exported = export_generator(tmp_path / "a", tmp_path / "net.safetensors", w_avg_samples=16)
+    follow = TrainConfig(**{**TINY, "lr": 1e-12, "init_from": str(exported)})
+    second = train(tmp_path / "b", 1, follow, **_quiet())
+    net = load_file(str(exported))
+    for part in ("G", "G_ema"):
+        got = load_file(str(second.checkpoint / f"{part}.safetensors"))
+        for name, _ in build_generator(config).named_parameters():
+            torch.testing.assert_close(got[name], net[name].float(), atol=1e-6, rtol=0)

@@ -24,7 +24,8 @@ _CONFIG_OPTIONS = {
     "ema_kimg": (float, "half-life of the EMA generator in thousands of images"),
     "seed": (int, "seed of the initial weights and of the training data"),
     "heldout": (int, "held-out renders in the sample grids and the logged PSNR"),
-    "init_from": (str, "start from the weights of another run (folder) or checkpoint (checkpoints/step-N)"),
+    "init_from": (str, "start from the weights of another run (folder), checkpoint (checkpoints/step-N) or "
+                           "exported network (.safetensors)"),
 }
 
 

@@ -407,14 +407,19 @@ def load_checkpoint(folder: Path, G, G_ema, opt) -> int:
 
 
 def init_checkpoint(path: str | Path) -> Path:
-    """The checkpoint folder ``init_from`` names: a run folder's latest checkpoint, or a ``step-N`` folder."""
+    """The checkpoint folder ``init_from`` names: a run folder's latest checkpoint, or a ``step-N``
+    folder; or a network file (``.safetensors``, e.g. the shipped ``synthetic-heads-128`` exported by
+    :func:`export_generator`), whose weights then start both the trained and the EMA generator."""
     path = Path(path)
+    if path.suffix == ".safetensors" and path.is_file():
+        return path
     if (path / "G.safetensors").is_file() and (path / "G_ema.safetensors").is_file():
         return path
     latest = Run(path).latest() if path.is_dir() else None
     if latest is None:
         raise CheckpointError(
-            f"init_from {path}: neither a train-synthetic run folder with a checkpoint nor a checkpoints/step-N folder"
+            f"init_from {path}: neither a train-synthetic run folder with a checkpoint, a checkpoints/step-N folder, "
+            "nor a .safetensors network file"
         )
     return latest
 
@@ -577,8 +582,12 @@ def train(
     step = load_checkpoint(latest, G, G_ema, opt) if resume else 0
     if not resume and config.init_from:
         source = init_checkpoint(config.init_from)
-        _load_weights(G, source / "G.safetensors")
-        _load_weights(G_ema, source / "G_ema.safetensors")
+        if source.is_file():  # an exported network: its (EMA) weights start both
+            _load_weights(G, source)
+            _load_weights(G_ema, source)
+        else:
+            _load_weights(G, source / "G.safetensors")
+            _load_weights(G_ema, source / "G_ema.safetensors")
     heldout_z, heldout_images, heldout_features = (t.to(device) for t in heldout_set(config))
 
     stream = _BatchStream(step, max(steps, step), config.batch, config.resolution, config.seed)
