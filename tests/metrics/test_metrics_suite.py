@@ -83,6 +83,19 @@ def test_jitter_known_answers():
     np.testing.assert_allclose(landmark_jitter(zigzag, 10.0)[1:-1], 2 * 2.0 / 10.0)  # 2d per step, over scale
 
 
+def test_relative_truth_starts_at_the_portrait_and_moves_like_the_driver():
+    case = default_suite()[0]
+    assert case.truth == "relative"
+    rel, drv = case.truth_trajectory(), case.trajectory()
+    np.testing.assert_allclose(rel.pose[0], case.source_params().pose.to_vector())
+    assert np.abs(drv.pose[0, :3]).max() > 1.0  # the driver does not start frontal
+    np.testing.assert_allclose(rel.pose[:, :3] - rel.pose[:1, :3], drv.pose[:, :3] - drv.pose[:1, :3], atol=1e-9)
+    absolute = default_suite(truth="absolute")[0]
+    np.testing.assert_array_equal(absolute.truth_trajectory().pose, drv.pose)
+    with pytest.raises(InvalidOptionError, match="truth must be one of"):
+        SuiteCase("x", 3, 4, 1, truth="both")
+
+
 def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_case):
     d = small_case
     assert d.truth_frames.shape == (5, 128, 128, 3) and d.driving_frames.shape == (5, 128, 128, 3)
