@@ -421,7 +421,7 @@ class SuiteResult:
         return "\n".join(parts) + "\n"
 
 
-_CSV_STAGES = ("network", "faces", "embed source", "embed driving", "calibrate", "pose", "render", "score")
+_CSV_STAGES = ("network", "faces", "embed source", "embed driving", "calibrate", "pose", "placement", "render", "score")
 
 
 def file_slug(name: str) -> str:
