@@ -65,3 +65,13 @@ def test_edit_drift_gives_up_without_a_face(G, w, caplog):
     blank = torch.zeros(1, 3, G.img_resolution, G.img_resolution)
     assert edit_drift(lambda a, b: blank.expand(b - a, -1, -1, -1), blank, 2, kernel=1, edges="shrink") is None
     assert "canonical feedback skipped" in caplog.text
+
+
+def test_summary_reports_the_feedback():
+    from video2stylegan.method.config import ReenactConfig
+    from video2stylegan.pipeline.run import ReenactResult
+
+    result = ReenactResult(frames=np.zeros((0, 8, 8, 3), np.uint8), out=None, fps=25.0, config=ReenactConfig())
+    assert "placement feedback" not in result.summary()
+    result.placement_drift = (0.0123, 1.54)
+    assert "moved the face by 1.2 % of the width and 1.5 deg" in result.summary()

@@ -74,7 +74,9 @@ class ReenactResult:
     figures: ``timings`` per stage (s), cache ``hits``/``misses``, ``source_psnr`` /
     ``pti_psnr`` (dB) of the reference embedding, ``driving_psnr`` (mean dB of the frames'
     projections), ``pose_error_before`` / ``pose_error_after`` (mean absolute degrees between
-    the regressor's reading and the Eq. 7 targets; ``None`` without pose), and the
+    the regressor's reading and the Eq. 7 targets; ``None`` without pose), ``placement_drift``
+    (the canonical transform's feedback: mean absolute eye-centre drift of the edited faces in
+    fractions of the width and mean absolute turn in degrees; ``None`` when not measured), and the
     ``missing`` driving frames whose face was interpolated."""
 
     frames: np.ndarray
@@ -88,6 +90,7 @@ class ReenactResult:
     driving_psnr: float = float("nan")
     pose_error_before: float | None = None
     pose_error_after: float | None = None
+    placement_drift: tuple[float, float] | None = None
     local_channels: int = 0
     missing: list = field(default_factory=list)
     driving_ws: torch.Tensor | None = None
@@ -105,6 +108,10 @@ class ReenactResult:
                      f"driving frames: {self.driving_psnr:.1f} dB")
         if self.pose_error_before is not None:
             lines.append(f"pose error: {self.pose_error_before:.1f} deg before Eq. 7, {self.pose_error_after:.1f} after")
+        if self.placement_drift is not None:
+            shift, turn = self.placement_drift
+            lines.append(f"placement feedback: the edits moved the face by {100 * shift:.1f} % of the width and "
+                         f"{turn:.1f} deg on average; the canonical transform takes that out")
         if self.config.method == "video2stylegan" and self.config.use_local:
             lines.append(f"local channels: {self.local_channels}")
         if self.missing:
@@ -401,6 +408,9 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
             drift = edit_drift(lambda a, b: G_render.synthesis_from_styles(styles_of(a, b)), G_render.synthesis(w_ref),
                                T, kernel=config.smoothing_kernel, edges=config.smoothing_edges,
                                batch=render_batch, progress=progress)
+        if drift is not None:
+            result.placement_drift = (float(np.linalg.norm(drift[:, :2], axis=1).mean()),
+                                      float(np.degrees(np.abs(drift[:, 2])).mean()))
     transforms = transforms_for_config(
         config, T, driving_params=clip.canonical, codriving_params=None if co is None else co.canonical,
         reference=src.canonical, drift=drift,
