@@ -13,9 +13,10 @@ pytestmark = pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} is not
 def test_full_method_follows_the_ground_truth_better_than_the_baseline(tmp_path):
     """The demo pair, 24 frames at 128 px, ``draft`` budget (about 50 s on 2 cores).
 
-    Measured 2026-11-30: landmark error 0.062 (full) vs 0.107 (baseline), PSNR 21.3 vs
-    15.5 dB, identity distance 0.414 vs 0.424. The previous defaults (no canonical feedback,
-    absolute local mode) fail it: 0.091 and 17.6 dB. The identity
+    Measured 2026-11-30 on the v5 network: landmark error 0.069 (full) vs 0.100 (baseline),
+    PSNR 21.7 vs 15.8 dB, identity distance 0.376 vs 0.375. On the v4 network: 0.062 vs
+    0.107, where the previous defaults (no canonical feedback, absolute local mode) failed
+    it with 0.091 and 17.6 dB. The identity
     margin is small on other cases (docs/metrics.md), so it is bounded, not ranked.
     """
     case = SuiteCase("demo", 7, 2, 101, frames=24, size=128)
