@@ -142,8 +142,9 @@ def config_from_args(args: argparse.Namespace) -> ReenactConfig:
         if getattr(args, f"no_{name}"):
             values[f"use_{name}"] = False
     for option, field, _, _ in CHOICES:
-        if getattr(args, option.replace("-", "_")) is not None:
-            values[field] = getattr(args, option.replace("-", "_"))
+        value = getattr(args, option.replace("-", "_"))
+        if value is not None:
+            values[field] = value
     if args.no_canonical_feedback:
         values["canonical_feedback"] = False
     return ReenactConfig(**values)

@@ -33,22 +33,13 @@ __all__ = ["MEASURE_SIZE", "measure_canonical", "edit_drift"]
 MEASURE_SIZE = 256
 
 
-def _downsized(images: np.ndarray) -> np.ndarray:
-    h = images.shape[1]
-    if h <= MEASURE_SIZE:
-        return images
-    import cv2
-
-    return np.stack([cv2.resize(im, (MEASURE_SIZE, MEASURE_SIZE), interpolation=cv2.INTER_AREA) for im in images])
-
-
 def measure_canonical(images: np.ndarray, *, progress: bool = False, what: str = "the edited frames") -> np.ndarray:
     """``(T, 3)`` canonical parameters ``(tx, ty, r)`` of the face in each uint8 render
     ``(T, H, W, 3)`` (frames without a face interpolated from their neighbours). Raises
     :class:`NoFaceError` when no frame has one."""
-    small = _downsized(np.asarray(images))
-    tracked = faces.track_faces(small, source=what, progress=progress)
-    shape = small.shape[1:3]
+    images = np.asarray(images)
+    tracked = faces.track_faces(images, source=what, progress=progress)
+    shape = images.shape[1:3]
     return np.stack([faces.canonical_params(lm, shape).as_array() for lm in tracked.landmarks])
 
 
@@ -67,15 +58,19 @@ def edit_drift(
 
     ``render(a, b)``: frames ``a..b-1`` without the canonical transform, ``[N, 3, R, R]``;
     ``reference``: the unedited reference render ``[1, 3, R, R]``. The measured parameters are
-    smoothed with the canonical transform's ``kernel`` / ``edges``.
+    smoothed with the canonical transform's ``kernel`` / ``edges``. Renders larger than
+    :data:`MEASURE_SIZE` are shrunk to it (on their device) before the landmark search.
     """
+    from video2stylegan.method.pose import resize_images
     from video2stylegan.networks.transforms import to_uint8_images
 
+    def small(images: torch.Tensor):
+        return to_uint8_images(resize_images(images, min(images.shape[-1], MEASURE_SIZE)))
+
     try:
-        ref = measure_canonical(to_uint8_images(reference), what="the reference render")
+        ref = measure_canonical(small(reference), what="the reference render")
         with torch.no_grad():
-            images = np.concatenate([to_uint8_images(render(a, min(a + batch, num_frames)))
-                                     for a in range(0, num_frames, batch)])
+            images = np.concatenate([small(render(a, min(a + batch, num_frames))) for a in range(0, num_frames, batch)])
         measured = measure_canonical(images, progress=progress)
     except NoFaceError as exc:
         log.warning("canonical feedback skipped: %s", exc)
