@@ -102,14 +102,19 @@ def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_ca
     assert not np.array_equal(d.truth_frames, d.driving_frames)  # two different people
     from video2stylegan.metrics.identity import reference_descriptor
 
+    from video2stylegan.metrics.identity import truth_frame_descriptors
+
     desc = reference_descriptor(d.source_image)
+    truth_desc = truth_frame_descriptors(d.truth_frames)
+    assert truth_desc.shape == (5, 128)
     args = (d.truth_frames, d.truth_landmarks, d.driving_landmarks, desc)
-    exact = score_frames(d.truth_frames, *args, truth_visible=d.truth_visible)
+    exact = score_frames(d.truth_frames, *args, truth_descriptors=truth_desc, truth_visible=d.truth_visible)
     s = exact.summary()
     assert np.isinf(exact.per_frame["PSNR"]).all() and s["PSNR"] == float("inf")
     np.testing.assert_allclose(exact.per_frame["SSIM"], 1.0)
     assert s["landmark_error"] < 0.08  # dlib against the renderer's exact points: the floor
     assert s["ID"] < 0.45 and exact.missing_faces == 0
+    np.testing.assert_allclose(exact.per_frame["ID_gt"], 0.0, atol=1e-9)  # found like a result: the same faces
     assert np.isnan(exact.per_frame["dK"][0]) and np.isfinite(exact.per_frame["dK"][1:]).all()
 
     # shifted 6 px right: the landmark error grows by about 6 px / eye distance
@@ -125,8 +130,11 @@ def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_ca
     drift = score_frames(drifting, *no_id, truth_visible=d.truth_visible).summary()
     assert drift["dK"] > s["dK"] + 0.6 * 4 / eye
     # the driving person in place of the source: a larger identity distance
-    other = score_frames(d.driving_frames, *args, truth_visible=d.truth_visible).summary()
+    other = score_frames(d.driving_frames, *args, truth_descriptors=truth_desc, truth_visible=d.truth_visible)
+    other = other.summary()
     assert other["ID"] > s["ID"] + 0.1
+    # ... also against the ground-truth frame, where the pose is the same: two people, not one
+    assert other["ID_gt"] > 0.3
 
 
 def test_score_frames_rejects_mismatched_shapes(small_case):
@@ -152,11 +160,12 @@ def test_quick_suite_csv_and_rows(suite_run):
         rows = list(csv.DictReader(f))
     header = list(rows[0])
     assert header[:4] == ["case", "variant", "status", "frames"]
-    assert header[4:10] == list(METRIC_COLUMNS) and header[-1] == "reason"
+    assert header[4 : 4 + len(METRIC_COLUMNS)] == list(METRIC_COLUMNS) and header[-1] == "reason"
     assert {"s_per_frame_embed_source", "s_per_frame_render", "s_per_frame_total", "s_per_frame_score"} <= set(header)
     assert [r["variant"] for r in rows] == [GROUND_TRUTH, "baseline", "full without pose/local", "broken"]
     gt, base, full, broken = rows
     assert gt["PSNR"] == "inf" and float(gt["SSIM"]) == 1.0 and float(gt["landmark_error"]) < 0.08
+    assert float(gt["ID_gt"]) == 0.0  # the truth is its own ID_gt reference
     assert broken["status"] == "skipped" and "method" in broken["reason"] and broken["PSNR"] == ""
     for r in (base, full):
         assert r["status"] == "ok" and r["frames"] == "6"

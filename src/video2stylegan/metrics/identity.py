@@ -1,4 +1,5 @@
-"""Identity metric ID: dlib descriptor distance of each result frame to the reference."""
+"""Identity metric ID: dlib descriptor distance of each result frame to the reference
+(or, with a ground truth, to its frame)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from video2stylegan.errors import InvalidOptionError
+from video2stylegan.errors import InvalidOptionError, NoFaceError
 from video2stylegan.faces import Face, detect_face, face_descriptor, face_descriptors, identity_distance
 from video2stylegan.faces.video import VideoFaces
 
@@ -16,6 +17,43 @@ def reference_descriptor(image: np.ndarray, face: Face | None = None, *, source:
     if face is None:
         face = detect_face(image, source=source)
     return face_descriptor(image, face)
+
+
+def frame_descriptors(
+    frames: Sequence[np.ndarray] | np.ndarray,
+    faces: VideoFaces | Sequence[Face],
+    *,
+    progress: bool = True,
+    batch: int = 8,
+) -> np.ndarray:
+    """The dlib descriptor of each frame's tracked face, ``(T, 128)``.
+
+    ``faces``: a :class:`VideoFaces` or one :class:`Face` per frame; only the
+    first ``min(len(frames), len(faces))`` frames are described.
+    """
+    face_list = [faces.face(i) for i in range(len(faces))] if isinstance(faces, VideoFaces) else list(faces)
+    n = min(len(frames), len(face_list))
+    from tqdm.auto import tqdm
+
+    out = np.zeros((n, 128))
+    with tqdm(total=n, desc="identity", unit="frame", disable=not progress, leave=False) as bar:
+        for start in range(0, n, batch):
+            stop = min(n, start + batch)
+            out[start:stop] = face_descriptors([frames[i] for i in range(start, stop)], face_list[start:stop])
+            bar.update(stop - start)
+    return out
+
+
+def truth_frame_descriptors(frames, *, progress: bool = False) -> np.ndarray | None:
+    """Descriptors of the faces dlib tracks in ground-truth ``frames`` (the ``ID_gt``
+    reference, found the way a result's faces are found), ``None`` when it finds none."""
+    from video2stylegan.faces import track_faces
+
+    try:
+        tracked = track_faces(frames, source="the ground truth", progress=progress)
+    except NoFaceError:
+        return None
+    return frame_descriptors(frames, tracked, progress=progress)
 
 
 def identity_distances(
@@ -39,15 +77,4 @@ def identity_distances(
         ref = reference_descriptor(ref)
     if ref.shape != (128,):
         raise InvalidOptionError(f"reference must be a (128,) descriptor or an image, got shape {ref.shape}")
-    face_list = [faces.face(i) for i in range(len(faces))] if isinstance(faces, VideoFaces) else list(faces)
-    n = min(len(frames), len(face_list))
-    from tqdm.auto import tqdm
-
-    out = np.zeros(n)
-    with tqdm(total=n, desc="identity", unit="frame", disable=not progress, leave=False) as bar:
-        for start in range(0, n, batch):
-            stop = min(n, start + batch)
-            desc = face_descriptors([frames[i] for i in range(start, stop)], face_list[start:stop])
-            out[start:stop] = identity_distance(desc, ref)
-            bar.update(stop - start)
-    return out
+    return identity_distance(frame_descriptors(frames, faces, progress=progress, batch=batch), ref)

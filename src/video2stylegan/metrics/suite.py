@@ -13,7 +13,10 @@ truth's: same camera, same framing) and scores every frame:
   renderer's exact landmarks of the ground truth (points the head hides in the
   ground truth left out), divided by the ground truth's outer-eye-corner
   distance (points 36-45) in that frame;
-* ``ID`` - dlib descriptor distance of the result to the source portrait;
+* ``ID`` - dlib descriptor distance of the result to the source portrait
+  (the paper's ID; it grows with the head's turn even for the exact answer);
+* ``ID_gt`` - dlib descriptor distance of the result to the ground-truth
+  frame: the same person in the same pose, so the turn cancels out;
 * ``PSNR`` / ``SSIM`` - of the whole frame to the ground-truth render;
 * ``dK`` - keypoint motion distance of the result to the driving clip's exact
   landmarks (:func:`~video2stylegan.metrics.landmarks.keypoint_motion_distance`);
@@ -95,6 +98,7 @@ GROUND_TRUTH = "ground truth"
 METRIC_COLUMNS: dict[str, tuple[str, str, str]] = {
     "landmark_error": ("GT eye distance", "lower", "result landmarks (dlib) to the ground truth's exact ones"),
     "ID": ("descriptor L2", "lower", "dlib identity distance to the source portrait"),
+    "ID_gt": ("descriptor L2", "lower", "dlib identity distance to the ground-truth frame (same pose)"),
     "PSNR": ("dB", "higher", "to the ground-truth render (clip PSNR from the mean MSE)"),
     "SSIM": ("0-1", "higher", "to the ground-truth render"),
     "dK": ("face scale", "lower", "keypoint motion distance to the driving clip's exact landmarks"),
@@ -276,6 +280,7 @@ def score_frames(
     driving_landmarks: np.ndarray,
     source_descriptor: np.ndarray | None = None,
     *,
+    truth_descriptors: np.ndarray | None = None,
     truth_visible: np.ndarray | None = None,
     progress: bool = False,
 ) -> FrameScores:
@@ -284,7 +289,9 @@ def score_frames(
     ``truth_landmarks`` / ``driving_landmarks``: exact ``(T, 68, 2)``;
     ``truth_visible``: ``(T, 68)`` bool, the points counted in ``landmark_error``
     (default all); ``source_descriptor``: the portrait's dlib descriptor (``None``:
-    no ID). A result without any detectable face gets ``nan`` landmark scores and ID.
+    no ID); ``truth_descriptors``: ``(T, 128)``, the ground-truth frames' descriptors
+    (``None``: no ID_gt). A result without any detectable face gets ``nan`` landmark
+    scores and IDs.
     """
     from video2stylegan.faces import track_faces
     from video2stylegan.metrics import image as image_metrics
@@ -298,7 +305,7 @@ def score_frames(
         raise InvalidOptionError("the landmark arrays must have one entry per result frame")
     visible = np.ones(truth_landmarks.shape[:2], bool) if truth_visible is None else np.asarray(truth_visible, bool)
     nan = np.full(T, np.nan)
-    pf = {"landmark_error": nan.copy(), "ID": nan.copy(), "dK": nan.copy(), "jitter": nan.copy()}
+    pf = {k: nan.copy() for k in ("landmark_error", "ID", "ID_gt", "dK", "jitter")}
     pf["PSNR"] = np.asarray(image_metrics.psnr(frames, truth_frames), np.float64).reshape(T)
     pf["SSIM"] = np.asarray(image_metrics.ssim(frames, truth_frames), np.float64).reshape(T)
     notes = []
@@ -313,10 +320,15 @@ def score_frames(
     pf["landmark_error"] = (err * visible).sum(axis=1) / counted / eye
     pf["dK"][1:] = lm.keypoint_motion_distance(driving_landmarks, res)
     pf["jitter"] = landmark_jitter(res, lm.face_scale(truth_landmarks))
-    if source_descriptor is not None:
-        from video2stylegan.metrics.identity import identity_distances
+    if source_descriptor is not None or truth_descriptors is not None:
+        from video2stylegan.faces import identity_distance
+        from video2stylegan.metrics.identity import frame_descriptors
 
-        pf["ID"] = identity_distances(source_descriptor, frames, tracked, progress=progress)
+        desc = frame_descriptors(frames, tracked, progress=progress)
+        if source_descriptor is not None:
+            pf["ID"] = identity_distance(desc, source_descriptor)
+        if truth_descriptors is not None:
+            pf["ID_gt"] = identity_distance(desc, np.asarray(truth_descriptors)[:T])
     if tracked.missing:
         notes.append(f"{len(tracked.missing)} of {T} result frames had no detected face (landmarks interpolated)")
     return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, res, len(tracked.missing), notes)
@@ -523,7 +535,7 @@ def _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames,
     from video2stylegan import reenact
     from video2stylegan.faces import paste_back
     from video2stylegan.io.video import write_video
-    from video2stylegan.metrics.identity import reference_descriptor
+    from video2stylegan.metrics.identity import reference_descriptor, truth_frame_descriptors
     from video2stylegan.metrics.report import Strip, sample_indices
 
     if pose_regressor == "auto" and Path(net_name).name.startswith("synthetic"):
@@ -539,13 +551,14 @@ def _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames,
         except NoFaceError:
             descriptor = None
             result.notes.append(f"case {case.name}: dlib finds no face in the source portrait, so no ID")
+        truth_desc = truth_frame_descriptors(data.truth_frames)
         picks = sample_indices(case.frames, strip_frames)
         strip_cols = {"reference": [data.source_image] * len(picks), "driving": list(data.driving_frames[picks])}
 
         def record(name, frames, s_per_frame, extra=None):
             t0 = time.perf_counter()
             scores = score_frames(frames, data.truth_frames, data.truth_landmarks, data.driving_landmarks,
-                                  descriptor, truth_visible=data.truth_visible)
+                                  descriptor, truth_descriptors=truth_desc, truth_visible=data.truth_visible)
             s_per_frame = dict(s_per_frame)
             s_per_frame["score"] = (time.perf_counter() - t0) / case.frames
             stage_times = [v for k, v in s_per_frame.items() if k != "score"]

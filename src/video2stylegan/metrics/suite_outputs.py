@@ -60,6 +60,19 @@ def finite(values) -> np.ndarray:
     return v
 
 
+def _metric_axes(height: float, **adjust):
+    """A figure with one axis per metric of :data:`METRIC_COLUMNS` in two rows (spare axes hidden)."""
+    from matplotlib.figure import Figure
+
+    cols = (len(METRIC_COLUMNS) + 1) // 2
+    fig = Figure(figsize=(4.3 * cols, height))
+    fig.subplots_adjust(**adjust)
+    axes = fig.subplots(2, cols).ravel()
+    for ax in axes[len(METRIC_COLUMNS):]:
+        ax.set_visible(False)
+    return fig, list(zip(axes, METRIC_COLUMNS))
+
+
 def write_plots(result: SuiteResult, out_dir: Path) -> list[tuple[str, Path]]:
     """Per-case per-frame curves, bar charts of the means, stacked timing bars (PNG, Agg)."""
     from matplotlib.figure import Figure
@@ -77,10 +90,8 @@ def write_plots(result: SuiteResult, out_dir: Path) -> list[tuple[str, Path]]:
         written.append((title, path))
 
     for case in result.cases:
-        fig = Figure(figsize=(13, 7))
-        fig.subplots_adjust(left=0.05, right=0.98, top=0.9, bottom=0.08, hspace=0.35, wspace=0.22)
-        axes = fig.subplots(2, 3)
-        for ax, metric in zip(axes.ravel(), METRIC_COLUMNS):
+        fig, panels = _metric_axes(7, left=0.05, right=0.98, top=0.9, bottom=0.08, hspace=0.35, wspace=0.22)
+        for ax, metric in panels:
             unit, better, _ = METRIC_COLUMNS[metric]
             for name in names:
                 pf = result.per_frame.get((case.name, name))
@@ -91,17 +102,15 @@ def write_plots(result: SuiteResult, out_dir: Path) -> list[tuple[str, Path]]:
             ax.set_title(f"{metric} ({unit}, {better} is better)", fontsize=10)
             ax.set_xlabel("frame")
             ax.grid(alpha=0.3)
-        axes[0, 0].legend(fontsize=8)
+        panels[0][0].legend(fontsize=8)
         fig.suptitle(f"case {case.name}: per-frame scores (ground truth's PSNR is infinite and not drawn)")
         save(fig, f"curves_{file_slug(case.name)}.png", f"Per-frame scores, case {case.name}")
 
     means = result.means()
     shown = [n for n in names if n in means]
     if shown:
-        fig = Figure(figsize=(13, 7.5))
-        fig.subplots_adjust(left=0.05, right=0.98, top=0.92, bottom=0.17, hspace=0.75, wspace=0.22)
-        axes = fig.subplots(2, 3)
-        for ax, metric in zip(axes.ravel(), METRIC_COLUMNS):
+        fig, panels = _metric_axes(7.5, left=0.05, right=0.98, top=0.92, bottom=0.17, hspace=0.75, wspace=0.22)
+        for ax, metric in panels:
             unit, better, _ = METRIC_COLUMNS[metric]
             raw = np.array([means[n][metric] for n in shown], np.float64)
             vals = finite(raw)
