@@ -189,3 +189,11 @@ def test_quick_suite_markdown_and_html(suite_run):
     # with the skipped variant's cells empty
     assert html.count("data:image/png;base64,") == 3 + 4 * 5
     assert f"{result.row('demo', 'baseline')['PSNR']:.4g}" in html
+    # paired differences to the baseline: one row per case and variant that ran, the skipped one left out
+    diffs = result.differences()
+    assert [(c, v) for c, v, _ in diffs] == [("demo", "full without pose/local")]
+    psnr = diffs[0][2]["PSNR"]
+    pf = result.per_frame
+    expected = np.mean(pf[("demo", "full without pose/local")]["PSNR"] - pf[("demo", "baseline")]["PSNR"])
+    assert psnr.mean == pytest.approx(expected) and psnr.low <= psnr.mean <= psnr.high and psnr.frames == 6
+    assert "## Differences to the baseline" in md and psnr.format() in md and "Differences to the baseline" in html

@@ -55,6 +55,7 @@ __all__ = [
     "FrameScores",
     "GROUND_TRUTH",
     "METRIC_COLUMNS",
+    "PAIRED_METRICS",
     "SuiteCase",
     "SuiteResult",
     "TABLE5_VARIANTS",
@@ -90,6 +91,9 @@ CALIBRATION_FREE_VARIANTS: dict[str, dict] = {k: VARIANTS[k] for k in ("baseline
 
 #: What the ground truth's head does: the driver's motion from the portrait's pose, or the driver's poses.
 TRUTH_MOTIONS = ("relative", "absolute")
+
+#: The scores compared frame by frame between variants (:meth:`SuiteResult.differences`).
+PAIRED_METRICS = ("landmark_error", "ID", "ID_gt", "PSNR")
 
 #: Name of the row that scores the ground truth itself (the metrics' floor).
 GROUND_TRUTH = "ground truth"
@@ -404,6 +408,32 @@ class SuiteResult:
                 for r in self.rows if r["status"] == "ok"]
         return header, rows
 
+    def differences(self, against: str = "baseline", metrics: Sequence[str] = PAIRED_METRICS,
+                    **bootstrap) -> list[tuple[str, str, dict]]:
+        """Per case, every other variant's paired per-frame difference to ``against``
+        (``variant - against``; :func:`~video2stylegan.metrics.paired.paired_difference`,
+        ``bootstrap`` passed on): ``[(case, variant, {metric: PairedDifference})]``. Empty
+        when ``against`` did not run."""
+        from video2stylegan.metrics.paired import paired_difference
+
+        out = []
+        for case in self.cases:
+            ref = self.per_frame.get((case.name, against))
+            if ref is None:
+                continue
+            for variant in self.variants:
+                pf = self.per_frame.get((case.name, variant))
+                if variant == against or pf is None:
+                    continue
+                out.append((case.name, variant, {m: paired_difference(pf[m], ref[m], **bootstrap) for m in metrics}))
+        return out
+
+    def difference_table(self, against: str = "baseline") -> tuple[list, list]:
+        header = ["case", "variant"] + [f"{m} - {against}" for m in PAIRED_METRICS]
+        rows = [[case, variant] + [d[m].format() for m in PAIRED_METRICS]
+                for case, variant, d in self.differences(against)]
+        return header, rows
+
     def to_markdown(self) -> str:
         from video2stylegan.metrics.report import format_value
 
@@ -427,11 +457,26 @@ class SuiteResult:
                   "s/frame: all stages of the run, scoring excluded, divided by the frames. "
                   f"The `{GROUND_TRUTH}` row scores the exact answer itself: the floor of each metric.",
                   "", "## Per case", "", md(*self.case_table()), "",
+                  *self._difference_section(md),
                   "## Seconds per frame per stage", "", md(*self.timing_table()), "",
                   "Embeddings are cached per case: the first variant that needs the driving frames' "
                   "codes pays for them, later ones read them back."]
         return "\n".join(parts) + "\n"
 
+
+    def _difference_section(self, md) -> list[str]:
+        header, rows = self.difference_table()
+        if not rows:
+            return []
+        return ["## Differences to the baseline", "", md(header, rows), "", DIFFERENCE_NOTE, ""]
+
+
+#: How the difference tables are read (results.md and report.html).
+DIFFERENCE_NOTE = (
+    "Mean over frames of the per-frame difference (variant minus baseline, same frames) and its 95 % "
+    "moving-block bootstrap interval (blocks of about the cube root of the frames, 3 for 24; 2000 resamples); `*`: the interval excludes 0. "
+    "Lower is better for landmark_error, ID and ID_gt, higher for PSNR (from per-frame dB)."
+)
 
 _CSV_STAGES = ("network", "faces", "embed source", "embed driving", "calibrate", "pose", "placement", "render", "score")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from video2stylegan.metrics.suite import GROUND_TRUTH, METRIC_COLUMNS, SuiteResult, file_slug
+from video2stylegan.metrics.suite import DIFFERENCE_NOTE, GROUND_TRUTH, METRIC_COLUMNS, SuiteResult, file_slug
 
 __all__ = ["csv_float", "finite", "write_csvs", "write_plots", "write_report"]
 
@@ -149,6 +149,9 @@ def write_report(result: SuiteResult, out_dir: Path, plots, strips) -> None:
                     note=f"The '{GROUND_TRUTH}' row scores the exact answer itself: the floor of each metric."),
               Table("Per case", *result.case_table()),
               Table("Seconds per frame per stage", *result.timing_table())]
+    diff_header, diff_rows = result.difference_table()
+    if diff_rows:
+        tables.insert(2, Table("Differences to the baseline", diff_header, diff_rows, note=DIFFERENCE_NOTE))
     path = write_html_report(out_dir / "report.html", f"Ground-truth benchmark - {result.network}", tables,
                              [(t, p) for t, p in plots], strips, notes=result.notes)
     result.paths["report.html"] = path
