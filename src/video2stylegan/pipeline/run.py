@@ -313,11 +313,11 @@ def _truncate(clip: DrivingClip, length: int) -> DrivingClip:
                    canonical=clip.canonical[:length], missing=missing)
 
 
-def _pose_key(w_ref, targets, regressor, layers, steps) -> str:
+def _pose_key(w_ref, targets, regressor, layers, steps, lr) -> str:
     """Cache key of an Eq. 7 run: everything it depends on, hashed."""
     import hashlib
 
-    h = hashlib.sha256(f"eq7|{tuple(layers)}|{steps}|0.5|packed-angles".encode())
+    h = hashlib.sha256(f"eq7|{tuple(layers)}|{steps}|{lr}|0.5|packed-angles".encode())
     for t in (w_ref, targets, *regressor.state_dict().values()):
         h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
     return "pose:" + h.hexdigest()
@@ -361,7 +361,7 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
 
     w_ref_pose = None
     if config.pose_source != "none":
-        from video2stylegan.method.pose_encoding import encode_pose
+        from video2stylegan.method.pose_encoding import DEFAULT_LR, encode_pose
         from video2stylegan.pipeline.calibration import pose_regressor_for
 
         with timer("calibrate"):
@@ -373,15 +373,15 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
                 ref_angles = regressor(G.synthesis(w_ref)).double().cpu().numpy()[0]
             targets = _pose_targets(regressor, pose_clip, T, config, ref_angles)
             layers = config.resolved_pose_layers(G.num_ws)
-            key = _pose_key(w_ref, targets, regressor, layers, pose_steps)
+            key = _pose_key(w_ref, targets, regressor, layers, pose_steps, DEFAULT_LR)
             hit = None if cache is None else cache.get(net_id, key, 0, {})
             if hit is not None:  # [T + k, num_ws, w_dim]: the codes, then the angles read before / after / asked
                 w_ref_pose = torch.as_tensor(hit[:T], device=w_ref.device)
                 before, after, target = _unpack_angles(hit[T:], T)
             else:
                 # a frame stops once every angle is within half a degree: the regressor's own error is larger
-                enc = encode_pose(G, w_ref, targets, regressor, layers=layers, steps=pose_steps, stop_error_deg=0.5,
-                                  progress=progress)
+                enc = encode_pose(G, w_ref, targets, regressor, layers=layers, steps=pose_steps, lr=DEFAULT_LR,
+                                  stop_error_deg=0.5, progress=progress)
                 w_ref_pose = enc.ws.to(w_ref.device)
                 before, after, target = enc.angles_before.cpu(), enc.angles_after.cpu(), enc.target.cpu()
                 if cache is not None:
