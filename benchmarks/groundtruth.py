@@ -20,14 +20,14 @@ def main(argv=None) -> int:
     import torch
 
     from video2stylegan.errors import Video2StyleGANError
-    from video2stylegan.metrics.suite import VARIANTS, default_suite, run_suite
+    from video2stylegan.metrics.suite import VARIANTS, default_suite, run_suite, suite_budget
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one case of 6 frames at 128 px, 'draft' budget")
     ap.add_argument("--network", help="registry name or file (default: synthetic-heads-128, else random-r-128)")
     ap.add_argument("--out-dir", type=Path, default=Path("benchmark-synthetic"))
     ap.add_argument("--variants", help=f"comma-separated subset of: {', '.join(VARIANTS)}")
-    ap.add_argument("--quality", choices=["best", "default", "fast", "draft"], help="embedding budget (default draft)")
+    ap.add_argument("--quality", choices=["best", "default", "fast", "draft"], help="embedding budget (default fast; draft with --quick)")
     ap.add_argument("--frames", type=int, help="frames per case")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     ap.add_argument("--device", default="auto")
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     try:
         result = run_suite(args.network, default_suite(quick=args.quick, frames=args.frames), variants, args.out_dir,
-                           embedding=args.quality or "draft", device=args.device, progress=False, echo=print)
+                           embedding=args.quality or suite_budget(args.quick), device=args.device, progress=False, echo=print)
     except Video2StyleGANError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -20,7 +20,8 @@ def test_full_method_follows_the_ground_truth_better_than_the_baseline(tmp_path)
     margin is small on other cases (docs/metrics.md), so it is bounded, not ranked.
     """
     case = SuiteCase("demo", 7, 2, 101, frames=24, size=128)
-    result = run_suite(DEMO_NETWORK, [case], ["baseline", "full"], tmp_path / "out", progress=False)
+    result = run_suite(DEMO_NETWORK, [case], ["baseline", "full"], tmp_path / "out", progress=False,
+                       embedding="draft")
     base, full = result.row("demo", "baseline"), result.row("demo", "full")
     assert base["status"] == full["status"] == "ok"
     assert full["landmark_error"] < 0.75 * base["landmark_error"], (full["landmark_error"], base["landmark_error"])

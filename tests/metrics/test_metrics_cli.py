@@ -67,6 +67,7 @@ def test_evaluate_suite_end_to_end_on_a_network_file(tmp_path, capsys, tiny_G):
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "| ground truth |" in text and "| baseline |" in text and "tiny.safetensors" in text
+    assert "source_steps 20, pti_steps 10," in text  # --quick runs the draft budget
     assert (out / "report.html").is_file() and (out / "demo" / "baseline.mp4").is_file()
     rows = (out / "results.csv").read_text().splitlines()
     assert len(rows) == 3 and rows[2].startswith("demo,baseline,ok,3,")

@@ -16,6 +16,7 @@ from video2stylegan.metrics.suite import (
     VARIANTS,
     SuiteCase,
     default_suite,
+    suite_budget,
     landmark_jitter,
     render_case,
     run_suite,
@@ -52,6 +53,7 @@ def test_default_and_quick_suites_are_fixed():
     assert default_suite() == full  # same seeds every call
     np.testing.assert_array_equal(full[0].trajectory().expression, default_suite()[0].trajectory().expression)
     assert [c.frames for c in default_suite(frames=10, size=192)] == [10, 10]
+    assert (suite_budget(), suite_budget(quick=True)) == ("fast", "draft")  # the demo's budget; CI's
     with pytest.raises(InvalidOptionError, match="differ"):
         SuiteCase("x", 3, 3, 1)
     with pytest.raises(InvalidOptionError, match="at least 3 frames"):

@@ -44,7 +44,7 @@ def register(subparsers) -> None:
                    help="folder for the rendered cases, results and report (default ./benchmark-synthetic)")
     g.add_argument("--variants", help="comma-separated variant names (default: all; see docs/metrics.md)")
     g.add_argument("--quality", choices=["best", "default", "fast", "draft"],
-                   help="embedding budget (default: draft)")
+                   help="embedding budget (default: fast, the demo's; draft with --quick)")
     g.add_argument("--frames", type=int, help="frames per case (default 24, or 6 with --quick)")
     g.add_argument("--truth-motion", choices=("relative", "absolute"), default="relative",
                    help="the ground truth's head: the driver's motion since its first frame from the portrait's "
@@ -112,7 +112,7 @@ def write_evaluation_html(path, report, result, driving, source=None, ground_tru
 
 def run_suite_command(args: argparse.Namespace) -> None:
     """``evaluate --suite synthetic``: run the benchmark and print its Markdown table."""
-    from video2stylegan.metrics.suite import VARIANTS, default_suite, run_suite
+    from video2stylegan.metrics.suite import VARIANTS, default_suite, run_suite, suite_budget
 
     single = [o for o, v in (("--result", args.result), ("--driving", args.driving), ("--json", args.json),
                              ("--csv", args.csv), ("--html", args.html)) if v is not None]
@@ -131,7 +131,7 @@ def run_suite_command(args: argparse.Namespace) -> None:
         default_suite(quick=args.quick, frames=args.frames, truth=args.truth_motion),
         variants,
         args.out_dir,
-        embedding=args.quality or "draft",
+        embedding=args.quality or suite_budget(args.quick),
         device=args.device,
         progress=not args.no_progress,
         echo=print,

@@ -67,6 +67,7 @@ __all__ = [
     "render_case",
     "run_suite",
     "score_frames",
+    "suite_budget",
 ]
 
 #: The network trained on the synthetic world, and the stand-in while it is not registered.
@@ -94,6 +95,17 @@ TRUTH_MOTIONS = ("relative", "absolute")
 
 #: The scores compared frame by frame between variants (:meth:`SuiteResult.differences`).
 PAIRED_METRICS = ("landmark_error", "ID", "ID_gt", "PSNR")
+
+#: Embedding budgets: the default suite runs the demo's (``fast``: 20 Eq. 7 steps and 15 steps per
+#: driving frame, the method as ``video2stylegan demo`` runs it); ``--quick`` (CI) the smallest.
+DEFAULT_BUDGET = "fast"
+QUICK_BUDGET = "draft"
+
+
+def suite_budget(quick: bool = False) -> str:
+    """The embedding preset of the default (``quick=False``) or CI-sized suite."""
+    return QUICK_BUDGET if quick else DEFAULT_BUDGET
+
 
 #: Name of the row that scores the ground truth itself (the metrics' floor).
 GROUND_TRUTH = "ground truth"
@@ -502,7 +514,7 @@ def run_suite(
     variants: dict[str, dict] | Sequence[str] | None = None,
     out_dir="benchmark-synthetic",
     *,
-    embedding="draft",
+    embedding=DEFAULT_BUDGET,
     device: str = "auto",
     strip_frames: int = 4,
     pose_regressor: str = "auto",
@@ -517,7 +529,8 @@ def run_suite(
     ``variants``: names of :data:`VARIANTS` or a dict name -> ``reenact``
     overrides (default all of :data:`VARIANTS`). ``embedding``: a preset name or
     an :class:`~video2stylegan.pipeline.embedding.EmbeddingOptions` (default
-    ``"draft"``: what fits the default suite into 15 minutes on 2 CPU cores). A variant
+    ``"fast"``, the demo's budget: the default suite takes about 5 minutes on 2 CPU
+    cores; ``"draft"`` runs Eq. 7 for only 3 steps, too few to judge the method by). A variant
     whose run fails (e.g. its calibration is not available for the network) is
     recorded as skipped with the reason. ``pose_regressor``: passed to ``reenact``;
     ``"auto"`` trains it on renderer images for a network whose name or file name
