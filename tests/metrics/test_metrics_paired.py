@@ -10,7 +10,7 @@ def test_a_constant_difference_has_a_zero_width_interval():
     d = paired_difference(a, a - 0.02)
     assert d.mean == pytest.approx(0.02) and d.low == pytest.approx(0.02) and d.high == pytest.approx(0.02)
     assert d.frames == 24 and d.significant
-    assert d.format() == "+0.02 [+0.02, +0.02]*"
+    assert d.format() == "+0.0200 [+0.0200, +0.0200]*" and d.format(1) == "+0.0 [+0.0, +0.0]*"
 
 
 def test_noise_around_zero_is_not_significant_and_a_clear_shift_is():

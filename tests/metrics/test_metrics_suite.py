@@ -198,4 +198,4 @@ def test_quick_suite_markdown_and_html(suite_run):
     pf = result.per_frame
     expected = np.mean(pf[("demo", "full without pose/local")]["PSNR"] - pf[("demo", "baseline")]["PSNR"])
     assert psnr.mean == pytest.approx(expected) and psnr.low <= psnr.mean <= psnr.high and psnr.frames == 6
-    assert "## Differences to the baseline" in md and psnr.format() in md and "Differences to the baseline" in html
+    assert "## Differences to the baseline" in md and psnr.format(2) in md and "Differences to the baseline" in html

@@ -36,12 +36,12 @@ class PairedDifference:
         """The interval excludes 0."""
         return self.low > 0 or self.high < 0
 
-    def format(self, digits: int = 3) -> str:
-        """``+0.012 [+0.003, +0.021]`` (``*`` when the interval excludes 0)."""
+    def format(self, decimals: int = 4) -> str:
+        """``+0.0120 [+0.0030, +0.0210]*`` (``*`` when the interval excludes 0), ``n/a`` without frames."""
         if not np.isfinite(self.mean):
             return "n/a"
         star = "*" if self.significant else ""
-        return f"{self.mean:+.{digits}g} [{self.low:+.{digits}g}, {self.high:+.{digits}g}]{star}"
+        return f"{self.mean:+.{decimals}f} [{self.low:+.{decimals}f}, {self.high:+.{decimals}f}]{star}"
 
 
 def paired_difference(

@@ -442,7 +442,7 @@ class SuiteResult:
 
     def difference_table(self, against: str = "baseline") -> tuple[list, list]:
         header = ["case", "variant"] + [f"{m} - {against}" for m in PAIRED_METRICS]
-        rows = [[case, variant] + [d[m].format() for m in PAIRED_METRICS]
+        rows = [[case, variant] + [d[m].format(2 if m == "PSNR" else 4) for m in PAIRED_METRICS]
                 for case, variant, d in self.differences(against)]
         return header, rows
 
