@@ -64,6 +64,46 @@ def compare_cpu(batches, repeats, threads):
             print(f"| {batch} | {label} | {best['ref']:.3f} | {best['ours']:.3f} | {best['ref'] / best['ours']:.1f}x | {diff:.1e} |")
 
 
+def convolution_floor(batches, repeats, threads):
+    """Time the synthesis layers' convolutions alone, shapes as in the network (channels-last).
+
+    Both paths run exactly these convolutions (at batch 1 the reference's grouped convolution is
+    an ordinary one), so reference time / this time bounds the forward speed-up any rewrite of the
+    rest (filtering, nonlinearity, modulation) can reach.
+    """
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    G = Generator(**CPU_CONFIG).eval().requires_grad_(False)
+    ref = lambda ws: reference_synthesis(G, ws)  # noqa: E731
+    print("\nForward floor: the layers' convolutions alone (shared by both paths), best of", repeats, "\n")
+    print("| batch | convolutions s | GFLOP | GFLOP/s | reference forward s | speed-up bound |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for batch in batches:
+        shapes = []
+        for name in G.synthesis.layer_names:
+            layer = getattr(G.synthesis, name)
+            k, size = layer.conv_kernel, int(layer.in_size[0])
+            x = torch.randn(batch, layer.in_channels, size, size).contiguous(memory_format=torch.channels_last)
+            w = torch.randn(layer.out_channels, layer.in_channels, k, k).contiguous(memory_format=torch.channels_last)
+            shapes.append((x, w, k - 1))
+        flop = sum(2 * x.shape[0] * (x.shape[2] + p) ** 2 * w.numel() for x, w, p in shapes) / 1e9
+
+        def convs():
+            with torch.no_grad():
+                for x, w, p in shapes:
+                    F.conv2d(x, w, padding=p)
+
+        ws = G.mapping(torch.randn(batch, G.z_dim), truncation_psi=0.7)
+        best_conv, best_ref = float("inf"), float("inf")
+        for _ in range(repeats):
+            best_conv = min(best_conv, timed(convs))
+            best_ref = min(best_ref, timed(lambda: torch.no_grad()(ref)(ws)))
+        print(f"| {batch} | {best_conv:.3f} | {flop:.2f} | {flop / best_conv:.0f} | {best_ref:.3f} | "
+              f"{best_ref / best_conv:.1f}x |")
+
+
 def gpu_throughput(repeats):
     device = torch.device("cuda")
     print(f"\nGPU: {torch.cuda.get_device_name(device)}, torch {torch.__version__}; R config, random weights\n")
@@ -98,6 +138,7 @@ def main():
 
         print(f"keep freed memory (as the command line does): {keep_freed_memory()}")
     compare_cpu([int(b) for b in args.batches.split(",")], args.repeats, args.threads)
+    convolution_floor([int(b) for b in args.batches.split(",")], args.repeats, args.threads)
     if args.gpu:
         if not torch.cuda.is_available():
             sys.exit("--gpu: PyTorch sees no CUDA device here")
