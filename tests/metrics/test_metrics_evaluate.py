@@ -36,6 +36,7 @@ def test_a_video_against_itself_scores_perfectly(tracked):
     unit = [f / np.linalg.norm(f, axis=-1, keepdims=True) for f in step]
     assert report.per_frame["LPIPS_temporal"][2] == pytest.approx(((unit[0] - unit[1]) ** 2).sum(-1).mean(), rel=1e-4)
     assert "LPIPS" not in s and "ID" not in s  # no reference image given
+    np.testing.assert_allclose(report.per_frame["ID_gt"], 0.0, atol=1e-9)  # each frame is its own ground truth
     assert isinstance(s["FVD"], MetricUnavailable) and "windows" in s["FVD"].reason
     assert np.isnan(report.per_frame["dK"][0]) and len(report.per_frame["dK"]) == len(frames)
     assert report.info["frames"] == len(frames) and report.notes == []
@@ -75,6 +76,20 @@ def test_identity_against_the_source_and_another_person(tracked, shared_data):
     assert own.summary["ID"] < 0.3
     assert other.summary["ID"] > 0.6
     assert np.isnan(other.per_frame["ID"][1]) and any("every 2th" in n for n in other.notes)
+
+
+def test_identity_to_the_ground_truth_frames(tracked, shared_data):
+    """ID_gt (AED-like): small against the same person shifted, large against someone else."""
+    from video2stylegan.io import read_image
+
+    frames, faces = tracked["driving"]
+    shifted, shifted_faces = tracked["shifted"]
+    kw = dict(result_faces=faces, driving_faces=faces, learned=False, progress=False)
+    same = evaluate_video(frames[:3], frames[:3], ground_truth=shifted[:3], ground_truth_faces=shifted_faces, **kw)
+    assert same.summary["ID_gt"] < 0.2
+    obama = read_image(shared_data / "portraits" / "face_recognition__obama.jpg")
+    other = evaluate_video(frames[:3], frames[:3], ground_truth=np.stack([obama] * 3), id_stride=2, **kw)
+    assert other.summary["ID_gt"] > 0.6 and np.isnan(other.per_frame["ID_gt"][1])
 
 
 def test_different_lengths_compare_the_common_prefix_and_say_so(tracked):
@@ -129,6 +144,7 @@ def test_clip_psnr_comes_from_the_mean_squared_error():
     assert report.per_frame["PSNR"][0] == np.inf
     assert report.summary["PSNR"] == pytest.approx(10 * np.log10(255**2 / (0.75 * 100)))
     assert report.summary["SSIM"] < 1
+    assert "ID_gt" not in report.summary and any("no face found in the ground truth" in n for n in report.notes)
 
 
 def _fake_faces(n):

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from video2stylegan.errors import InvalidOptionError
+from video2stylegan.errors import InvalidOptionError, NoFaceError
 from video2stylegan.metrics import image as image_metrics
 from video2stylegan.metrics import landmarks as lm
 from video2stylegan.metrics.learned import LPIPS, MetricUnavailable, fid, fvd, load_lpips
@@ -35,6 +35,7 @@ METRICS = {
     "mouth_error": ("absolute difference of the mouth opening ratios (inner-lip gap / mouth width)", "ratio", "lower"),
     "eye_error": ("absolute difference of the eye aspect ratios", "ratio", "lower"),
     "ID": ("dlib descriptor distance of result frames to the reference image", "descriptor L2", "lower"),
+    "ID_gt": ("dlib descriptor distance of result frames to the ground-truth frames (as AED)", "descriptor L2", "lower"),
     "PSNR": ("PSNR of result frames to ground truth (summary: from the mean MSE over frames)", "dB", "higher"),
     "SSIM": ("SSIM of result frames to ground truth", "0-1", "higher"),
     "LPIPS": ("LPIPS of result frames to the reference image", "LPIPS", "lower"),
@@ -184,6 +185,31 @@ def _resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
 
 
+def _identity_to_ground_truth(report, res, gt, result_faces, gt_faces, id_stride, n, detector, progress) -> None:
+    """``per_frame["ID_gt"]``: descriptor distance of result frame t to ground-truth frame t (length ``n``)."""
+    from video2stylegan.faces import identity_distance, track_faces
+    from video2stylegan.metrics.identity import frame_descriptors
+
+    m = len(res)
+    if gt_faces is None:
+        try:
+            gt_faces = track_faces(gt, detector=detector, source=report.info["ground_truth"], progress=progress)
+        except NoFaceError:
+            report.notes.append("no face found in the ground truth: no ID_gt")
+            return
+    if len(gt_faces) < m:
+        raise InvalidOptionError(f"the ground-truth faces cover {len(gt_faces)} frames but {m} are compared")
+    missing = [i for i in gt_faces.missing if i < m]
+    if missing:
+        report.notes.append(f"{len(missing)} of {m} ground-truth frames had no detected face (ID_gt uses interpolated landmarks)")
+    idx = np.arange(0, m, id_stride)
+    ours = frame_descriptors(res[idx], [result_faces.face(int(i)) for i in idx], progress=progress)
+    truth = frame_descriptors(gt[idx], [gt_faces.face(int(i)) for i in idx], progress=progress)
+    col = np.full(n, np.nan)
+    col[idx] = identity_distance(ours, truth)
+    report.per_frame["ID_gt"] = col
+
+
 def evaluate_video(
     result,
     driving,
@@ -200,6 +226,7 @@ def evaluate_video(
     detector: str = "hog",
     result_faces=None,
     driving_faces=None,
+    ground_truth_faces=None,
     progress: bool = True,
 ) -> EvaluationReport:
     """Score ``result`` against ``driving`` (and the reference image ``source``).
@@ -209,13 +236,15 @@ def evaluate_video(
     (enables ID and LPIPS-to-reference). Clips of different lengths are
     compared on their common prefix (noted in the report); ``max_frames``
     limits every clip. ``ground_truth`` (a clip the result should equal, as in
-    self-reenactment) enables PSNR/SSIM. ``learned=False`` skips LPIPS/FID/FVD;
-    otherwise each is computed with the given network (``lpips_model``,
+    self-reenactment) enables PSNR/SSIM and ID_gt, the identity distance of each
+    result frame to its ground-truth frame (the "AED" of FOMM-style evaluations,
+    with dlib's descriptor; every ``id_stride``-th frame). ``learned=False``
+    skips LPIPS/FID/FVD; otherwise each is computed with the given network (``lpips_model``,
     ``fid_extractor``, ``fvd_extractor``; see :mod:`.learned`) or the standard
     pretrained one when its weights are on disk, else reported unavailable.
     ``id_stride``: compute ID every that many frames (the dlib descriptor
-    costs ~0.15 s per frame on a CPU). ``result_faces``/``driving_faces``:
-    already tracked :class:`~video2stylegan.faces.VideoFaces` to reuse.
+    costs ~0.15 s per frame on a CPU). ``result_faces``/``driving_faces``/
+    ``ground_truth_faces``: already tracked :class:`~video2stylegan.faces.VideoFaces` to reuse.
     ``smooth``: centred moving average over that many frames applied to both
     clips' landmarks before dK (1 = none, the paper's definition; 3 removes
     most of dlib's frame-to-frame landmark jitter, see ``docs/metrics.md``).
@@ -314,6 +343,8 @@ def evaluate_video(
         pf["SSIM"] = np.full(n, np.nan)
         pf["PSNR"][:m] = image_metrics.psnr(res[:m], gt[:m])
         pf["SSIM"][:m] = image_metrics.ssim(res[:m], gt[:m])
+        _identity_to_ground_truth(report, res[:m], gt[:m], faces["result"], ground_truth_faces, id_stride, n,
+                                  detector, progress)
 
     learned_values: dict[str, float | MetricUnavailable] = {}
     if not learned:
