@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out-dir", type=Path, default=Path("benchmark-synthetic"))
     ap.add_argument("--variants", help=f"comma-separated subset of: {', '.join(VARIANTS)}")
     ap.add_argument("--quality", choices=["best", "default", "fast", "draft"], help="embedding budget (default fast; draft with --quick)")
+    ap.add_argument("--cases", help="comma-separated case names (default demo,pair-2; also pair-3)")
     ap.add_argument("--frames", type=int, help="frames per case")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     ap.add_argument("--device", default="auto")
@@ -39,7 +40,8 @@ def main(argv=None) -> int:
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
     start = time.perf_counter()
     try:
-        result = run_suite(args.network, default_suite(quick=args.quick, frames=args.frames), variants, args.out_dir,
+        result = run_suite(args.network, default_suite(quick=args.quick, frames=args.frames,
+                                         cases=args.cases.split(",") if args.cases else None), variants, args.out_dir,
                            embedding=args.quality or suite_budget(args.quick), device=args.device, progress=False, echo=print)
     except Video2StyleGANError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -53,6 +53,9 @@ def test_evaluate_suite_argument_errors(shared_data, tmp_path, capsys):
     assert "nope" in err and "baseline" in err
     assert main(["evaluate", "--suite", "synthetic", "--frames", "2", "--out-dir", str(tmp_path)]) == 1
     assert "--frames" in capsys.readouterr().err
+    assert main(["evaluate", "--suite", "synthetic", "--cases", "demo,nope", "--out-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "nope" in err and "pair-3" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # rejected before any work
 
 

@@ -54,6 +54,11 @@ def test_default_and_quick_suites_are_fixed():
     np.testing.assert_array_equal(full[0].trajectory().expression, default_suite()[0].trajectory().expression)
     assert [c.frames for c in default_suite(frames=10, size=192)] == [10, 10]
     assert (suite_budget(), suite_budget(quick=True)) == ("fast", "draft")  # the demo's budget; CI's
+    third = default_suite(cases=["pair-3"])
+    assert [(c.name, c.source_seed, c.driving_seed, c.motion_seed, c.frames) for c in third] == [("pair-3", 5, 13, 404, 24)]
+    assert [c.name for c in default_suite(cases=["pair-3", "demo"])] == ["demo", "pair-3"]  # the fixed order
+    with pytest.raises(InvalidOptionError, match="pair-9.*the cases are: demo, pair-2, pair-3"):
+        default_suite(cases=["pair-9"])
     with pytest.raises(InvalidOptionError, match="differ"):
         SuiteCase("x", 3, 3, 1)
     with pytest.raises(InvalidOptionError, match="at least 3 frames"):

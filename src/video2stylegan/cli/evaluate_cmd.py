@@ -45,6 +45,7 @@ def register(subparsers) -> None:
     g.add_argument("--variants", help="comma-separated variant names (default: all; see docs/metrics.md)")
     g.add_argument("--quality", choices=["best", "default", "fast", "draft"],
                    help="embedding budget (default: fast, the demo's; draft with --quick)")
+    g.add_argument("--cases", help="comma-separated case names (default: demo,pair-2; also pair-3)")
     g.add_argument("--frames", type=int, help="frames per case (default 24, or 6 with --quick)")
     g.add_argument("--truth-motion", choices=("relative", "absolute"), default="relative",
                    help="the ground truth's head: the driver's motion since its first frame from the portrait's "
@@ -122,13 +123,13 @@ def run_suite_command(args: argparse.Namespace) -> None:
         raise InvalidOptionError("--frames must be at least 3 (jitter needs three frames)")
     variants = None
     if args.variants:
-        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        variants = _names(args.variants)
         unknown = [v for v in variants if v not in VARIANTS]
         if unknown:
             raise InvalidOptionError(f"--variants: unknown {', '.join(unknown)}; choose from: {', '.join(VARIANTS)}")
     result = run_suite(
         args.network,
-        default_suite(quick=args.quick, frames=args.frames, truth=args.truth_motion),
+        default_suite(quick=args.quick, frames=args.frames, truth=args.truth_motion, cases=_names(args.cases)),
         variants,
         args.out_dir,
         embedding=args.quality or suite_budget(args.quick),
@@ -139,3 +140,8 @@ def run_suite_command(args: argparse.Namespace) -> None:
     print(result.to_markdown())
     for name in ("results.md", "results.csv", "report.html"):
         print(f"{name}: {result.paths[name]}")
+
+
+def _names(text: str | None) -> list[str] | None:
+    """A comma-separated option as a list of names (``None`` when not given)."""
+    return None if text is None else [v.strip() for v in text.split(",") if v.strip()]

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CALIBRATION_FREE_VARIANTS",
+    "CASE_NAMES",
     "CaseData",
     "FrameScores",
     "GROUND_TRUTH",
@@ -177,15 +178,28 @@ _CASES = (
 )
 
 
+#: Every seeded case by name (``default_suite(cases=...)``, ``evaluate --suite synthetic --cases``).
+CASE_NAMES = tuple(name for name, *_ in _CASES)
+
+
 def default_suite(quick: bool = False, frames: int | None = None, size: int | None = None,
-                  truth: str = "relative") -> list[SuiteCase]:
+                  truth: str = "relative", cases: Sequence[str] | None = None) -> list[SuiteCase]:
     """The fixed benchmark cases.
 
     Default: 2 cases (``demo``, ``pair-2``) of 24 frames at 256 px. ``quick``: the
-    ``demo`` case only, 6 frames at 128 px (CI size). ``frames``/``size``
-    override either. ``truth``: see :meth:`SuiteCase.truth_trajectory`.
+    ``demo`` case only, 6 frames at 128 px (CI size). ``cases``: names from
+    :data:`CASE_NAMES` instead (e.g. ``["pair-3"]``, the third seeded pair).
+    ``frames``/``size`` override either. ``truth``: see :meth:`SuiteCase.truth_trajectory`.
     """
-    chosen = _CASES[:1] if quick else _CASES[:2]
+    if cases is not None:
+        unknown = [c for c in cases if c not in CASE_NAMES]
+        if unknown or not cases:
+            raise InvalidOptionError(
+                f"unknown suite case(s) {unknown or 'none given'}; the cases are: {', '.join(CASE_NAMES)}"
+            )
+        chosen = [c for c in _CASES if c[0] in cases]
+    else:
+        chosen = _CASES[:1] if quick else _CASES[:2]
     n = frames if frames is not None else (6 if quick else 24)
     px = size if size is not None else (128 if quick else 256)
     return [SuiteCase(name, s, d, m, frames=int(n), size=int(px), truth=truth) for name, s, d, m in chosen]
