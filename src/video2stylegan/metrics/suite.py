@@ -489,7 +489,6 @@ class SuiteResult:
                   "codes pays for them, later ones read them back."]
         return "\n".join(parts) + "\n"
 
-
     def _difference_section(self, md) -> list[str]:
         header, rows = self.difference_table()
         if not rows:
@@ -500,8 +499,9 @@ class SuiteResult:
 #: How the difference tables are read (results.md and report.html).
 DIFFERENCE_NOTE = (
     "Mean over frames of the per-frame difference (variant minus baseline, same frames) and its 95 % "
-    "moving-block bootstrap interval (blocks of about the cube root of the frames, 3 for 24; 2000 resamples); `*`: the interval excludes 0. "
-    "Lower is better for landmark_error, ID and ID_gt, higher for PSNR (from per-frame dB)."
+    "moving-block bootstrap interval (blocks of about the cube root of the frames, 3 for 24; 2000 "
+    "resamples); `*`: the interval excludes 0. Lower is better for landmark_error, ID and ID_gt, "
+    "higher for PSNR (from per-frame dB)."
 )
 
 _CSV_STAGES = ("network", "faces", "embed source", "embed driving", "calibrate", "pose", "placement", "render", "score")
@@ -543,7 +543,7 @@ def run_suite(
     ``variants``: names of :data:`VARIANTS` or a dict name -> ``reenact``
     overrides (default all of :data:`VARIANTS`). ``embedding``: a preset name or
     an :class:`~video2stylegan.pipeline.embedding.EmbeddingOptions` (default
-    ``"fast"``, the demo's budget: the default suite takes about 5 minutes on 2 CPU
+    ``"fast"``, the demo's budget: the default suite takes about 4 minutes on 2 CPU
     cores; ``"draft"`` runs Eq. 7 for only 3 steps, too few to judge the method by). A variant
     whose run fails (e.g. its calibration is not available for the network) is
     recorded as skipped with the reason. ``pose_regressor``: passed to ``reenact``;
