@@ -16,6 +16,7 @@ from video2stylegan.metrics.suite import (
     VARIANTS,
     SuiteCase,
     default_suite,
+    read_truth,
     suite_budget,
     landmark_jitter,
     render_case,
@@ -109,19 +110,18 @@ def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_ca
     assert not np.array_equal(d.truth_frames, d.driving_frames)  # two different people
     from video2stylegan.metrics.identity import reference_descriptor
 
-    from video2stylegan.metrics.identity import truth_frame_descriptors
-
     desc = reference_descriptor(d.source_image)
-    truth_desc = truth_frame_descriptors(d.truth_frames)
-    assert truth_desc.shape == (5, 128)
+    truth = read_truth(d.truth_frames)
+    assert truth.descriptors.shape == (5, 128) and truth.landmarks.shape == (5, 68, 2)
     args = (d.truth_frames, d.truth_landmarks, d.driving_landmarks, desc)
-    exact = score_frames(d.truth_frames, *args, truth_descriptors=truth_desc, truth_visible=d.truth_visible)
+    exact = score_frames(d.truth_frames, *args, truth_reading=truth, truth_visible=d.truth_visible)
     s = exact.summary()
     assert np.isinf(exact.per_frame["PSNR"]).all() and s["PSNR"] == float("inf")
     np.testing.assert_allclose(exact.per_frame["SSIM"], 1.0)
     assert s["landmark_error"] < 0.08  # dlib against the renderer's exact points: the floor
     assert s["ID"] < 0.45 and exact.missing_faces == 0
     np.testing.assert_allclose(exact.per_frame["ID_gt"], 0.0, atol=1e-9)  # found like a result: the same faces
+    np.testing.assert_allclose(exact.per_frame["mouth_error"], 0.0, atol=1e-12)
     assert np.isnan(exact.per_frame["dK"][0]) and np.isfinite(exact.per_frame["dK"][1:]).all()
 
     # shifted 6 px right: the landmark error grows by about 6 px / eye distance
@@ -137,7 +137,7 @@ def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_ca
     drift = score_frames(drifting, *no_id, truth_visible=d.truth_visible).summary()
     assert drift["dK"] > s["dK"] + 0.6 * 4 / eye
     # the driving person in place of the source: a larger identity distance
-    other = score_frames(d.driving_frames, *args, truth_descriptors=truth_desc, truth_visible=d.truth_visible)
+    other = score_frames(d.driving_frames, *args, truth_reading=truth, truth_visible=d.truth_visible)
     other = other.summary()
     assert other["ID"] > s["ID"] + 0.1
     # ... also against the ground-truth frame, where the pose is the same: two people, not one
@@ -204,3 +204,30 @@ def test_quick_suite_markdown_and_html(suite_run):
     expected = np.mean(pf[("demo", "full without pose/local")]["PSNR"] - pf[("demo", "baseline")]["PSNR"])
     assert psnr.mean == pytest.approx(expected) and psnr.low <= psnr.mean <= psnr.high and psnr.frames == 6
     assert "## Differences to the baseline" in md and psnr.format(2) in md and "Differences to the baseline" in html
+
+
+def test_mouth_error_sees_the_mouth_but_not_the_position():
+    """mouth_error: a closed mouth against an open-mouthed truth scores about the gap of the
+    exact mouth ratios; the same mouth shifted scores 0 while the landmark error grows."""
+    from video2stylegan.metrics.landmarks import mouth_opening
+    from video2stylegan.synthetic.clips import identity_from_seed
+    from video2stylegan.synthetic.params import Expression, HeadParams, Pose
+    from video2stylegan.synthetic.renderer import render
+
+    person = identity_from_seed(7)
+
+    def clip(mouth_open):
+        r = render(HeadParams(person, Expression(mouth_open=mouth_open), Pose()), 160, supersample=2)
+        return np.stack([r.image] * 3), np.stack([r.landmarks] * 3)
+
+    truth, truth_lms = clip(0.8)
+    closed, closed_lms = clip(0.0)
+    reading = read_truth(truth)
+    args = (truth, truth_lms, truth_lms)
+    exact = score_frames(truth, *args, truth_reading=reading).summary()
+    shifted = score_frames(np.roll(truth, 5, axis=2), *args, truth_reading=reading).summary()
+    assert shifted["mouth_error"] < 0.04 and shifted["landmark_error"] > exact["landmark_error"] + 0.03
+    gap = float(np.abs(mouth_opening(truth_lms) - mouth_opening(closed_lms)).mean())  # 0.26 exact
+    wrong = score_frames(closed, *args, truth_reading=reading).summary()
+    assert gap > 0.2 and wrong["mouth_error"] == pytest.approx(gap, rel=0.3)
+    assert np.isnan(score_frames(closed, *args).summary()["mouth_error"])  # no truth reading, no score

@@ -1,5 +1,4 @@
-"""Identity metric ID: dlib descriptor distance of each result frame to the reference
-(or, with a ground truth, to its frame)."""
+"""Identity metric ID: dlib descriptor distance of each result frame to the reference."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from video2stylegan.errors import InvalidOptionError, NoFaceError
+from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces import Face, detect_face, face_descriptor, face_descriptors, identity_distance
 from video2stylegan.faces.video import VideoFaces
 
@@ -42,18 +41,6 @@ def frame_descriptors(
             out[start:stop] = face_descriptors([frames[i] for i in range(start, stop)], face_list[start:stop])
             bar.update(stop - start)
     return out
-
-
-def truth_frame_descriptors(frames, *, progress: bool = False) -> np.ndarray | None:
-    """Descriptors of the faces dlib tracks in ground-truth ``frames`` (the ``ID_gt``
-    reference, found the way a result's faces are found), ``None`` when it finds none."""
-    from video2stylegan.faces import track_faces
-
-    try:
-        tracked = track_faces(frames, source="the ground truth", progress=progress)
-    except NoFaceError:
-        return None
-    return frame_descriptors(frames, tracked, progress=progress)
 
 
 def identity_distances(
