@@ -17,7 +17,7 @@ truth's: same camera, same framing) and scores every frame:
   mouth opening (inner-lip gap over mouth width) of the result and of the
   ground-truth frame, both read from dlib's landmarks (so dlib's offset on
   the renders cancels; eyes are not scored: dlib's eye aspect ratio on the
-  renders barely follows the eyelids, 0.41 -> 0.29 from open to 40 % open);
+  renders barely follows the eyelids, 0.40-0.45 open, 0.22-0.31 at 40 % open);
 * ``ID`` - dlib descriptor distance of the result to the source portrait
   (the paper's ID; it grows with the head's turn even for the exact answer);
 * ``ID_gt`` - dlib descriptor distance of the result to the ground-truth
