@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     try:
         result = run_suite(args.network, default_suite(quick=args.quick, frames=args.frames,
-                                         cases=args.cases.split(",") if args.cases else None), variants, args.out_dir,
+                                         cases=[c.strip() for c in args.cases.split(",")] if args.cases else None), variants, args.out_dir,
                            embedding=args.quality or suite_budget(args.quick), device=args.device, progress=False, echo=print)
     except Video2StyleGANError as exc:
         print(f"error: {exc}", file=sys.stderr)

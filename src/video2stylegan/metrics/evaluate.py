@@ -11,6 +11,7 @@ by side with ours.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -185,12 +186,13 @@ def _resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
 
 
-def _identity_to_ground_truth(report, res, gt, result_faces, gt_faces, id_stride, n, detector, progress) -> None:
-    """``per_frame["ID_gt"]``: descriptor distance of result frame t to ground-truth frame t (length ``n``)."""
+def _identity_to_ground_truth(report, gt, gt_faces, idx, result_descriptors, n, detector, progress) -> None:
+    """``per_frame["ID_gt"]``: descriptor distance of result frame t to ground-truth frame t (length ``n``),
+    at the frames ``idx`` that ``gt`` covers; ``result_descriptors()``: the result's descriptors at ``idx``."""
     from video2stylegan.faces import identity_distance, track_faces
     from video2stylegan.metrics.identity import frame_descriptors
 
-    m = len(res)
+    m = len(gt)
     if gt_faces is None:
         try:
             gt_faces = track_faces(gt, detector=detector, source=report.info["ground_truth"], progress=progress)
@@ -202,11 +204,10 @@ def _identity_to_ground_truth(report, res, gt, result_faces, gt_faces, id_stride
     missing = [i for i in gt_faces.missing if i < m]
     if missing:
         report.notes.append(f"{len(missing)} of {m} ground-truth frames had no detected face (ID_gt uses interpolated landmarks)")
-    idx = np.arange(0, m, id_stride)
-    ours = frame_descriptors(res[idx], [result_faces.face(int(i)) for i in idx], progress=progress)
-    truth = frame_descriptors(gt[idx], [gt_faces.face(int(i)) for i in idx], progress=progress)
+    covered = idx < m
+    truth = frame_descriptors(gt[idx[covered]], [gt_faces.face(int(i)) for i in idx[covered]], progress=progress)
     col = np.full(n, np.nan)
-    col[idx] = identity_distance(ours, truth)
+    col[idx[covered]] = identity_distance(result_descriptors()[covered], truth)
     report.per_frame["ID_gt"] = col
 
 
@@ -310,9 +311,19 @@ def evaluate_video(
     for k in ("driving_mouth", "result_mouth", "driving_eyes", "result_eyes"):
         report.info.setdefault("ratio_means", {})[k] = float(expr[k].mean())
 
+    idx = np.arange(0, n, id_stride)  # the frames ID and ID_gt describe
+
+    @functools.cache
+    def result_descriptors() -> np.ndarray:
+        """The result's dlib descriptors at ``idx``, computed once for ID and ID_gt."""
+        from video2stylegan.metrics.identity import frame_descriptors
+
+        return frame_descriptors(res[idx], [faces["result"].face(int(i)) for i in idx], progress=progress)
+
     src = None
     if source is not None:
-        from video2stylegan.metrics.identity import identity_distances, reference_descriptor
+        from video2stylegan.faces import identity_distance
+        from video2stylegan.metrics.identity import reference_descriptor
 
         if isinstance(source, (str, os.PathLike)):
             from video2stylegan.io import read_image
@@ -322,10 +333,8 @@ def evaluate_video(
         else:
             src = np.asarray(source)
         ref = reference_descriptor(src, detect_face(src, source=report.info.get("source", "the source image")))
-        idx = np.arange(0, n, id_stride)
-        ids = identity_distances(ref, res[idx], [faces["result"].face(int(i)) for i in idx], progress=progress)
         col = np.full(n, np.nan)
-        col[idx] = ids
+        col[idx] = identity_distance(result_descriptors(), ref)
         pf["ID"] = col
         if id_stride > 1:
             report.notes.append(f"ID computed on every {id_stride}th frame ({len(idx)} frames)")
@@ -343,8 +352,7 @@ def evaluate_video(
         pf["SSIM"] = np.full(n, np.nan)
         pf["PSNR"][:m] = image_metrics.psnr(res[:m], gt[:m])
         pf["SSIM"][:m] = image_metrics.ssim(res[:m], gt[:m])
-        _identity_to_ground_truth(report, res[:m], gt[:m], faces["result"], ground_truth_faces, id_stride, n,
-                                  detector, progress)
+        _identity_to_ground_truth(report, gt[:m], ground_truth_faces, idx, result_descriptors, n, detector, progress)
 
     learned_values: dict[str, float | MetricUnavailable] = {}
     if not learned:
