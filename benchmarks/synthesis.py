@@ -2,7 +2,9 @@
 
 Prints a Markdown table (seconds per call, best of --repeats, the two paths
 interleaved so that background load hits both alike), the speed-up and the
-largest output difference. With a CUDA GPU it also prints images/s of our
+largest output difference; then the convolution floor, and the memory a
+forward+backward pass keeps for backward, ours vs the same layers with
+autograd's own convolution nodes. With a CUDA GPU it also prints images/s of our
 path at 256 and 1024 px (R config, random weights, batch 1 and 8, fp32/fp16).
 
     python benchmarks/synthesis.py            # CPU comparison, 128 px T config
@@ -20,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.networks.reference_ops import reference_synthesis  # noqa: E402
+from tests.networks.reference_ops import autograd_convolutions, reference_synthesis  # noqa: E402
 from video2stylegan.networks.stylegan3 import Generator  # noqa: E402
 
 # The issue's yardstick: a 128x128 T model with about 1.4 M parameters.
@@ -104,6 +106,53 @@ def convolution_floor(batches, repeats, threads):
               f"{best_ref / best_conv:.1f}x |")
 
 
+def saved_for_backward(G, ws) -> int:
+    """Bytes of the distinct storages autograd keeps for the backward pass of ``G.synthesis(ws)``."""
+    saved = {}
+
+    def pack(t):
+        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    ws = ws.detach().clone().requires_grad_(True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        G.synthesis(ws)
+    return sum(saved.values())
+
+
+def backward_memory(batches, repeats, threads):
+    """Activations kept for backward (and the forward+backward time), ours vs autograd's convolution nodes."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    G = Generator(**CPU_CONFIG).eval().requires_grad_(False)
+    ours = lambda ws: G.synthesis(ws)  # noqa: E731
+    print("\nKept for backward (frozen weights, gradient w.r.t. ws): ours vs autograd's convolution nodes, "
+          f"best of {repeats}\n")
+    print("| network | batch | autograd convs GB | ours GB | ratio | autograd convs s | ours s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for batch in batches:
+        ws = G.mapping(torch.randn(batch, G.z_dim), truncation_psi=0.7)
+        best = {"plain": float("inf"), "ours": float("inf")}
+        for _ in range(repeats):
+            with autograd_convolutions():
+                best["plain"] = min(best["plain"], timed(lambda: forward_backward(ours, ws)))
+            best["ours"] = min(best["ours"], timed(lambda: forward_backward(ours, ws)))
+        with autograd_convolutions():
+            plain_bytes = saved_for_backward(G, ws)
+        ours_bytes = saved_for_backward(G, ws)
+        print(f"| 128 px T (above) | {batch} | {plain_bytes / 1e9:.2f} | {ours_bytes / 1e9:.2f} | "
+              f"{ours_bytes / plain_bytes:.2f} | {best['plain']:.3f} | {best['ours']:.3f} |")
+    # The official 256 px R shapes (random weights): memory only, a pass takes seconds here.
+    G = Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3, channel_base=65536,
+                  channel_max=1024, conv_kernel=1, use_radial_filters=True).eval().requires_grad_(False)
+    ws = G.mapping(torch.randn(1, 512), truncation_psi=0.7)
+    with autograd_convolutions():
+        plain_bytes = saved_for_backward(G, ws)
+    ours_bytes = saved_for_backward(G, ws)
+    print(f"| 256 px R (official shapes) | 1 | {plain_bytes / 1e9:.2f} | {ours_bytes / 1e9:.2f} | "
+          f"{ours_bytes / plain_bytes:.2f} | | |")
+
+
 def gpu_throughput(repeats):
     device = torch.device("cuda")
     print(f"\nGPU: {torch.cuda.get_device_name(device)}, torch {torch.__version__}; R config, random weights\n")
@@ -137,8 +186,10 @@ def main():
         from video2stylegan.runtime import keep_freed_memory
 
         print(f"keep freed memory (as the command line does): {keep_freed_memory()}")
-    compare_cpu([int(b) for b in args.batches.split(",")], args.repeats, args.threads)
-    convolution_floor([int(b) for b in args.batches.split(",")], args.repeats, args.threads)
+    batches = [int(b) for b in args.batches.split(",")]
+    compare_cpu(batches, args.repeats, args.threads)
+    convolution_floor(batches, args.repeats, args.threads)
+    backward_memory(batches, args.repeats, args.threads)
     if args.gpu:
         if not torch.cuda.is_available():
             sys.exit("--gpu: PyTorch sees no CUDA device here")

@@ -10,6 +10,8 @@ by ``benchmarks/synthesis.py`` only.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -81,3 +83,25 @@ def reference_synthesis(G, ws, transform=None):
         layer = getattr(synthesis, name)
         x = synthesis_layer(layer, x, layer.affine(w))
     return x * synthesis.output_scale
+
+
+@contextlib.contextmanager
+def autograd_convolutions():
+    """Run our generator with autograd's own convolution nodes instead of ``constant_conv2d``.
+
+    Same results; the nodes keep their inputs for backward, as any plain
+    implementation would (the comparison for the memory test and benchmark).
+    """
+    import video2stylegan.networks.layers as layers
+    import video2stylegan.networks.resampling as resampling
+
+    def plain(x, kernel, stride=1, padding=0, groups=1, transposed=False):
+        conv = F.conv_transpose2d if transposed else F.conv2d
+        return conv(x, kernel, stride=stride, padding=padding, groups=groups)
+
+    saved = layers.constant_conv2d, resampling.constant_conv2d
+    layers.constant_conv2d = resampling.constant_conv2d = plain
+    try:
+        yield
+    finally:
+        layers.constant_conv2d, resampling.constant_conv2d = saved

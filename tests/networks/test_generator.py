@@ -99,3 +99,31 @@ def test_channel_counts_of_the_official_1024_r_config():
         "L13_1024_64", "L14_1024_3",
     ]
     assert np.isclose(net.input.bandwidth, 2.0) and net.input.sampling_rate == 16
+
+
+def _saved_bytes(G, ws):
+    saved = {}
+
+    def pack(t):
+        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        img = G.synthesis(ws)
+    (grad,) = torch.autograd.grad(img.square().sum(), ws)
+    return sum(saved.values()), grad
+
+
+@pytest.mark.parametrize("config, most", [("T", 0.55), ("R", 0.65)])
+def test_backward_keeps_much_less_than_autograd_convolutions(config, most):
+    # The resampling filters and the frozen modulated convolutions keep no inputs for backward
+    # (networks.constant_conv); with autograd's own convolutions the same gradient costs more memory.
+    G = make_generator(config)
+    torch.manual_seed(6)
+    ws = G.mapping(torch.randn(2, G.z_dim), truncation_psi=0.8).requires_grad_(True)
+    ours, grad = _saved_bytes(G, ws)
+    with ref.autograd_convolutions():
+        theirs, grad_plain = _saved_bytes(G, ws)
+    torch.testing.assert_close(grad, grad_plain, rtol=1e-5, atol=1e-7)
+    print(f"{config}: saved for backward {ours / 1e6:.2f} MB vs {theirs / 1e6:.2f} MB ({ours / theirs:.2f})")
+    assert ours <= most * theirs

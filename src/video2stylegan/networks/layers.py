@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from video2stylegan.networks.constant_conv import constant_conv2d
+
 LRELU_GAIN = float(np.sqrt(2))
 
 
@@ -93,7 +95,12 @@ def modulated_conv2d(
         dcoefs = (styles.square() @ weight_sq.t() + 1e-8).rsqrt()  # [N, O]
     scale = styles if input_gain is None else styles * input_gain
     bias = None if bias is None else bias.to(x.dtype)
-    x = F.conv2d(x * scale.to(x.dtype).reshape(batch, in_channels, 1, 1), weight.to(x.dtype), padding=padding)
+    x = x * scale.to(x.dtype).reshape(batch, in_channels, 1, 1)
+    weight = weight.to(x.dtype)
+    if weight.requires_grad and torch.is_grad_enabled():  # training, PTI
+        x = F.conv2d(x, weight, padding=padding)
+    else:  # a frozen generator: backward needs no copy of the modulated input
+        x = constant_conv2d(x, weight, padding=padding)
     if dcoefs is None:
         return x if bias is None else x + bias.reshape(1, -1, 1, 1)
     dcoefs = dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)

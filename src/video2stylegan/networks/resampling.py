@@ -12,7 +12,9 @@ discarded. Here:
 * downsampling is a strided depthwise convolution, so discarded samples are
   never computed;
 * separable filters run as two 1-D passes; the radially symmetric (R config)
-  downsampling filter runs as one strided 2-D depthwise convolution.
+  downsampling filter runs as one strided 2-D depthwise convolution;
+* the filters are constants, so their backward passes keep no activations
+  (:mod:`video2stylegan.networks.constant_conv`).
 
 The results equal the zero-insertion reference up to float rounding
 (tests/networks/reference_ops.py holds that reference).
@@ -25,6 +27,8 @@ import scipy.signal
 import scipy.special
 import torch
 import torch.nn.functional as F
+
+from video2stylegan.networks.constant_conv import constant_conv2d
 
 
 def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False):
@@ -80,6 +84,7 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor | None, up: int, padding: list[i
         return _take_range(_take_range(x, 2, -y_lo, out_h), 3, -x_lo, out_w)
     channels = x.shape[1]
     f = (f * (up * gain**0.5)).to(x.dtype).expand(channels, taps)  # per-axis share of the gain
+    kernel_y, kernel_x = f.reshape(channels, 1, taps, 1), f.reshape(channels, 1, 1, taps)
     # A strided transposed convolution computes the full convolution of the
     # zero-inserted signal, c[q] = sum_j x[j] f[q - up*j], without touching the
     # zeros (polyphase). Reference output o along an axis is c[o + taps - 1 - lo].
@@ -87,10 +92,10 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor | None, up: int, padding: list[i
     full_h, full_w = (x.shape[2] - 1) * up + taps, (x.shape[3] - 1) * up + taps
     if 2 * crop_y + out_h == full_h and 2 * crop_x + out_w == full_w and min(crop_y, crop_x) >= 0:
         # Symmetric crops (every StyleGAN3 layer): let the convolution skip them.
-        x = F.conv_transpose2d(x, f.reshape(channels, 1, taps, 1), stride=(up, 1), padding=(crop_y, 0), groups=channels)
-        return F.conv_transpose2d(x, f.reshape(channels, 1, 1, taps), stride=(1, up), padding=(0, crop_x), groups=channels)
-    x = F.conv_transpose2d(x, f.reshape(channels, 1, taps, 1), stride=(up, 1), groups=channels)
-    x = F.conv_transpose2d(x, f.reshape(channels, 1, 1, taps), stride=(1, up), groups=channels)
+        x = constant_conv2d(x, kernel_y, (up, 1), (crop_y, 0), channels, transposed=True)
+        return constant_conv2d(x, kernel_x, (1, up), (0, crop_x), channels, transposed=True)
+    x = constant_conv2d(x, kernel_y, (up, 1), 0, channels, transposed=True)
+    x = constant_conv2d(x, kernel_x, (1, up), 0, channels, transposed=True)
     return _take_range(_take_range(x, 2, crop_y, out_h), 3, crop_x, out_w)
 
 
@@ -101,11 +106,10 @@ def downsample2d(x: torch.Tensor, f: torch.Tensor | None, down: int) -> torch.Te
     channels = x.shape[1]
     f = f.to(x.dtype).flip(list(range(f.ndim)))
     if f.ndim == 2:
-        kernel = f.expand(channels, 1, *f.shape)
-        return F.conv2d(x, kernel, stride=down, groups=channels)
+        return constant_conv2d(x, f.expand(channels, 1, *f.shape), down, 0, channels)
     taps = f.numel()
-    x = F.conv2d(x, f.expand(channels, 1, taps).reshape(channels, 1, taps, 1), stride=(down, 1), groups=channels)
-    return F.conv2d(x, f.expand(channels, 1, taps).reshape(channels, 1, 1, taps), stride=(1, down), groups=channels)
+    x = constant_conv2d(x, f.expand(channels, 1, taps).reshape(channels, 1, taps, 1), (down, 1), 0, channels)
+    return constant_conv2d(x, f.expand(channels, 1, taps).reshape(channels, 1, 1, taps), (1, down), 0, channels)
 
 
 def filtered_lrelu(
