@@ -315,23 +315,30 @@ def landmark_jitter(landmarks: np.ndarray, scale: float) -> np.ndarray:
 class TruthReading:
     """dlib's reading of the ground-truth frames, the reference of the scores that
     compare two dlib readings (``ID_gt``, ``mouth_error``): ``landmarks`` ``(T, 68, 2)``
-    and ``descriptors`` ``(T, 128)``, both ``None`` when dlib finds no face."""
+    and ``descriptors`` ``(T, 128)``, both ``None`` when dlib finds no face;
+    ``missing``: frames without a detected face (their landmarks interpolated)."""
 
     landmarks: np.ndarray | None
     descriptors: np.ndarray | None
+    missing: int = 0
 
 
 def read_truth(frames, *, progress: bool = False) -> TruthReading:
     """Track the faces of the ground-truth ``frames`` as a result's are tracked, and describe them."""
+    return _read_faces(frames, "the ground truth", describe=True, progress=progress)
+
+
+def _read_faces(frames, source: str, *, describe: bool, progress: bool) -> TruthReading:
+    """dlib's landmarks of ``frames`` and, if ``describe``, their descriptors (``source`` names them in messages)."""
     from video2stylegan.faces import track_faces
     from video2stylegan.metrics.identity import frame_descriptors
 
     try:
-        tracked = track_faces(frames, source="the ground truth", progress=progress)
+        tracked = track_faces(frames, source=source, progress=progress)
     except NoFaceError:
         return TruthReading(None, None)
-    return TruthReading(tracked.landmarks[: len(frames)].astype(np.float64),
-                        frame_descriptors(frames, tracked, progress=progress))
+    descriptors = frame_descriptors(frames, tracked, progress=progress) if describe else None
+    return TruthReading(tracked.landmarks[: len(frames)].astype(np.float64), descriptors, len(tracked.missing))
 
 
 def score_frames(
@@ -343,6 +350,7 @@ def score_frames(
     *,
     truth_reading: "TruthReading | None" = None,
     truth_visible: np.ndarray | None = None,
+    reading: "TruthReading | None" = None,
     progress: bool = False,
 ) -> FrameScores:
     """Score result ``frames`` ``(T, H, W, 3)`` (in the ground truth's geometry) per frame.
@@ -351,10 +359,11 @@ def score_frames(
     ``truth_visible``: ``(T, 68)`` bool, the points counted in ``landmark_error``
     (default all); ``source_descriptor``: the portrait's dlib descriptor (``None``:
     no ID); ``truth_reading``: what dlib reads in the ground-truth frames
-    (:func:`read_truth`; ``None``: no ID_gt and mouth_error). A result without any
+    (:func:`read_truth`; ``None``: no ID_gt and mouth_error); ``reading``: what dlib
+    reads in ``frames`` where that is known already (scoring the ground truth
+    itself; default: tracked and described here). A result without any
     detectable face gets ``nan`` landmark scores and IDs.
     """
-    from video2stylegan.faces import track_faces
     from video2stylegan.metrics import image as image_metrics
     from video2stylegan.metrics import landmarks as lm
 
@@ -370,11 +379,12 @@ def score_frames(
     pf["PSNR"] = np.asarray(image_metrics.psnr(frames, truth_frames), np.float64).reshape(T)
     pf["SSIM"] = np.asarray(image_metrics.ssim(frames, truth_frames), np.float64).reshape(T)
     notes = []
-    try:
-        tracked = track_faces(frames, source="result", progress=progress)
-    except NoFaceError:
+    if reading is None:
+        describe = source_descriptor is not None or truth_reading is not None
+        reading = _read_faces(frames, "result", describe=describe, progress=progress)
+    if reading.landmarks is None:
         return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, None, T, ["no face detected in any result frame"])
-    res = tracked.landmarks[:T].astype(np.float64)
+    res = np.asarray(reading.landmarks, np.float64)[:T]
     eye = lm.interocular(truth_landmarks)
     err = np.linalg.norm(res - truth_landmarks, axis=-1)
     counted = np.maximum(visible.sum(axis=1), 1)
@@ -384,18 +394,17 @@ def score_frames(
     pf["dK"][1:] = lm.keypoint_motion_distance(driving_landmarks, res)
     pf["jitter"] = landmark_jitter(res, lm.face_scale(truth_landmarks))
     truth_descriptors = None if truth_reading is None else truth_reading.descriptors
-    if source_descriptor is not None or truth_descriptors is not None:
+    if reading.descriptors is not None:
         from video2stylegan.faces import identity_distance
-        from video2stylegan.metrics.identity import frame_descriptors
 
-        desc = frame_descriptors(frames, tracked, progress=progress)
         if source_descriptor is not None:
-            pf["ID"] = identity_distance(desc, source_descriptor)
+            pf["ID"] = identity_distance(reading.descriptors, source_descriptor)
         if truth_descriptors is not None:
-            pf["ID_gt"] = identity_distance(desc, np.asarray(truth_descriptors)[:T])
-    if tracked.missing:
-        notes.append(f"{len(tracked.missing)} of {T} result frames had no detected face (landmarks interpolated)")
-    return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, res, len(tracked.missing), notes)
+            pf["ID_gt"] = identity_distance(reading.descriptors, np.asarray(truth_descriptors)[:T])
+    if reading.missing:
+        notes.append(f"{reading.missing} of {T} result frames had no detected face (landmarks interpolated)")
+    return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, res, reading.missing, notes)
+
 
 
 @dataclass
@@ -661,10 +670,10 @@ def _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames,
         picks = sample_indices(case.frames, strip_frames)
         strip_cols = {"reference": [data.source_image] * len(picks), "driving": list(data.driving_frames[picks])}
 
-        def record(name, frames, s_per_frame, extra=None):
+        def record(name, frames, s_per_frame, extra=None, reading=None):
             t0 = time.perf_counter()
             scores = score_frames(frames, data.truth_frames, data.truth_landmarks, data.driving_landmarks,
-                                  descriptor, truth_reading=truth, truth_visible=data.truth_visible)
+                                  descriptor, truth_reading=truth, truth_visible=data.truth_visible, reading=reading)
             s_per_frame = dict(s_per_frame)
             s_per_frame["score"] = (time.perf_counter() - t0) / case.frames
             stage_times = [v for k, v in s_per_frame.items() if k != "score"]
@@ -678,7 +687,7 @@ def _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames,
             result.notes.extend(f"case {case.name}, {name}: {n}" for n in scores.notes)
             return row
 
-        record(GROUND_TRUTH, data.truth_frames, {})
+        record(GROUND_TRUTH, data.truth_frames, {}, reading=truth)  # dlib read the truth above already
         for name, overrides in variants.items():
             say(f"case {case.name}: {name}")
             t0 = time.perf_counter()
