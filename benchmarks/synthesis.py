@@ -107,17 +107,30 @@ def convolution_floor(batches, repeats, threads):
 
 
 def saved_for_backward(G, ws) -> int:
-    """Bytes of the distinct storages autograd keeps for the backward pass of ``G.synthesis(ws)``."""
+    """Bytes of the distinct storages autograd keeps for the backward pass of ``G.synthesis(ws)``.
+
+    Works on the ``meta`` device too (shapes only, no memory, no time), which is how the rows
+    for the official 256 / 1024 px shapes are measured here.
+    """
     saved = {}
 
     def pack(t):
-        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        storage = t.untyped_storage()
+        saved[storage._cdata] = storage  # held, as autograd holds it, so that no address is reused
         return t
 
     ws = ws.detach().clone().requires_grad_(True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         G.synthesis(ws)
-    return sum(saved.values())
+    return sum(storage.nbytes() for storage in saved.values())
+
+
+def official_shapes(resolution, config):
+    """A random-weight generator with the channel settings of NVIDIA's FFHQ 1024 px networks (T or R config)."""
+    kwargs = dict(channel_base=32768, channel_max=512)
+    if config == "R":
+        kwargs = dict(channel_base=65536, channel_max=1024, conv_kernel=1, use_radial_filters=True)
+    return Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3, **kwargs)
 
 
 def backward_memory(batches, repeats, threads):
@@ -126,10 +139,18 @@ def backward_memory(batches, repeats, threads):
     torch.manual_seed(0)
     G = Generator(**CPU_CONFIG).eval().requires_grad_(False)
     ours = lambda ws: G.synthesis(ws)  # noqa: E731
-    print("\nKept for backward (frozen weights, gradient w.r.t. ws): ours vs autograd's convolution nodes, "
-          f"best of {repeats}\n")
+    print("\nKept for backward (frozen weights, gradient w.r.t. ws): ours vs the same layers with autograd's "
+          f"convolution nodes; time best of {repeats}\n")
     print("| network | batch | autograd convs GB | ours GB | ratio | autograd convs s | ours s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
+
+    def row(label, G, ws, times=("", "")):
+        with autograd_convolutions():
+            plain = saved_for_backward(G, ws)
+        kept = saved_for_backward(G, ws)
+        print(f"| {label} | {ws.shape[0]} | {plain / 1e9:.2f} | {kept / 1e9:.2f} | {kept / plain:.2f} | "
+              f"{times[0]} | {times[1]} |")
+
     for batch in batches:
         ws = G.mapping(torch.randn(batch, G.z_dim), truncation_psi=0.7)
         best = {"plain": float("inf"), "ours": float("inf")}
@@ -137,20 +158,12 @@ def backward_memory(batches, repeats, threads):
             with autograd_convolutions():
                 best["plain"] = min(best["plain"], timed(lambda: forward_backward(ours, ws)))
             best["ours"] = min(best["ours"], timed(lambda: forward_backward(ours, ws)))
-        with autograd_convolutions():
-            plain_bytes = saved_for_backward(G, ws)
-        ours_bytes = saved_for_backward(G, ws)
-        print(f"| 128 px T (above) | {batch} | {plain_bytes / 1e9:.2f} | {ours_bytes / 1e9:.2f} | "
-              f"{ours_bytes / plain_bytes:.2f} | {best['plain']:.3f} | {best['ours']:.3f} |")
-    # The official 256 px R shapes (random weights): memory only, a pass takes seconds here.
-    G = Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3, channel_base=65536,
-                  channel_max=1024, conv_kernel=1, use_radial_filters=True).eval().requires_grad_(False)
-    ws = G.mapping(torch.randn(1, 512), truncation_psi=0.7)
-    with autograd_convolutions():
-        plain_bytes = saved_for_backward(G, ws)
-    ours_bytes = saved_for_backward(G, ws)
-    print(f"| 256 px R (official shapes) | 1 | {plain_bytes / 1e9:.2f} | {ours_bytes / 1e9:.2f} | "
-          f"{ours_bytes / plain_bytes:.2f} | | |")
+        row("128 px T (above)", G, ws, (f"{best['plain']:.3f}", f"{best['ours']:.3f}"))
+    # NVIDIA's FFHQ channel settings, on the meta device: memory only.
+    for resolution, config in [(256, "R"), (1024, "T"), (1024, "R")]:
+        G = official_shapes(resolution, config).eval().requires_grad_(False).to("meta")
+        for batch in batches:
+            row(f"{resolution} px {config}, FFHQ channels", G, torch.zeros(batch, G.num_ws, 512, device="meta"))
 
 
 def gpu_throughput(repeats):
@@ -158,10 +171,9 @@ def gpu_throughput(repeats):
     print(f"\nGPU: {torch.cuda.get_device_name(device)}, torch {torch.__version__}; R config, random weights\n")
     print("| resolution | batch | dtype | images/s |")
     print("|---:|---:|---|---:|")
-    for resolution, base, cmax in [(256, 65536, 1024), (1024, 65536, 1024)]:
+    for resolution in (256, 1024):
         torch.manual_seed(0)
-        G = Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3, channel_base=base,
-                      channel_max=cmax, conv_kernel=1, use_radial_filters=True).eval().requires_grad_(False).to(device)
+        G = official_shapes(resolution, "R").eval().requires_grad_(False).to(device)
         for batch in (1, 8):
             ws = G.mapping(torch.randn(batch, 512, device=device))
             for dtype in (torch.float32, torch.float16):

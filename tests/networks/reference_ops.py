@@ -87,7 +87,7 @@ def reference_synthesis(G, ws, transform=None):
 
 @contextlib.contextmanager
 def autograd_convolutions():
-    """Run our generator with autograd's own convolution nodes instead of ``constant_conv2d``.
+    """Run our generator with autograd's own convolution nodes instead of ``constant_convs``.
 
     Same results; the nodes keep their inputs for backward, as any plain
     implementation would (the comparison for the memory test and benchmark).
@@ -95,13 +95,15 @@ def autograd_convolutions():
     import video2stylegan.networks.layers as layers
     import video2stylegan.networks.resampling as resampling
 
-    def plain(x, kernel, stride=1, padding=0, groups=1, transposed=False):
-        conv = F.conv_transpose2d if transposed else F.conv2d
-        return conv(x, kernel, stride=stride, padding=padding, groups=groups)
+    def plain(x, passes):
+        for p in passes:
+            conv = F.conv_transpose2d if p.transposed else F.conv2d
+            x = conv(x, p.kernel, stride=p.stride, padding=p.padding, groups=p.groups)
+        return x
 
-    saved = layers.constant_conv2d, resampling.constant_conv2d
-    layers.constant_conv2d = resampling.constant_conv2d = plain
+    saved = layers.constant_convs, resampling.constant_convs
+    layers.constant_convs = resampling.constant_convs = plain
     try:
         yield
     finally:
-        layers.constant_conv2d, resampling.constant_conv2d = saved
+        layers.constant_convs, resampling.constant_convs = saved

@@ -1,10 +1,10 @@
-"""constant_conv2d: the input gradient of an ordinary convolution, without keeping the input."""
+"""constant_convs: the input gradient of ordinary convolutions, without keeping their inputs."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from video2stylegan.networks.constant_conv import constant_conv2d
+from video2stylegan.networks.constant_conv import ConvPass, constant_convs
 
 CASES = [
     # (in shape, kernel shape, stride, padding, groups, transposed)
@@ -18,9 +18,23 @@ CASES = [
 ]
 
 
-def _plain(x, kernel, stride, padding, groups, transposed):
-    conv = F.conv_transpose2d if transposed else F.conv2d
-    return conv(x, kernel, stride=stride, padding=padding, groups=groups)
+def _plain(x, passes):
+    for p in passes:
+        conv = F.conv_transpose2d if p.transposed else F.conv2d
+        x = conv(x, p.kernel, stride=p.stride, padding=p.padding, groups=p.groups)
+    return x
+
+
+def _check_against_autograd(x, passes):
+    ours = constant_convs(x, passes)
+    expected = _plain(x, passes)
+    assert ours.shape == expected.shape
+    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-12)
+    weights = torch.randn_like(expected)
+    (grad,) = torch.autograd.grad((ours * weights).sum(), x)
+    (grad_expected,) = torch.autograd.grad((expected * weights).sum(), x)
+    assert grad.shape == x.shape
+    torch.testing.assert_close(grad, grad_expected, rtol=0, atol=1e-11)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
@@ -31,17 +45,22 @@ def test_output_and_input_gradient_equal_autograd_convolution(case, channels_las
     x = torch.randn(shape, dtype=torch.float64)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    x.requires_grad_(True)
     kernel = torch.randn(kshape, dtype=torch.float64)
-    ours = constant_conv2d(x, kernel, stride, padding, groups, transposed)
-    expected = _plain(x, kernel, stride, padding, groups, transposed)
-    assert ours.shape == expected.shape
-    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-12)
-    weights = torch.randn_like(expected)
-    (grad,) = torch.autograd.grad((ours * weights).sum(), x)
-    (grad_expected,) = torch.autograd.grad((expected * weights).sum(), x)
-    assert grad.shape == x.shape
-    torch.testing.assert_close(grad, grad_expected, rtol=0, atol=1e-11)
+    _check_against_autograd(x.requires_grad_(True), [ConvPass(kernel, stride, padding, groups, transposed)])
+
+
+def test_a_chain_of_passes_equals_autograd_convolutions():
+    # a separable upsampling (y then x) followed by a separable downsampling, as one node
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 11, 9, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    f = torch.randn(3, 12, dtype=torch.float64)
+    passes = [
+        ConvPass(f.reshape(3, 1, 12, 1), (2, 1), (5, 0), 3, transposed=True),
+        ConvPass(f.reshape(3, 1, 1, 12), (1, 2), (0, 5), 3, transposed=True),
+        ConvPass(f.reshape(3, 1, 12, 1), (2, 1), groups=3),
+        ConvPass(f.reshape(3, 1, 1, 12), (1, 2), groups=3),
+    ]
+    _check_against_autograd(x.requires_grad_(True), passes)
 
 
 def _saved_storages(fn, x):
@@ -60,7 +79,7 @@ def test_keeps_no_activation_for_backward():
     x = torch.randn(1, 4, 32, 32, requires_grad=True)
     kernel = torch.randn(4, 1, 12, 1)
     plain = _saved_storages(lambda v: F.conv2d(v, kernel, stride=(2, 1), groups=4), x)
-    ours = _saved_storages(lambda v: constant_conv2d(v, kernel, (2, 1), 0, 4), x)
+    ours = _saved_storages(lambda v: constant_convs(v, [ConvPass(kernel, (2, 1), groups=4)]), x)
     assert x.untyped_storage().data_ptr() in plain  # autograd's node keeps the input ...
     assert ours == set()  # ... ours keeps nothing
 
@@ -70,7 +89,7 @@ def test_gradient_under_autocast_has_the_input_dtype():
     x = torch.randn(1, 4, 16, 16, requires_grad=True)
     kernel = torch.randn(3, 4, 3, 3)
     grads = []
-    for conv in (lambda v: constant_conv2d(v, kernel, padding=2), lambda v: F.conv2d(v, kernel, padding=2)):
+    for conv in (lambda v: constant_convs(v, [ConvPass(kernel, padding=(2, 2))]), lambda v: F.conv2d(v, kernel, padding=2)):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             y = conv(x)
         assert y.dtype == torch.bfloat16
@@ -82,4 +101,4 @@ def test_gradient_under_autocast_has_the_input_dtype():
 def test_refuses_a_kernel_that_wants_a_gradient():
     kernel = torch.randn(3, 4, 3, 3, requires_grad=True)
     with pytest.raises(ValueError, match="requires grad"):
-        constant_conv2d(torch.randn(1, 4, 8, 8), kernel)
+        constant_convs(torch.randn(1, 4, 8, 8), [ConvPass(kernel)])

@@ -1,4 +1,4 @@
-"""Convolutions with a constant kernel whose backward pass keeps no activations.
+"""Convolutions with constant kernels whose backward pass keeps no activations.
 
 Autograd's convolution node keeps its input alive until the backward pass
 even when only the input gradient will be asked for, and that gradient needs
@@ -6,49 +6,65 @@ nothing but the kernel and the input's shape. In the synthesis network the
 resampling filters (constant buffers) feed on the largest tensors there are,
 the upsampled activations, and the modulated convolutions of a frozen
 generator (projection, pose optimisation) have constant weights too. Not
-keeping their inputs leaves 0.52x (128 px T config) and 0.61x (official
-256 px R shapes) of the activations for backward, at the same speed
-(``benchmarks/synthesis.py`` measures it).
+keeping their inputs leaves 0.52x (T config) and 0.61x (R config) of the
+activations for backward (``benchmarks/synthesis.py`` measures it).
+
+A chain of passes (the two 1-D passes of a separable filter) runs as one
+autograd node, which keeps the per-call overhead of a Python-level node to
+one per chain.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
 
 
-def constant_conv2d(x, kernel, stride=1, padding=0, groups=1, transposed=False):
-    """``F.conv2d`` (or ``F.conv_transpose2d`` if ``transposed``) with a kernel that gets no gradient.
+class ConvPass(NamedTuple):
+    """One ``F.conv2d`` (or, if ``transposed``, ``F.conv_transpose2d``) with a constant ``kernel``."""
 
-    Gradients flow to ``x`` only; ``kernel`` must not require grad.
+    kernel: torch.Tensor
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    groups: int = 1
+    transposed: bool = False
+
+
+def constant_convs(x: torch.Tensor, passes: Sequence[ConvPass]) -> torch.Tensor:
+    """Apply the convolution ``passes`` in order; gradients flow to ``x`` only.
+
+    The kernels must not require grad (use ``torch.nn.functional`` for those).
     """
-    if kernel.requires_grad and torch.is_grad_enabled():
-        raise ValueError("constant_conv2d: the kernel requires grad; use torch.nn.functional.conv2d")
-    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
-    return _ConstantConv.apply(x, kernel, pair(stride), pair(padding), groups, transposed)
+    if torch.is_grad_enabled() and any(p.kernel.requires_grad for p in passes):
+        raise ValueError("constant_convs: a kernel requires grad; use torch.nn.functional.conv2d")
+    return _ConstantConvs.apply(x, tuple(passes))
 
 
-class _ConstantConv(torch.autograd.Function):
+class _ConstantConvs(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, groups, transposed):
-        ctx.kernel, ctx.stride, ctx.padding, ctx.groups, ctx.transposed = kernel, stride, padding, groups, transposed
-        ctx.input_shape, ctx.input_format = x.shape, _memory_format(x)
-        conv = F.conv_transpose2d if transposed else F.conv2d
-        return conv(x, kernel, stride=stride, padding=padding, groups=groups)
+    def forward(ctx, x, passes):
+        ctx.passes, ctx.inputs = passes, []
+        for p in passes:
+            ctx.inputs.append((x.shape, _memory_format(x)))
+            conv = F.conv_transpose2d if p.transposed else F.conv2d
+            x = conv(x, p.kernel, stride=p.stride, padding=p.padding, groups=p.groups)
+        return x
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        # Asked for the input gradient alone, convolution_backward reads only the
-        # input's shape and layout: an unwritten tensor of that shape stands in for it.
-        # (Under autocast the forward ran in a lower precision than the kernel: the gradient's
-        # dtype is the one it ran in, and autograd casts the result back to the input's.)
-        stand_in = torch.empty(ctx.input_shape, dtype=grad.dtype, device=grad.device, memory_format=ctx.input_format)
-        grad_input, _, _ = torch.ops.aten.convolution_backward(
-            grad, stand_in, ctx.kernel.to(grad.dtype), None, ctx.stride, ctx.padding, (1, 1), ctx.transposed, (0, 0),
-            ctx.groups, (True, False, False),
-        )
-        return grad_input, None, None, None, None, None
+        for p, (shape, memory_format) in zip(reversed(ctx.passes), reversed(ctx.inputs)):
+            # Asked for the input gradient alone, convolution_backward reads only the input's
+            # shape and layout: an unwritten tensor of that shape stands in for it. (Under
+            # autocast the pass ran in the gradient's dtype; autograd casts the result back.)
+            stand_in = torch.empty(shape, dtype=grad.dtype, device=grad.device, memory_format=memory_format)
+            grad = torch.ops.aten.convolution_backward.default(
+                grad, stand_in, p.kernel.to(grad.dtype), None, p.stride, p.padding, (1, 1), p.transposed, (0, 0),
+                p.groups, (True, False, False),
+            )[0]
+        return grad, None
 
 
 def _memory_format(x: torch.Tensor) -> torch.memory_format:

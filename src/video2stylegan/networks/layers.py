@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from video2stylegan.networks.constant_conv import constant_conv2d
+from video2stylegan.networks.constant_conv import ConvPass, constant_convs
 
 LRELU_GAIN = float(np.sqrt(2))
 
@@ -100,7 +100,7 @@ def modulated_conv2d(
     if weight.requires_grad and torch.is_grad_enabled():  # training, PTI
         x = F.conv2d(x, weight, padding=padding)
     else:  # a frozen generator: backward needs no copy of the modulated input
-        x = constant_conv2d(x, weight, padding=padding)
+        x = constant_convs(x, [ConvPass(weight, padding=(padding, padding))])
     if dcoefs is None:
         return x if bias is None else x + bias.reshape(1, -1, 1, 1)
     dcoefs = dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)

@@ -28,7 +28,7 @@ import scipy.special
 import torch
 import torch.nn.functional as F
 
-from video2stylegan.networks.constant_conv import constant_conv2d
+from video2stylegan.networks.constant_conv import ConvPass, constant_convs
 
 
 def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False):
@@ -92,10 +92,10 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor | None, up: int, padding: list[i
     full_h, full_w = (x.shape[2] - 1) * up + taps, (x.shape[3] - 1) * up + taps
     if 2 * crop_y + out_h == full_h and 2 * crop_x + out_w == full_w and min(crop_y, crop_x) >= 0:
         # Symmetric crops (every StyleGAN3 layer): let the convolution skip them.
-        x = constant_conv2d(x, kernel_y, (up, 1), (crop_y, 0), channels, transposed=True)
-        return constant_conv2d(x, kernel_x, (1, up), (0, crop_x), channels, transposed=True)
-    x = constant_conv2d(x, kernel_y, (up, 1), 0, channels, transposed=True)
-    x = constant_conv2d(x, kernel_x, (1, up), 0, channels, transposed=True)
+        return constant_convs(x, [ConvPass(kernel_y, (up, 1), (crop_y, 0), channels, transposed=True),
+                                  ConvPass(kernel_x, (1, up), (0, crop_x), channels, transposed=True)])
+    x = constant_convs(x, [ConvPass(kernel_y, (up, 1), groups=channels, transposed=True),
+                           ConvPass(kernel_x, (1, up), groups=channels, transposed=True)])
     return _take_range(_take_range(x, 2, crop_y, out_h), 3, crop_x, out_w)
 
 
@@ -106,10 +106,10 @@ def downsample2d(x: torch.Tensor, f: torch.Tensor | None, down: int) -> torch.Te
     channels = x.shape[1]
     f = f.to(x.dtype).flip(list(range(f.ndim)))
     if f.ndim == 2:
-        return constant_conv2d(x, f.expand(channels, 1, *f.shape), down, 0, channels)
+        return constant_convs(x, [ConvPass(f.expand(channels, 1, *f.shape), (down, down), groups=channels)])
     taps = f.numel()
-    x = constant_conv2d(x, f.expand(channels, 1, taps).reshape(channels, 1, taps, 1), (down, 1), 0, channels)
-    return constant_conv2d(x, f.expand(channels, 1, taps).reshape(channels, 1, 1, taps), (1, down), 0, channels)
+    return constant_convs(x, [ConvPass(f.expand(channels, 1, taps).reshape(channels, 1, taps, 1), (down, 1), groups=channels),
+                              ConvPass(f.expand(channels, 1, taps).reshape(channels, 1, 1, taps), (1, down), groups=channels)])
 
 
 def filtered_lrelu(
