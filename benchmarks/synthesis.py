@@ -8,12 +8,14 @@ autograd's own convolution nodes. With a CUDA GPU it also prints images/s of our
 path at 256 and 1024 px (R config, random weights, batch 1 and 8, fp32/fp16).
 
     python benchmarks/synthesis.py            # CPU comparison, 128 px T config
-    python benchmarks/synthesis.py --gpu      # + GPU throughput table
+    python benchmarks/synthesis.py --gpu      # + GPU throughput and memory tables
+    python benchmarks/synthesis.py --gpu --skip-cpu   # the GPU tables alone (a short device check)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -183,6 +185,26 @@ def gpu_throughput(repeats):
                 run()
                 best = min(timed(run, torch.cuda.synchronize) for _ in range(repeats))
                 print(f"| {resolution} | {batch} | {str(dtype).split('.')[-1]} | {batch / best:.1f} |")
+    print("\nForward+backward w.r.t. ws (a projection step), fp32, batch 1: peak GPU memory and time, "
+          "ours vs autograd's convolution nodes\n")
+    print("| resolution | autograd convs GB | ours GB | autograd convs s | ours s |")
+    print("|---:|---:|---:|---:|---:|")
+    for resolution in (256, 1024):
+        torch.manual_seed(0)
+        G = official_shapes(resolution, "R").eval().requires_grad_(False).to(device)
+        ws = G.mapping(torch.randn(1, 512, device=device))
+        cells = {}
+        for key in ("plain", "ours"):
+            context = autograd_convolutions() if key == "plain" else contextlib.nullcontext()
+            with context:
+                forward_backward(G.synthesis, ws)
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats(device)
+                seconds = min(timed(lambda: forward_backward(G.synthesis, ws), torch.cuda.synchronize)
+                              for _ in range(repeats))
+                cells[key] = (torch.cuda.max_memory_allocated(device) / 1e9, seconds)
+        print(f"| {resolution} | {cells['plain'][0]:.2f} | {cells['ours'][0]:.2f} | "
+              f"{cells['plain'][1]:.3f} | {cells['ours'][1]:.3f} |")
 
 
 def main():
@@ -190,7 +212,8 @@ def main():
     parser.add_argument("--batches", default="1,8", help="batch sizes for the CPU comparison")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--gpu", action="store_true", help="also measure GPU throughput (needs CUDA)")
+    parser.add_argument("--gpu", action="store_true", help="also measure GPU throughput and memory (needs CUDA)")
+    parser.add_argument("--skip-cpu", action="store_true", help="only the GPU tables (with --gpu)")
     parser.add_argument("--default-malloc", action="store_true",
                         help="leave glibc's allocator as it is (the command line keeps freed memory; video2stylegan.runtime)")
     args = parser.parse_args()
@@ -199,9 +222,10 @@ def main():
 
         print(f"keep freed memory (as the command line does): {keep_freed_memory()}")
     batches = [int(b) for b in args.batches.split(",")]
-    compare_cpu(batches, args.repeats, args.threads)
-    convolution_floor(batches, args.repeats, args.threads)
-    backward_memory(batches, args.repeats, args.threads)
+    if not args.skip_cpu:
+        compare_cpu(batches, args.repeats, args.threads)
+        convolution_floor(batches, args.repeats, args.threads)
+        backward_memory(batches, args.repeats, args.threads)
     if args.gpu:
         if not torch.cuda.is_available():
             sys.exit("--gpu: PyTorch sees no CUDA device here")
