@@ -135,37 +135,50 @@ def official_shapes(resolution, config):
     return Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3, **kwargs)
 
 
+@contextlib.contextmanager
+def recomputing(G):
+    """``G.synthesis.recompute_activations`` on for the duration."""
+    G.synthesis.recompute_activations = True
+    try:
+        yield
+    finally:
+        G.synthesis.recompute_activations = False
+
+
 def backward_memory(batches, repeats, threads):
-    """Activations kept for backward (and the forward+backward time), ours vs autograd's convolution nodes."""
+    """Activations kept for backward (and the forward+backward time): autograd's convolution nodes,
+    ours, and ours recomputing the upsampled activations in backward."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     G = Generator(**CPU_CONFIG).eval().requires_grad_(False)
-    ours = lambda ws: G.synthesis(ws)  # noqa: E731
-    print("\nKept for backward (frozen weights, gradient w.r.t. ws): ours vs the same layers with autograd's "
-          f"convolution nodes; time best of {repeats}\n")
-    print("| network | batch | autograd convs GB | ours GB | ratio | autograd convs s | ours s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\nKept for backward (frozen weights, gradient w.r.t. ws): the same layers with autograd's convolution "
+          f"nodes, ours, ours with recompute_activations; time best of {repeats}\n")
+    print("| network | batch | autograd convs GB | ours GB | recomputing GB | autograd convs s | ours s | recomputing s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    modes = {"plain": lambda: autograd_convolutions(), "ours": contextlib.nullcontext, "recompute": lambda: recomputing(G)}
 
-    def row(label, G, ws, times=("", "")):
-        with autograd_convolutions():
-            plain = saved_for_backward(G, ws)
-        kept = saved_for_backward(G, ws)
-        print(f"| {label} | {ws.shape[0]} | {plain / 1e9:.2f} | {kept / 1e9:.2f} | {kept / plain:.2f} | "
-              f"{times[0]} | {times[1]} |")
+    def row(label, ws, times=None):
+        kept = {}
+        for key, mode in modes.items():
+            with mode():
+                kept[key] = saved_for_backward(G, ws) / 1e9
+        seconds = [f"{times[k]:.3f}" for k in modes] if times else ["", "", ""]
+        print(f"| {label} | {ws.shape[0]} | {kept['plain']:.2f} | {kept['ours']:.2f} ({kept['ours'] / kept['plain']:.2f}) | "
+              f"{kept['recompute']:.2f} ({kept['recompute'] / kept['plain']:.2f}) | {' | '.join(seconds)} |")
 
     for batch in batches:
         ws = G.mapping(torch.randn(batch, G.z_dim), truncation_psi=0.7)
-        best = {"plain": float("inf"), "ours": float("inf")}
+        best = dict.fromkeys(modes, float("inf"))
         for _ in range(repeats):
-            with autograd_convolutions():
-                best["plain"] = min(best["plain"], timed(lambda: forward_backward(ours, ws)))
-            best["ours"] = min(best["ours"], timed(lambda: forward_backward(ours, ws)))
-        row("128 px T (above)", G, ws, (f"{best['plain']:.3f}", f"{best['ours']:.3f}"))
+            for key, mode in modes.items():
+                with mode():
+                    best[key] = min(best[key], timed(lambda: forward_backward(G.synthesis, ws)))
+        row("128 px T (above)", ws, best)
     # NVIDIA's FFHQ channel settings, on the meta device: memory only.
     for resolution, config in [(256, "R"), (1024, "T"), (1024, "R")]:
         G = official_shapes(resolution, config).eval().requires_grad_(False).to("meta")
         for batch in batches:
-            row(f"{resolution} px {config}, FFHQ channels", G, torch.zeros(batch, G.num_ws, 512, device="meta"))
+            row(f"{resolution} px {config}, FFHQ channels", torch.zeros(batch, G.num_ws, 512, device="meta"))
 
 
 def gpu_throughput(repeats):
@@ -185,26 +198,26 @@ def gpu_throughput(repeats):
                 run()
                 best = min(timed(run, torch.cuda.synchronize) for _ in range(repeats))
                 print(f"| {resolution} | {batch} | {str(dtype).split('.')[-1]} | {batch / best:.1f} |")
-    print("\nForward+backward w.r.t. ws (a projection step), fp32, batch 1: peak GPU memory and time, "
-          "ours vs autograd's convolution nodes\n")
-    print("| resolution | autograd convs GB | ours GB | autograd convs s | ours s |")
-    print("|---:|---:|---:|---:|---:|")
+    print("\nForward+backward w.r.t. ws (a projection step), fp32, batch 1: peak GPU memory and time with "
+          "autograd's convolution nodes, ours, ours with recompute_activations\n")
+    print("| resolution | autograd convs GB | ours GB | recomputing GB | autograd convs s | ours s | recomputing s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for resolution in (256, 1024):
         torch.manual_seed(0)
         G = official_shapes(resolution, "R").eval().requires_grad_(False).to(device)
         ws = G.mapping(torch.randn(1, 512, device=device))
+        modes = {"plain": autograd_convolutions, "ours": contextlib.nullcontext, "recompute": lambda: recomputing(G)}
         cells = {}
-        for key in ("plain", "ours"):
-            context = autograd_convolutions() if key == "plain" else contextlib.nullcontext()
-            with context:
+        for key, mode in modes.items():
+            with mode():
                 forward_backward(G.synthesis, ws)
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats(device)
                 seconds = min(timed(lambda: forward_backward(G.synthesis, ws), torch.cuda.synchronize)
                               for _ in range(repeats))
                 cells[key] = (torch.cuda.max_memory_allocated(device) / 1e9, seconds)
-        print(f"| {resolution} | {cells['plain'][0]:.2f} | {cells['ours'][0]:.2f} | "
-              f"{cells['plain'][1]:.3f} | {cells['ours'][1]:.3f} |")
+        print(f"| {resolution} | " + " | ".join(f"{cells[k][0]:.2f}" for k in modes) + " | "
+              + " | ".join(f"{cells[k][1]:.3f}" for k in modes) + " |")
 
 
 def main():

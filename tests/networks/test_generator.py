@@ -127,3 +127,24 @@ def test_backward_keeps_much_less_than_autograd_convolutions(config, most):
     torch.testing.assert_close(grad, grad_plain, rtol=1e-5, atol=1e-7)
     print(f"{config}: saved for backward {ours / 1e6:.2f} MB vs {theirs / 1e6:.2f} MB ({ours / theirs:.2f})")
     assert ours <= most * theirs
+
+
+@pytest.mark.parametrize("config", ["T", "R"])
+def test_recomputing_activations_gives_the_same_gradient_with_less_memory(config):
+    G = make_generator(config)
+    torch.manual_seed(7)
+    ws = G.mapping(torch.randn(2, G.z_dim), truncation_psi=0.8).requires_grad_(True)
+    kept, grad = _saved_bytes(G, ws)
+    img = G.synthesis(ws)
+    G.synthesis.recompute_activations = True
+    try:
+        assert G.synthesis.recompute_activations
+        kept_recomputed, grad_recomputed = _saved_bytes(G, ws)
+        torch.testing.assert_close(G.synthesis(ws), img, rtol=0, atol=1e-6)
+    finally:
+        G.synthesis.recompute_activations = False
+    assert not G.synthesis.recompute_activations
+    torch.testing.assert_close(grad_recomputed, grad, rtol=1e-6, atol=1e-9)
+    print(f"{config}: kept for backward {kept_recomputed / 1e6:.2f} MB recomputing, {kept / 1e6:.2f} MB storing "
+          f"({kept_recomputed / kept:.2f})")
+    assert kept_recomputed <= 0.5 * kept

@@ -59,3 +59,33 @@ def test_filtered_lrelu_without_filters_leaves_its_input_alone():
     out = filtered_lrelu(x, None, None, None, up=1, down=1, padding=[0, 0, 0, 0], gain=1.0, slope=0.2, clamp=0.5)
     assert torch.equal(x, before)
     torch.testing.assert_close(out, torch.nn.functional.leaky_relu(before, 0.2).clamp(-0.5, 0.5))
+
+
+def _saved_bytes_and_gradient(fn, x, weights):
+    saved = {}
+
+    def pack(t):
+        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn(x)
+    (grad,) = torch.autograd.grad((out * weights).sum(), x)
+    return out, grad, sum(saved.values())
+
+
+@pytest.mark.parametrize("up, padding", [(2, [9, 8, 9, 8]), (4, [-6, -9, -6, -9])])  # as in the StyleGAN3 layers
+def test_recomputed_filtered_lrelu_equals_the_stored_one_and_keeps_only_its_input(up, padding):
+    torch.manual_seed(3)
+    x = (torch.randn(2, 3, 22, 22, dtype=torch.float64) * 100).requires_grad_(True)  # hits the clamp
+    fu, fd = torch.randn(6 * up, dtype=torch.float64) * 0.3, torch.randn(12, dtype=torch.float64) * 0.3
+    args = dict(up=up, down=2, padding=padding, gain=2**0.5, slope=0.2, clamp=256.0)
+    weights = torch.randn(2, 3, 20, 20, dtype=torch.float64)
+    stored, g_stored, kept_stored = _saved_bytes_and_gradient(lambda v: filtered_lrelu(v, fu, fd, None, **args), x, weights)
+    again, g_again, kept_again = _saved_bytes_and_gradient(
+        lambda v: filtered_lrelu(v, fu, fd, None, recompute=True, **args), x, weights)
+    assert stored.shape == (2, 3, 20, 20) and float(stored.detach().abs().max()) > 100
+    torch.testing.assert_close(again, stored, rtol=0, atol=1e-12)
+    torch.testing.assert_close(g_again, g_stored, rtol=0, atol=1e-12)
+    assert kept_again == x.numel() * 8  # the input alone
+    assert kept_stored >= 4 * kept_again  # the upsampled activations (2x2 or 4x4 as many samples)

@@ -87,3 +87,15 @@ def test_bad_inputs_fail_before_any_work(tiny_G, demo_files, tmp_path):
         reenact(demo_files.source, demo_files.driving, network=tiny_G, pose_from="co-driving")
     with pytest.raises(InvalidOptionError, match="alpha"):
         reenact(demo_files.source, demo_files.driving, network=tiny_G, alpha=float("nan"))
+
+
+def test_low_memory_recomputes_activations_and_changes_nothing(tiny_G, demo_files, tiny_budget):
+    kwargs = dict(network=tiny_G, embedding=tiny_budget, max_frames=2, cache_dir=False, progress=False,
+                  use_pose=False, use_local=False)
+    plain = reenact(demo_files.source, demo_files.driving, **kwargs)
+    try:
+        low = reenact(demo_files.source, demo_files.driving, low_memory=True, **kwargs)
+        assert tiny_G.synthesis.recompute_activations
+    finally:
+        tiny_G.synthesis.recompute_activations = False
+    np.testing.assert_array_equal(low.frames, plain.frames)

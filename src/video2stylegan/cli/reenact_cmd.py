@@ -61,6 +61,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=_positive_int, default=None, help="use only the first N driving frames")
     parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving video's)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    parser.add_argument("--low-memory", action="store_true",
+                        help="backward passes keep about 0.4x the activations, at about 12%% more time (for GPUs "
+                             "short of memory; docs/networks.md)")
     parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
                         help="cache of projections, PTI and calibration (default $VIDEO2STYLEGAN_CACHE or "
                              "~/.cache/video2stylegan)")
@@ -175,6 +178,7 @@ def _run(args, default_preset: str, **kwargs) -> None:
         max_frames=args.max_frames,
         fps=args.fps,
         device=args.device,
+        low_memory=args.low_memory,
         cache_dir=False if args.no_cache else args.cache,
         pose_regressor=args.pose_regressor,
         local_calibration=args.local_calibration,

@@ -42,29 +42,41 @@ def constant_convs(x: torch.Tensor, passes: Sequence[ConvPass]) -> torch.Tensor:
     return _ConstantConvs.apply(x, tuple(passes))
 
 
+def run_passes(x: torch.Tensor, passes: Sequence[ConvPass]):
+    """Apply ``passes`` (no autograd node); returns the output and, per pass, its input's shape and layout."""
+    inputs = []
+    for p in passes:
+        inputs.append((x.shape, _memory_format(x)))
+        conv = F.conv_transpose2d if p.transposed else F.conv2d
+        x = conv(x, p.kernel, stride=p.stride, padding=p.padding, groups=p.groups)
+    return x, inputs
+
+
+def input_gradient(grad: torch.Tensor, passes: Sequence[ConvPass], inputs) -> torch.Tensor:
+    """The gradient w.r.t. the input of :func:`run_passes` from that of its output (``inputs`` as it returned)."""
+    for p, (shape, memory_format) in zip(reversed(passes), reversed(inputs)):
+        # Asked for the input gradient alone, convolution_backward reads only the input's
+        # shape and layout: an unwritten tensor of that shape stands in for it. (Under
+        # autocast the pass ran in the gradient's dtype; autograd casts the result back.)
+        stand_in = torch.empty(shape, dtype=grad.dtype, device=grad.device, memory_format=memory_format)
+        grad = torch.ops.aten.convolution_backward.default(
+            grad, stand_in, p.kernel.to(grad.dtype), None, p.stride, p.padding, (1, 1), p.transposed, (0, 0),
+            p.groups, (True, False, False),
+        )[0]
+    return grad
+
+
 class _ConstantConvs(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, passes):
-        ctx.passes, ctx.inputs = passes, []
-        for p in passes:
-            ctx.inputs.append((x.shape, _memory_format(x)))
-            conv = F.conv_transpose2d if p.transposed else F.conv2d
-            x = conv(x, p.kernel, stride=p.stride, padding=p.padding, groups=p.groups)
-        return x
+        out, ctx.inputs = run_passes(x, passes)
+        ctx.passes = passes
+        return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        for p, (shape, memory_format) in zip(reversed(ctx.passes), reversed(ctx.inputs)):
-            # Asked for the input gradient alone, convolution_backward reads only the input's
-            # shape and layout: an unwritten tensor of that shape stands in for it. (Under
-            # autocast the pass ran in the gradient's dtype; autograd casts the result back.)
-            stand_in = torch.empty(shape, dtype=grad.dtype, device=grad.device, memory_format=memory_format)
-            grad = torch.ops.aten.convolution_backward.default(
-                grad, stand_in, p.kernel.to(grad.dtype), None, p.stride, p.padding, (1, 1), p.transposed, (0, 0),
-                p.groups, (True, False, False),
-            )[0]
-        return grad, None
+        return input_gradient(grad, ctx.passes, ctx.inputs), None
 
 
 def _memory_format(x: torch.Tensor) -> torch.memory_format:

@@ -28,7 +28,7 @@ import scipy.special
 import torch
 import torch.nn.functional as F
 
-from video2stylegan.networks.constant_conv import ConvPass, constant_convs
+from video2stylegan.networks.constant_conv import ConvPass, constant_convs, input_gradient, run_passes
 
 
 def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False):
@@ -75,14 +75,25 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor | None, up: int, padding: list[i
     """
     if f is not None and f.ndim != 1:
         raise ValueError("upsampling filters of StyleGAN3 are separable (1-D)")
-    taps = 1 if f is None else f.numel()
+    if f is None:  # up == 1: only padding/cropping
+        x_lo, x_hi, y_lo, y_hi = padding
+        x = x * gain if gain != 1 else x
+        out_h, out_w = x.shape[2] + y_lo + y_hi, x.shape[3] + x_lo + x_hi
+        return _take_range(_take_range(x, 2, -y_lo, out_h), 3, -x_lo, out_w)
+    passes, crop = _upsampling(x, f, up, padding, gain)
+    x = constant_convs(x, passes)
+    if crop is not None:
+        crop_y, out_h, crop_x, out_w = crop
+        x = _take_range(_take_range(x, 2, crop_y, out_h), 3, crop_x, out_w)
+    return x
+
+
+def _upsampling(x, f, up, padding, gain):
+    """:func:`upsample2d`'s convolution passes, and the crop (start, length per axis) left after them, if any."""
+    channels, taps = x.shape[1], f.numel()
     x_lo, x_hi, y_lo, y_hi = padding
     out_h = x.shape[2] * up + y_lo + y_hi - taps + 1
     out_w = x.shape[3] * up + x_lo + x_hi - taps + 1
-    if f is None:  # up == 1: only padding/cropping
-        x = x * gain if gain != 1 else x
-        return _take_range(_take_range(x, 2, -y_lo, out_h), 3, -x_lo, out_w)
-    channels = x.shape[1]
     f = (f * (up * gain**0.5)).to(x.dtype).expand(channels, taps)  # per-axis share of the gain
     kernel_y, kernel_x = f.reshape(channels, 1, taps, 1), f.reshape(channels, 1, 1, taps)
     # A strided transposed convolution computes the full convolution of the
@@ -92,24 +103,27 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor | None, up: int, padding: list[i
     full_h, full_w = (x.shape[2] - 1) * up + taps, (x.shape[3] - 1) * up + taps
     if 2 * crop_y + out_h == full_h and 2 * crop_x + out_w == full_w and min(crop_y, crop_x) >= 0:
         # Symmetric crops (every StyleGAN3 layer): let the convolution skip them.
-        return constant_convs(x, [ConvPass(kernel_y, (up, 1), (crop_y, 0), channels, transposed=True),
-                                  ConvPass(kernel_x, (1, up), (0, crop_x), channels, transposed=True)])
-    x = constant_convs(x, [ConvPass(kernel_y, (up, 1), groups=channels, transposed=True),
-                           ConvPass(kernel_x, (1, up), groups=channels, transposed=True)])
-    return _take_range(_take_range(x, 2, crop_y, out_h), 3, crop_x, out_w)
+        return [ConvPass(kernel_y, (up, 1), (crop_y, 0), channels, transposed=True),
+                ConvPass(kernel_x, (1, up), (0, crop_x), channels, transposed=True)], None
+    return [ConvPass(kernel_y, (up, 1), groups=channels, transposed=True),
+            ConvPass(kernel_x, (1, up), groups=channels, transposed=True)], (crop_y, out_h, crop_x, out_w)
 
 
 def downsample2d(x: torch.Tensor, f: torch.Tensor | None, down: int) -> torch.Tensor:
     """Filter with ``f`` (1-D separable or 2-D) keeping fully overlapping positions, then keep every ``down``-th sample."""
     if f is None:
         return x[:, :, ::down, ::down] if down > 1 else x
-    channels = x.shape[1]
-    f = f.to(x.dtype).flip(list(range(f.ndim)))
+    return constant_convs(x, _downsampling(x.shape[1], x.dtype, f, down))
+
+
+def _downsampling(channels, dtype, f, down):
+    """:func:`downsample2d`'s convolution passes (``f`` not ``None``)."""
+    f = f.to(dtype).flip(list(range(f.ndim)))
     if f.ndim == 2:
-        return constant_convs(x, [ConvPass(f.expand(channels, 1, *f.shape), (down, down), groups=channels)])
+        return [ConvPass(f.expand(channels, 1, *f.shape), (down, down), groups=channels)]
     taps = f.numel()
-    return constant_convs(x, [ConvPass(f.expand(channels, 1, taps).reshape(channels, 1, taps, 1), (down, 1), groups=channels),
-                              ConvPass(f.expand(channels, 1, taps).reshape(channels, 1, 1, taps), (1, down), groups=channels)])
+    return [ConvPass(f.expand(channels, 1, taps).reshape(channels, 1, taps, 1), (down, 1), groups=channels),
+            ConvPass(f.expand(channels, 1, taps).reshape(channels, 1, 1, taps), (1, down), groups=channels)]
 
 
 def filtered_lrelu(
@@ -123,11 +137,22 @@ def filtered_lrelu(
     gain: float,
     slope: float,
     clamp: float | None,
+    recompute: bool = False,
 ) -> torch.Tensor:
-    """Bias (if not already added), upsample (fu), leaky ReLU * gain with clamping, downsample (fd)."""
+    """Bias (if not already added), upsample (fu), leaky ReLU * gain with clamping, downsample (fd).
+
+    ``recompute``: keep only ``x`` for backward and upsample it again there,
+    instead of keeping the upsampled activations (4x larger): less memory for
+    a second upsampling.
+    """
     # leaky_relu(g * v) == g * leaky_relu(v) for g > 0: the gain rides on the upsampling filter.
     if bias is not None:
         x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
+    if recompute and slope != 1 and fu is not None and fd is not None and torch.is_grad_enabled():
+        up_passes, crop = _upsampling(x, fu, up, padding, gain)
+        if crop is None:
+            down_passes = _downsampling(x.shape[1], x.dtype, fd, down)
+            return _RecomputedFilteredLeakyRelu.apply(x, up_passes, down_passes, slope, clamp)
     x = upsample2d(x, fu, up, padding, gain=gain)
     if slope != 1:
         if fu is None:  # no upsampling filter: x may still be (a view of) the caller's tensor
@@ -136,6 +161,24 @@ def filtered_lrelu(
     elif clamp is not None:
         x = x.clamp(-clamp, clamp)
     return downsample2d(x, fd, down)
+
+
+def _leaky_relu_clamp_(x, slope, clamp):
+    F.leaky_relu_(x, slope)
+    if clamp is not None:
+        x.clamp_(-clamp, clamp)
+    return x
+
+
+def _leaky_relu_clamp_backward(grad, y, slope, clamp):
+    """The gradient through :func:`_leaky_relu_clamp_` from its output ``y``."""
+    # sign(y) == sign(x), so the leaky ReLU derivative can be read off the output.
+    grad = torch.ops.aten.leaky_relu_backward(grad, y, slope, True)
+    if clamp is not None:
+        low, high = torch.aminmax(_flat_view(y))
+        if high >= clamp or low <= -clamp:  # rare: only then pay for the mask
+            grad = grad.masked_fill(y.abs() >= clamp, 0)
+    return grad
 
 
 class _LeakyReluClamp(torch.autograd.Function):
@@ -147,9 +190,7 @@ class _LeakyReluClamp(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, slope, clamp):
-        F.leaky_relu_(x, slope)
-        if clamp is not None:
-            x.clamp_(-clamp, clamp)
+        _leaky_relu_clamp_(x, slope, clamp)
         ctx.mark_dirty(x)
         ctx.save_for_backward(x)
         ctx.slope, ctx.clamp = slope, clamp
@@ -159,13 +200,29 @@ class _LeakyReluClamp(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        # sign(y) == sign(x), so the leaky ReLU derivative can be read off the output.
-        grad = torch.ops.aten.leaky_relu_backward(grad, y, ctx.slope, True)
-        if ctx.clamp is not None:
-            low, high = torch.aminmax(_flat_view(y))
-            if high >= ctx.clamp or low <= -ctx.clamp:  # rare: only then pay for the mask
-                grad = grad.masked_fill(y.abs() >= ctx.clamp, 0)
-        return grad, None, None
+        return _leaky_relu_clamp_backward(grad, y, ctx.slope, ctx.clamp), None, None
+
+
+class _RecomputedFilteredLeakyRelu(torch.autograd.Function):
+    """Upsample, leaky ReLU + clamp, downsample; keeps only the input and upsamples it again in backward."""
+
+    @staticmethod
+    def forward(ctx, x, up_passes, down_passes, slope, clamp):
+        y, _ = run_passes(x, up_passes)
+        out, ctx.down_inputs = run_passes(_leaky_relu_clamp_(y, slope, clamp), down_passes)
+        ctx.save_for_backward(x)
+        ctx.up_passes, ctx.down_passes, ctx.slope, ctx.clamp = up_passes, down_passes, slope, clamp
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        y, up_inputs = run_passes(x, ctx.up_passes)
+        y = _leaky_relu_clamp_(y, ctx.slope, ctx.clamp)
+        grad = input_gradient(grad, ctx.down_passes, ctx.down_inputs)
+        grad = _leaky_relu_clamp_backward(grad, y, ctx.slope, ctx.clamp)
+        return input_gradient(grad, ctx.up_passes, up_inputs), None, None, None, None
 
 
 def _flat_view(x: torch.Tensor) -> torch.Tensor:

@@ -167,6 +167,9 @@ class SynthesisLayer(nn.Module):
         self.conv_kernel = 1 if is_torgb else conv_kernel
         self.conv_clamp = conv_clamp
         self.magnitude_ema_beta = magnitude_ema_beta
+        # Keep the 4x smaller pre-upsampling tensor for backward and upsample it again there
+        # (SynthesisNetwork.recompute_activations); not part of the state dict.
+        self.recompute_activations = False
 
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
         self.weight = nn.Parameter(torch.randn([out_channels, in_channels, self.conv_kernel, self.conv_kernel]))
@@ -241,6 +244,7 @@ class SynthesisLayer(nn.Module):
             gain=1.0 if self.is_torgb else LRELU_GAIN,
             slope=1.0 if self.is_torgb else 0.2,
             clamp=self.conv_clamp,
+            recompute=self.recompute_activations,
         )
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, update_emas: bool = False) -> torch.Tensor:
@@ -320,6 +324,18 @@ class SynthesisNetwork(nn.Module):
             name = f"L{idx}_{layer.out_size[0]}_{layer.out_channels}"
             setattr(self, name, layer)
             self.layer_names.append(name)
+
+    @property
+    def recompute_activations(self) -> bool:
+        """Trade time for memory in backward passes: each layer keeps its pre-upsampling tensor and
+        upsamples it again in backward instead of keeping the 4x larger upsampled activations
+        (``benchmarks/synthesis.py`` measures both). Default off."""
+        return all(getattr(self, name).recompute_activations for name in self.layer_names)
+
+    @recompute_activations.setter
+    def recompute_activations(self, on: bool) -> None:
+        for name in self.layer_names:
+            getattr(self, name).recompute_activations = bool(on)
 
     @property
     def style_names(self) -> list[str]:
