@@ -89,3 +89,18 @@ def test_recomputed_filtered_lrelu_equals_the_stored_one_and_keeps_only_its_inpu
     torch.testing.assert_close(g_again, g_stored, rtol=0, atol=1e-12)
     assert kept_again == x.numel() * 8  # the input alone
     assert kept_stored >= 4 * kept_again  # the upsampled activations (2x2 or 4x4 as many samples)
+
+
+def test_recomputed_filtered_lrelu_under_autocast_matches_the_stored_one():
+    torch.manual_seed(4)
+    x = (torch.randn(1, 3, 22, 22) * 10).requires_grad_(True)
+    fu, fd = torch.randn(12) * 0.3, torch.randn(12) * 0.3
+    args = dict(up=2, down=2, padding=[9, 8, 9, 8], gain=2**0.5, slope=0.2, clamp=256.0)
+    grads = []
+    for recompute in (False, True):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = filtered_lrelu(x, fu, fd, None, recompute=recompute, **args)
+        assert out.dtype == torch.bfloat16
+        grads.append(torch.autograd.grad(out.float().square().sum(), x)[0])
+    assert grads[1].dtype == torch.float32
+    torch.testing.assert_close(grads[1], grads[0], rtol=0, atol=0)

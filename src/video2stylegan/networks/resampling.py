@@ -218,7 +218,9 @@ class _RecomputedFilteredLeakyRelu(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        y, up_inputs = run_passes(x, ctx.up_passes)
+        # Under autocast the forward ran in the gradient's (lower) precision: recompute in it too.
+        with torch.autocast(x.device.type, dtype=grad.dtype, enabled=grad.dtype != x.dtype):
+            y, up_inputs = run_passes(x, ctx.up_passes)
         y = _leaky_relu_clamp_(y, ctx.slope, ctx.clamp)
         grad = input_gradient(grad, ctx.down_passes, ctx.down_inputs)
         grad = _leaky_relu_clamp_backward(grad, y, ctx.slope, ctx.clamp)
