@@ -58,6 +58,7 @@ __all__ = [
     "CALIBRATION_FREE_VARIANTS",
     "CASE_NAMES",
     "CaseData",
+    "FaceReading",
     "FrameScores",
     "GROUND_TRUTH",
     "METRIC_COLUMNS",
@@ -65,7 +66,6 @@ __all__ = [
     "SuiteCase",
     "SuiteResult",
     "TABLE5_VARIANTS",
-    "TruthReading",
     "VARIANTS",
     "default_network",
     "default_suite",
@@ -312,23 +312,24 @@ def landmark_jitter(landmarks: np.ndarray, scale: float) -> np.ndarray:
 
 
 @dataclass
-class TruthReading:
-    """dlib's reading of the ground-truth frames, the reference of the scores that
-    compare two dlib readings (``ID_gt``, ``mouth_error``): ``landmarks`` ``(T, 68, 2)``
-    and ``descriptors`` ``(T, 128)``, both ``None`` when dlib finds no face;
-    ``missing``: frames without a detected face (their landmarks interpolated)."""
+class FaceReading:
+    """What dlib reads in a clip's frames (a result's, or the ground truth's: the reference
+    of the scores that compare two dlib readings, ``ID_gt`` and ``mouth_error``):
+    ``landmarks`` ``(T, 68, 2)`` and ``descriptors`` ``(T, 128)`` (``None`` when not
+    asked for), both ``None`` when dlib finds no face; ``missing``: frames without a
+    detected face (their landmarks interpolated)."""
 
     landmarks: np.ndarray | None
     descriptors: np.ndarray | None
     missing: int = 0
 
 
-def read_truth(frames, *, progress: bool = False) -> TruthReading:
+def read_truth(frames, *, progress: bool = False) -> FaceReading:
     """Track the faces of the ground-truth ``frames`` as a result's are tracked, and describe them."""
     return _read_faces(frames, "the ground truth", describe=True, progress=progress)
 
 
-def _read_faces(frames, source: str, *, describe: bool, progress: bool) -> TruthReading:
+def _read_faces(frames, source: str, *, describe: bool, progress: bool) -> FaceReading:
     """dlib's landmarks of ``frames`` and, if ``describe``, their descriptors (``source`` names them in messages)."""
     from video2stylegan.faces import track_faces
     from video2stylegan.metrics.identity import frame_descriptors
@@ -336,9 +337,9 @@ def _read_faces(frames, source: str, *, describe: bool, progress: bool) -> Truth
     try:
         tracked = track_faces(frames, source=source, progress=progress)
     except NoFaceError:
-        return TruthReading(None, None)
+        return FaceReading(None, None)
     descriptors = frame_descriptors(frames, tracked, progress=progress) if describe else None
-    return TruthReading(tracked.landmarks[: len(frames)].astype(np.float64), descriptors, len(tracked.missing))
+    return FaceReading(tracked.landmarks[: len(frames)].astype(np.float64), descriptors, len(tracked.missing))
 
 
 def score_frames(
@@ -348,9 +349,9 @@ def score_frames(
     driving_landmarks: np.ndarray,
     source_descriptor: np.ndarray | None = None,
     *,
-    truth_reading: "TruthReading | None" = None,
+    truth_reading: "FaceReading | None" = None,
     truth_visible: np.ndarray | None = None,
-    reading: "TruthReading | None" = None,
+    reading: "FaceReading | None" = None,
     progress: bool = False,
 ) -> FrameScores:
     """Score result ``frames`` ``(T, H, W, 3)`` (in the ground truth's geometry) per frame.
@@ -404,7 +405,6 @@ def score_frames(
     if reading.missing:
         notes.append(f"{reading.missing} of {T} result frames had no detected face (landmarks interpolated)")
     return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, res, reading.missing, notes)
-
 
 
 @dataclass
