@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.networks.reference_ops import autograd_convolutions, reference_synthesis  # noqa: E402
+from tests.networks.reference_ops import autograd_convolutions, kept_for_backward, reference_synthesis  # noqa: E402
 from video2stylegan.networks.stylegan3 import Generator  # noqa: E402
 
 # The issue's yardstick: a 128x128 T model with about 1.4 M parameters.
@@ -109,22 +109,9 @@ def convolution_floor(batches, repeats, threads):
 
 
 def saved_for_backward(G, ws) -> int:
-    """Bytes of the distinct storages autograd keeps for the backward pass of ``G.synthesis(ws)``.
-
-    Works on the ``meta`` device too (shapes only, no memory, no time), which is how the rows
-    for the official 256 / 1024 px shapes are measured here.
-    """
-    saved = {}
-
-    def pack(t):
-        storage = t.untyped_storage()
-        saved[storage._cdata] = storage  # held, as autograd holds it, so that no address is reused
-        return t
-
-    ws = ws.detach().clone().requires_grad_(True)
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        G.synthesis(ws)
-    return sum(storage.nbytes() for storage in saved.values())
+    """Bytes autograd keeps for the backward pass of ``G.synthesis(ws)`` (on the ``meta`` device too)."""
+    _, kept = kept_for_backward(G.synthesis, ws.detach().clone().requires_grad_(True))
+    return sum(storage.nbytes() for storage in kept)
 
 
 def official_shapes(resolution, config):

@@ -4,8 +4,9 @@ It follows the textbook formulation: per-sample modulated weights run as one
 grouped convolution, and resampling by inserting zeros, padding, convolving
 with the full filter and discarding samples. It reads the parameters of one of
 our own :class:`~video2stylegan.networks.stylegan3.Generator` modules, so the
-two paths compute the same function with the same weights. Used by tests and
-by ``benchmarks/synthesis.py`` only.
+two paths compute the same function with the same weights. Also the plain
+convolutions and the saved-tensor count that the memory tests and benchmark
+compare ours with. Used by tests and by ``benchmarks/synthesis.py`` only.
 """
 
 from __future__ import annotations
@@ -85,6 +86,14 @@ def reference_synthesis(G, ws, transform=None):
     return x * synthesis.output_scale
 
 
+def plain_convs(x, passes):
+    """What :func:`~video2stylegan.networks.constant_conv.constant_convs` computes, with autograd's own nodes."""
+    for p in passes:
+        conv = F.conv_transpose2d if p.transposed else F.conv2d
+        x = conv(x, p.kernel, stride=p.stride, padding=p.padding, groups=p.groups)
+    return x
+
+
 @contextlib.contextmanager
 def autograd_convolutions():
     """Run our generator with autograd's own convolution nodes instead of ``constant_convs``.
@@ -95,15 +104,27 @@ def autograd_convolutions():
     import video2stylegan.networks.layers as layers
     import video2stylegan.networks.resampling as resampling
 
-    def plain(x, passes):
-        for p in passes:
-            conv = F.conv_transpose2d if p.transposed else F.conv2d
-            x = conv(x, p.kernel, stride=p.stride, padding=p.padding, groups=p.groups)
-        return x
-
     saved = layers.constant_convs, resampling.constant_convs
-    layers.constant_convs = resampling.constant_convs = plain
+    layers.constant_convs = resampling.constant_convs = plain_convs
     try:
         yield
     finally:
         layers.constant_convs, resampling.constant_convs = saved
+
+
+def kept_for_backward(fn, *args):
+    """``(fn(*args), storages)``: the distinct storages autograd keeps for the backward pass of ``fn``.
+
+    Works on the ``meta`` device too (shapes only, no memory): storages are told
+    apart by their C++ object, not their (there always null) address.
+    """
+    kept = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        kept[storage._cdata] = storage  # held, as autograd holds it, so that no address is reused
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn(*args)
+    return out, list(kept.values())
