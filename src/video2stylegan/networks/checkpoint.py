@@ -15,21 +15,11 @@ import torch
 
 from video2stylegan.errors import CheckpointError
 from video2stylegan.io.atomic import atomic_output
+from video2stylegan.networks.state import build_generator, load_state, plain_value
 
 CONFIG_KEY = "video2stylegan.config"
 FORMAT_KEY = "video2stylegan.format"
 FORMAT_VERSION = "1"
-
-
-def _jsonable(value):
-    """init_kwargs may hold numpy scalars (from official pickles); make them plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    return value
 
 
 def save_generator(G, path: str | Path, dtype: torch.dtype = torch.float32, extra: dict | None = None) -> Path:
@@ -37,9 +27,9 @@ def save_generator(G, path: str | Path, dtype: torch.dtype = torch.float32, extr
     from safetensors.torch import save_file
 
     path = Path(path)
-    config = {"class": "StyleGAN3Generator", "init_kwargs": _jsonable(G.init_kwargs)}
+    config = {"class": "StyleGAN3Generator", "init_kwargs": plain_value(G.init_kwargs)}
     if extra:
-        config["extra"] = _jsonable(extra)
+        config["extra"] = plain_value(extra)
     tensors = {}
     for name, tensor in G.state_dict().items():
         tensor = tensor.detach().cpu()
@@ -77,14 +67,10 @@ def load_safetensors_generator(path: str | Path):
     """Load a generator written by :func:`save_generator` (eval mode, float32, CPU)."""
     from safetensors.torch import load_file
 
-    from video2stylegan.networks.official_pickle import load_state
-    from video2stylegan.networks.stylegan3 import Generator
-
     config = read_config(path)
-    try:
-        G = Generator(**config["init_kwargs"])
-    except (KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: config does not describe a StyleGAN3 generator ({exc})") from None
+    if not isinstance(config, dict) or "init_kwargs" not in config:
+        raise CheckpointError(f"{path}: its config does not describe a StyleGAN3 generator (no 'init_kwargs')")
+    G = build_generator(config["init_kwargs"], str(path))
     try:
         state = load_file(str(path))
     except Exception as exc:
