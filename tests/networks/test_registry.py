@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.networks.conftest import make_generator
-from video2stylegan.errors import DownloadError, InvalidOptionError
+from video2stylegan.errors import CheckpointError, DownloadError, InvalidOptionError
 from video2stylegan.networks import registry
 from video2stylegan.networks.checkpoint import save_generator
 from video2stylegan.networks.loading import load_generator
@@ -124,3 +124,46 @@ def test_bundled_networks_load_offline_from_the_package_folder(tmp_path, monkeyp
     ws = G.mapping(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(0)))
     torch.testing.assert_close(loaded.synthesis(ws), G.synthesis(ws), atol=1e-5, rtol=0)
     assert not (tmp_path / "cache").exists()
+
+
+#: Parameters of each official network's G_ema, built from the registry's settings on the meta device.
+OFFICIAL_PARAMETERS = {
+    "stylegan3-r-ffhq-1024x1024": 15_093_151, "stylegan3-t-ffhq-1024x1024": 22_313_167,
+    "stylegan3-r-ffhqu-1024x1024": 15_093_151, "stylegan3-t-ffhqu-1024x1024": 22_313_167,
+    "stylegan3-r-ffhqu-256x256": 15_779_565, "stylegan3-t-ffhqu-256x256": 23_320_443,
+    "stylegan3-r-metfaces-1024x1024": 15_093_151, "stylegan3-t-metfaces-1024x1024": 22_313_167,
+}
+
+
+@pytest.mark.parametrize("name", sorted(OFFICIAL_PARAMETERS))
+def test_every_official_network_builds_from_nvidia_training_settings(name):
+    from tests.networks.nvidia_snapshot import nvidia_generator_kwargs
+
+    spec = registry.network_spec(name)
+    config, resolution = name.split("-")[1].upper(), int(name.rsplit("x", 1)[1])
+    batch, cbase = (64, 16384) if resolution == 256 else (32, 32768)  # NVIDIA's docs/configs.md
+    expected = nvidia_generator_kwargs(config, resolution, batch=batch, channel_base=cbase)
+    assert spec.generator_kwargs == expected  # two independent readings of train.py agree
+    G = registry.build_meta_network(spec)
+    assert G.img_resolution == resolution and G.num_ws == 16
+    assert getattr(G.synthesis, G.synthesis.layer_names[0]).conv_kernel == (1 if config == "R" else 3)
+    assert sum(p.numel() for p in G.parameters()) == OFFICIAL_PARAMETERS[name]
+
+
+def test_a_cached_file_of_another_architecture_is_refused(served_network, monkeypatch):
+    _, spec, cache = served_network  # a 64 px R network
+    claimed = registry.NetworkSpec(spec.name, spec.url, spec.description, sha256=spec.sha256, size=spec.size,
+                                   generator_kwargs=registry.official_generator_kwargs("T", 64, 32))
+    monkeypatch.setitem(registry.NETWORKS, "tiny-net", claimed)
+    with pytest.raises(CheckpointError, match=r"is not tiny-net: its generator has conv_kernel=1 \(expected 3\)"):
+        load_generator("tiny-net", progress=False)
+
+
+def test_info_describes_an_official_network_without_downloading_it(tmp_path, monkeypatch, capsys):
+    from video2stylegan.cli.main import main
+
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(registry.urllib.request, "urlopen", lambda *a, **k: pytest.fail("no download expected"))
+    assert main(["info", "stylegan3-r-ffhq-1024x1024"]) == 0
+    text = capsys.readouterr().out
+    assert "StyleGAN3-R  1024x1024" in text and "parameters 15,093,151" in text and "not downloaded yet" in text

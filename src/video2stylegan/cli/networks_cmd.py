@@ -72,7 +72,15 @@ def describe(G) -> str:
 
 def run_info(args: argparse.Namespace) -> None:
     from video2stylegan.networks.loading import load_generator
+    from video2stylegan.networks.registry import NETWORKS, build_meta_network, cached_path
 
+    spec = NETWORKS.get(args.network)
+    if spec is not None and spec.generator_kwargs is not None and not Path(args.network).exists() \
+            and not cached_path(spec).is_file():
+        # An official network not downloaded yet: its architecture is known without the file.
+        print(describe(build_meta_network(spec)))
+        print(f"(not downloaded yet: {spec.url} is fetched on first use into {cached_path(spec)})")
+        return
     print(describe(load_generator(args.network)))
 
 

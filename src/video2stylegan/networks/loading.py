@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -9,7 +10,16 @@ import torch
 from video2stylegan.errors import CheckpointError, InvalidOptionError
 from video2stylegan.networks.checkpoint import load_safetensors_generator
 from video2stylegan.networks.official_pickle import load_official_generator
-from video2stylegan.networks.registry import NETWORKS, build_random_network, download, network_spec
+from video2stylegan.networks.registry import (
+    NETWORKS,
+    NAMED_ARGUMENTS,
+    architecture_mismatch,
+    build_random_network,
+    download,
+    network_spec,
+)
+
+log = logging.getLogger(__name__)
 
 
 def resolve_device(device: str | torch.device = "cpu") -> torch.device:
@@ -40,6 +50,19 @@ def load_network_file(path: str | Path):
     raise CheckpointError(f"{path}: unknown network format; expected an official StyleGAN3 .pkl or a .safetensors file")
 
 
+def _check_architecture(spec, G, path) -> None:
+    """A cached file must be the network its name says (resolution, T or R); other differences are
+    reported, since the registry's settings come from NVIDIA's published training configurations."""
+    wrong = architecture_mismatch(spec, G.init_kwargs, keys=NAMED_ARGUMENTS)
+    if wrong:
+        raise CheckpointError(f"{path} is not {spec.name}: its generator has {', '.join(wrong)}. Delete the file "
+                              "to download it again, or pass your own file's path as the network.")
+    others = architecture_mismatch(spec, G.init_kwargs)
+    if others:
+        log.warning("%s: its generator differs from the registry's settings for %s: %s", path, spec.name,
+                    ", ".join(others))
+
+
 def load_generator(name_or_path: str | Path, device: str | torch.device = "cpu", progress: bool = True):
     """Load a StyleGAN3 generator by registry name (downloaded once, then cached) or file path.
 
@@ -58,7 +81,13 @@ def load_generator(name_or_path: str | Path, device: str | torch.device = "cpu",
         elif spec.url is None:
             G = build_random_network(spec)
         else:
-            G = load_network_file(download(spec, progress=progress))
+            path = download(spec, progress=progress)
+            try:
+                G = load_network_file(path)
+            except CheckpointError as exc:
+                raise CheckpointError(f"{exc} (the cached download of {spec.name}: delete {path} to download it "
+                                      "again)") from None
+            _check_architecture(spec, G, path)
     elif path.suffix in (".pkl", ".safetensors") or "/" in name:
         raise CheckpointError(f"network file {path} does not exist")
     else:

@@ -32,14 +32,35 @@ class NetworkSpec:
     size: int | None = None  # bytes, checked where known
     random_init: dict | None = None  # Generator kwargs (+ "seed") of an untrained network
     bundled: Path | None = None  # a .safetensors file inside the installed package
+    generator_kwargs: dict | None = None  # G_ema's constructor arguments, as NVIDIA's train.py sets them
 
     @property
     def filename(self) -> str:
         return self.url.rsplit("/", 1)[-1]
 
 
-def _official(name: str, description: str) -> NetworkSpec:
-    return NetworkSpec(name=name, url=f"{NGC_BASE}/{name}.pkl", description=description)
+def official_generator_kwargs(config: str, resolution: int, batch: int, cbase: int = 32768, cmax: int = 512) -> dict:
+    """G_ema's constructor arguments for a ``train.py --cfg=stylegan3-{t,r}`` run (NVlabs/stylegan3).
+
+    ``c.G_kwargs = EasyDict(class_name=None, z_dim=512, w_dim=512,
+    mapping_kwargs=EasyDict())``; ``channel_base``/``channel_max`` from
+    ``--cbase``/``--cmax``; ``mapping_kwargs.num_layers = 2`` (StyleGAN3's
+    default map depth); ``magnitude_ema_beta = 0.5 ** (c.batch_size / (20 *
+    1e3))``; for ``stylegan3-r``: ``conv_kernel = 1``, ``channel_base *= 2``,
+    ``channel_max *= 2``, ``use_radial_filters = True``. The training loop
+    adds ``c_dim``, ``img_resolution`` and ``img_channels`` of the data set.
+    """
+    kwargs = dict(z_dim=512, w_dim=512, mapping_kwargs={"num_layers": 2}, channel_base=cbase, channel_max=cmax,
+                  magnitude_ema_beta=0.5 ** (batch / (20 * 1e3)))
+    if config == "R":
+        kwargs.update(conv_kernel=1, channel_base=cbase * 2, channel_max=cmax * 2, use_radial_filters=True)
+    return dict(kwargs, c_dim=0, img_resolution=resolution, img_channels=3)
+
+
+def _official(name: str, description: str, config: str, resolution: int, batch: int, cbase: int = 32768) -> NetworkSpec:
+    """An NGC download; ``config``, ``batch`` and ``cbase`` as in NVIDIA's docs/configs.md for that network."""
+    return NetworkSpec(name=name, url=f"{NGC_BASE}/{name}.pkl", description=description,
+                       generator_kwargs=official_generator_kwargs(config, resolution, batch, cbase))
 
 
 def _random(name: str, config: str, resolution: int) -> NetworkSpec:
@@ -71,14 +92,17 @@ def bundled_networks(directory: Path = BUNDLED_DIR) -> list[NetworkSpec]:
 NETWORKS: dict[str, NetworkSpec] = {
     spec.name: spec
     for spec in [
-        _official("stylegan3-r-ffhq-1024x1024", "StyleGAN3-R, FFHQ faces (aligned), 1024 px: the method's default"),
-        _official("stylegan3-t-ffhq-1024x1024", "StyleGAN3-T, FFHQ faces (aligned), 1024 px"),
-        _official("stylegan3-r-ffhqu-1024x1024", "StyleGAN3-R, FFHQ-U faces (unaligned), 1024 px"),
-        _official("stylegan3-t-ffhqu-1024x1024", "StyleGAN3-T, FFHQ-U faces (unaligned), 1024 px"),
-        _official("stylegan3-r-ffhqu-256x256", "StyleGAN3-R, FFHQ-U faces (unaligned), 256 px"),
-        _official("stylegan3-t-ffhqu-256x256", "StyleGAN3-T, FFHQ-U faces (unaligned), 256 px"),
-        _official("stylegan3-r-metfaces-1024x1024", "StyleGAN3-R, MetFaces portraits, 1024 px"),
-        _official("stylegan3-t-metfaces-1024x1024", "StyleGAN3-T, MetFaces portraits, 1024 px"),
+        # FFHQ(-U) and MetFaces at 1024 px: --batch=32 (MetFaces fine-tuned from FFHQ with the same
+        # architecture); the FFHQ-U 256 px ablations: --batch=64 --cbase=16384.
+        _official("stylegan3-r-ffhq-1024x1024", "StyleGAN3-R, FFHQ faces (aligned), 1024 px: the method's default",
+                  "R", 1024, 32),
+        _official("stylegan3-t-ffhq-1024x1024", "StyleGAN3-T, FFHQ faces (aligned), 1024 px", "T", 1024, 32),
+        _official("stylegan3-r-ffhqu-1024x1024", "StyleGAN3-R, FFHQ-U faces (unaligned), 1024 px", "R", 1024, 32),
+        _official("stylegan3-t-ffhqu-1024x1024", "StyleGAN3-T, FFHQ-U faces (unaligned), 1024 px", "T", 1024, 32),
+        _official("stylegan3-r-ffhqu-256x256", "StyleGAN3-R, FFHQ-U faces (unaligned), 256 px", "R", 256, 64, 16384),
+        _official("stylegan3-t-ffhqu-256x256", "StyleGAN3-T, FFHQ-U faces (unaligned), 256 px", "T", 256, 64, 16384),
+        _official("stylegan3-r-metfaces-1024x1024", "StyleGAN3-R, MetFaces portraits, 1024 px", "R", 1024, 32),
+        _official("stylegan3-t-metfaces-1024x1024", "StyleGAN3-T, MetFaces portraits, 1024 px", "T", 1024, 32),
         _random("random-t-128", "T", 128),
         _random("random-r-128", "R", 128),
         *bundled_networks(),
@@ -97,6 +121,36 @@ def network_spec(name: str) -> NetworkSpec:
     except KeyError:
         known = ", ".join(sorted(NETWORKS))
         raise InvalidOptionError(f"unknown network {name!r}: pass a path to a .pkl/.safetensors file or one of: {known}") from None
+
+
+#: Constructor arguments that decide the architecture (the others only matter for training).
+ARCHITECTURE_ARGUMENTS = ("z_dim", "w_dim", "c_dim", "img_resolution", "img_channels", "channel_base", "channel_max",
+                          "conv_kernel", "use_radial_filters", "mapping_kwargs")
+#: Of those, the ones an official network's name states (resolution, T or R): a file that differs is another network.
+NAMED_ARGUMENTS = ("img_resolution", "conv_kernel", "use_radial_filters")
+_DEFAULTS = {"conv_kernel": 3, "use_radial_filters": False, "mapping_kwargs": {}}
+
+
+def architecture_mismatch(spec: NetworkSpec, init_kwargs: dict, keys=ARCHITECTURE_ARGUMENTS) -> list[str]:
+    """The architecture arguments (of ``keys``) in which a loaded network differs from what ``spec`` says it is."""
+    if spec.generator_kwargs is None:
+        return []
+    mismatches = []
+    for key in keys:
+        found, expected = init_kwargs.get(key, _DEFAULTS.get(key)), spec.generator_kwargs.get(key, _DEFAULTS.get(key))
+        if found != expected:
+            mismatches.append(f"{key}={found!r} (expected {expected!r})")
+    return mismatches
+
+
+def build_meta_network(spec: NetworkSpec):
+    """The architecture of an official entry on the ``meta`` device (no weights, no download)."""
+    import torch
+
+    from video2stylegan.networks.stylegan3 import Generator
+
+    with torch.device("meta"):
+        return Generator(**spec.generator_kwargs)
 
 
 def build_random_network(spec: NetworkSpec):
