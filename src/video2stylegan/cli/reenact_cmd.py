@@ -72,6 +72,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="optimisation budget of the embeddings (steps per stage; see docs/method.md)")
     parser.add_argument("--source-steps", type=_positive_int, default=None, help="W+ projection steps of the source")
     parser.add_argument("--pti-steps", type=int, default=None, help="pivotal-tuning steps (0 = no PTI)")
+    parser.add_argument("--first-frame-steps", type=_positive_int, default=None,
+                        help="W+ projection steps of the first driving frame (a cold start)")
     parser.add_argument("--frame-steps", type=_positive_int, default=None,
                         help="projection steps per warm-started driving frame")
     parser.add_argument("--frame-batch", type=_positive_int, default=None,
@@ -162,6 +164,7 @@ def embedding_from_args(args: argparse.Namespace, default_preset: str):
         args.quality or default_preset,
         source_steps=args.source_steps,
         pti_steps=args.pti_steps,
+        first_frame_steps=args.first_frame_steps,
         frame_steps=args.frame_steps,
         frame_batch=args.frame_batch,
         pose_steps=args.pose_steps,
