@@ -266,3 +266,15 @@ def test_mismatched_parameter_shapes_are_refused(tmp_path):
     path.write_bytes(snapshot_bytes(G))
     with pytest.raises(CheckpointError, match="synthesis.input.weight has shape"):
         load_official_generator(path)
+
+
+def test_non_finite_constructor_arguments_are_refused_before_building(tmp_path):
+    from video2stylegan.networks.state import build_generator
+
+    G, kwargs = small_nvidia_generator("T")
+    with pytest.raises(CheckpointError, match="magnitude_ema_beta=nan is not a finite number"):
+        build_generator(dict(kwargs, magnitude_ema_beta=float("nan")), "net.safetensors")
+    with pytest.raises(CheckpointError, match="z_dim=-3 is not an integer"):
+        build_generator(dict(kwargs, z_dim=-3), "net.safetensors")
+    with pytest.raises(CheckpointError, match="channel_max=1.5 is not an integer"):
+        build_generator(dict(kwargs, channel_max=1.5), "net.safetensors")

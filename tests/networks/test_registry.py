@@ -167,3 +167,12 @@ def test_info_describes_an_official_network_without_downloading_it(tmp_path, mon
     assert main(["info", "stylegan3-r-ffhq-1024x1024"]) == 0
     text = capsys.readouterr().out
     assert "StyleGAN3-R  1024x1024" in text and "parameters 15,093,151" in text and "not downloaded yet" in text
+
+
+def test_devices_that_cannot_run_a_network_are_refused_by_name():
+    from video2stylegan.networks.loading import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    for bad in ("meta", "no-such-device"):
+        with pytest.raises(InvalidOptionError, match="use auto, cpu, cuda"):
+            resolve_device(bad)

@@ -30,6 +30,8 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
         device = torch.device(device)
     except (RuntimeError, TypeError):
         raise InvalidOptionError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise InvalidOptionError(f"device {str(device)!r} cannot run the networks: use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InvalidOptionError("device 'cuda' was requested but PyTorch sees no CUDA GPU here; use --device cpu")
     return device

@@ -11,6 +11,7 @@ weight must be finite.
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 import torch
@@ -64,6 +65,8 @@ def _check_arguments(kwargs: dict, where: str) -> None:
             raise CheckpointError(f"{where}: the generator's constructor arguments lack {name!r}")
     for group in (kwargs, kwargs.get("mapping_kwargs") or {}):
         for name, value in group.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise CheckpointError(f"{where}: constructor argument {name}={value!r} is not a finite number")
             limit = _INT_LIMITS.get(name)
             if limit is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit):
                 raise CheckpointError(f"{where}: constructor argument {name}={value!r} is not an integer in [0, {limit}]")
