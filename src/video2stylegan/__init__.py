@@ -6,6 +6,7 @@ from video2stylegan.errors import (
     InvalidOptionError,
     MediaError,
     NoFaceError,
+    OutputError,
     Video2StyleGANError,
 )
 
@@ -17,6 +18,7 @@ __all__ = [
     "InvalidOptionError",
     "MediaError",
     "NoFaceError",
+    "OutputError",
     "Video2StyleGANError",
     "load_generator",
     "reenact",

@@ -29,3 +29,11 @@ class MediaError(Video2StyleGANError):
 
 class NoFaceError(Video2StyleGANError):
     """No face was found where one is needed."""
+
+
+class OutputError(InvalidOptionError, MediaError):
+    """An output path would replace an input of the run or a file of the package, or cannot be written.
+
+    Both an option error and a media error, so callers catching either (as they did before the
+    output checks of :mod:`video2stylegan.io.outputs` existed) still catch it.
+    """

@@ -6,6 +6,7 @@ import pytest
 
 from video2stylegan.errors import InvalidOptionError, MediaError
 from video2stylegan.io import iter_frames, probe_video, read_video, write_video
+from video2stylegan.io.video import FPS_RANGE, check_fps
 
 
 def _clip(t=12, h=64, w=96):
@@ -137,6 +138,27 @@ def test_interrupted_write_leaves_no_half_file(tmp_path):
     # The earlier complete file is untouched and no temporary file remains.
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["out.mp4"]
+
+
+@pytest.mark.parametrize("fps", ["inf", "-inf", "nan", "1e308", "1e11", "1e-300", "0", "-25", "240.5", "0.09", "fast"])
+def test_frame_rates_outside_the_range_are_refused(fps):
+    with pytest.raises(InvalidOptionError, match=r"--fps must be (between 0\.1 and 240|a number)"):
+        check_fps(fps, "--fps")
+
+
+def test_frame_rates_in_the_range_are_kept():
+    assert [check_fps(v) for v in ("0.1", 29.97, "240", 25)] == [0.1, 29.97, 240.0, 25.0]
+    assert FPS_RANGE == (0.1, 240.0)
+
+
+def test_huge_fps_at_write_is_an_option_error_not_an_overflow(tmp_path):
+    # Fraction(inf) and a rate past a C int (1e11) raised OverflowError, a traceback
+    with pytest.raises(InvalidOptionError, match="fps must be a positive number, got inf"):
+        write_video(tmp_path / "x.mp4", _clip(t=1), float("inf"))
+    with pytest.raises(InvalidOptionError, match="fps 100000000000.0 is too large for an MP4 time base"):
+        write_video(tmp_path / "x.mp4", _clip(t=1), 1e11)
+    assert list(tmp_path.iterdir()) == []
+    assert probe_video(write_video(tmp_path / "y.mp4", _clip(t=2), 2**31 - 1)).num_frames == 2  # the largest C int
 
 
 def test_unwritable_folder(tmp_path, monkeypatch):

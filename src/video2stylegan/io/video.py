@@ -190,13 +190,33 @@ def read_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[
     return np.stack(frames, axis=0), fps
 
 
+#: Frame rates (frames per second) a video this package writes may be asked for: slower than 0.1 is a
+#: slideshow of over ten seconds a frame, faster than 240 no player shows; outside, the encoder's time
+#: base overflows (1e11) or rounds to zero (1e-300).
+FPS_RANGE = (0.1, 240.0)
+
+
+def check_fps(fps, what: str = "fps") -> float:
+    """``fps`` as a float when it is a finite number within :data:`FPS_RANGE`, else :class:`InvalidOptionError`."""
+    lo, hi = FPS_RANGE
+    try:
+        value = float(fps)
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"{what} must be a number of frames per second, got {fps!r}") from None
+    if not lo <= value <= hi:  # also False for nan; inf is out of range
+        raise InvalidOptionError(f"{what} must be between {lo:g} and {hi:g} frames per second, got {fps!r}")
+    return value
+
+
 def _as_fraction(fps) -> Fraction:
     try:
         rate = Fraction(fps).limit_denominator(10000)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Fraction(inf) raises OverflowError
         raise InvalidOptionError(f"fps must be a positive number, got {fps!r}") from None
     if rate <= 0:
         raise InvalidOptionError(f"fps must be a positive number, got {fps!r}")
+    if rate.numerator > 2**31 - 1:  # PyAV's rate is a C int: 1e11 overflowed with a traceback
+        raise InvalidOptionError(f"fps {fps!r} is too large for an MP4 time base; use at most {FPS_RANGE[1]:g}")
     return rate
 
 
