@@ -25,6 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.networks.reference_ops import autograd_convolutions, kept_for_backward, reference_synthesis  # noqa: E402
+from video2stylegan.networks.registry import official_generator_kwargs  # noqa: E402
 from video2stylegan.networks.stylegan3 import Generator  # noqa: E402
 
 # The issue's yardstick: a 128x128 T model with about 1.4 M parameters.
@@ -115,11 +116,9 @@ def saved_for_backward(G, ws) -> int:
 
 
 def official_shapes(resolution, config):
-    """A random-weight generator with the channel settings of NVIDIA's FFHQ 1024 px networks (T or R config)."""
-    kwargs = dict(channel_base=32768, channel_max=512)
-    if config == "R":
-        kwargs = dict(channel_base=65536, channel_max=1024, conv_kernel=1, use_radial_filters=True)
-    return Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3, **kwargs)
+    """A random-weight generator built with the keywords NVIDIA's ``train.py`` passes for its FFHQ
+    networks (T or R config, batch 32; at 1024 px those of the registry's ``stylegan3-{t,r}-ffhq-1024x1024``)."""
+    return Generator(**official_generator_kwargs(config, resolution, batch=32))
 
 
 @contextlib.contextmanager
