@@ -1,6 +1,9 @@
-"""Projection cache: keys, atomic writes, hit/miss counting, and project_frames reruns served from it."""
+"""Projection cache: keys, atomic writes, hit/miss counting, project_frames reruns served from it, and
+entries that verify themselves (damaged ones deleted and recomputed; failed writes warned once)."""
 
+import errno
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -58,21 +61,21 @@ def test_put_get_roundtrip_counters_and_atomicity(tmp_path, monkeypatch):
     assert entry.psnr == 31.25 and entry.ws.dtype == np.float32
     np.testing.assert_array_equal(entry.ws, ws)
 
-    # A write that fails half-way leaves the old entry intact and no temporary files.
+    # A write that fails half-way leaves the old entry intact and no temporary files; put reports None.
     def broken(f, **arrays):
         f.write(b"PK partial")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(cache_mod.np, "savez", broken)
-    with pytest.raises(OSError):
-        c.put("n", "h", 0, s, ws * 2)
+    assert c.put("n", "h", 0, s, ws * 2) is None
+    assert isinstance(c.unwritable, OSError) and c.unwritable.errno == errno.ENOSPC
     monkeypatch.undo()
     np.testing.assert_array_equal(c.get("n", "h", 0, s), ws)
     assert not [p.name for p in c.root.rglob(".*")]  # no temporary file left behind
 
-    # An unreadable entry is a miss (and a later put repairs it).
+    # An unreadable entry is a miss, deleted, and a later put repairs it.
     path.write_bytes(b"garbage")
-    assert c.get("n", "h", 0, s) is None
+    assert c.get("n", "h", 0, s) is None and not path.exists() and c.discarded == 1
     c.put("n", "h", 0, s, ws)
     np.testing.assert_array_equal(c.get("n", "h", 0, s), ws)
 
@@ -108,3 +111,145 @@ def test_project_frames_rerun_is_served_from_cache(tmp_path):
     assert frames_settings_dict(first, nxt, False, 1) != frames_settings_dict(first, nxt, True, 1)
     with pytest.raises(ValueError):
         project_frames(G, frames, first, nxt, cache=c, progress=False)
+
+
+# --------------------------------------------------------------------------- damaged entries
+
+
+def _frames(G, n=3, seed=2):
+    with torch.no_grad():
+        return G.synthesis(G.mapping(torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed)), None))
+
+
+FIRST = ProjectionSettings(steps=2, perceptual="fallback")
+NEXT = ProjectionSettings.warm(steps=1, perceptual="fallback")
+
+
+@pytest.fixture(scope="module")
+def projected(tmp_path_factory):
+    """A tiny network, 3 frames, and their projections computed without any cache (the reference)."""
+    G = tiny_generator(1)
+    frames = _frames(G)
+    fresh = project_frames(G, frames, FIRST, NEXT, progress=False)
+    return G, frames, network_identity(G), fresh
+
+
+def _run(G, frames, cache, net_id):
+    cache.expect_ws(net_id, G.num_ws, G.w_dim)
+    return project_frames(G, frames, FIRST, NEXT, cache=cache, network_id=net_id, source_hash="clip",
+                          progress=False)
+
+
+def _flip_ws_byte(path, ws):
+    """Flip one bit in the middle of the stored ws bytes (the npz stores members uncompressed)."""
+    data = bytearray(path.read_bytes())
+    at = bytes(data).index(ws.tobytes()) + ws.nbytes // 2
+    data[at] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def _rewrite(path, **arrays):
+    """Replace the entry with a well-formed npz holding ``arrays`` (``meta`` as given, or none)."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _damage(kind, path, G):
+    with np.load(path) as d:
+        ws, psnr, meta = d["ws"], d["psnr"], d["meta"]
+    if kind == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif kind == "bit flip":
+        _flip_ws_byte(path, ws)
+    elif kind == "finite garbage":  # a valid zip, ws changed, the old record kept: only the checksum sees it
+        _rewrite(path, ws=ws + np.float32(0.5), psnr=psnr, meta=meta)
+    elif kind == "wrong shape":  # self-consistent record, but not this network's [num_ws, w_dim]
+        bad = {"ws": np.zeros((G.num_ws, G.w_dim + 1), np.float32), "psnr": psnr}
+        _rewrite(path, **bad, meta=np.asarray(json.dumps(cache_mod.integrity_record(bad))))
+    elif kind == "nan":
+        bad = {"ws": ws.copy(), "psnr": psnr}
+        bad["ws"][3, 5] = np.nan
+        _rewrite(path, **bad, meta=np.asarray(json.dumps(cache_mod.integrity_record(bad))))
+    elif kind == "legacy":  # what versions before the integrity record wrote
+        _rewrite(path, ws=ws, psnr=psnr)
+
+
+DAMAGE = {
+    "truncated": "unreadable",
+    "bit flip": "unreadable (BadZipFile: Bad CRC-32",
+    "finite garbage": "checksum mismatch",
+    "wrong shape": "ws has shape [16, 17], the network needs [..., 16, 16]",
+    "nan": "ws holds 1 non-finite value",
+    "legacy": "no checksum (written by an earlier version)",
+}
+
+
+@pytest.mark.parametrize("kind", list(DAMAGE))
+def test_damaged_entry_is_reported_deleted_and_recomputed(kind, projected, tmp_path, caplog):
+    G, frames, net_id, fresh = projected
+    assert (G.num_ws, G.w_dim) == (16, 16)
+    c = ProjectionCache(tmp_path)
+    first = _run(G, frames, c, net_id)
+    torch.testing.assert_close(first.ws, fresh.ws, rtol=0, atol=0)
+    key_settings = frames_settings_dict(FIRST, NEXT, True, 1)
+    path = c.path(net_id, "clip", 1, key_settings)  # the middle frame: frame 2 is warm-started from it
+    _damage(kind, path, G)
+    assert cache_mod.verify_entry(path) is not None or kind == "wrong shape"  # that one needs the network
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="video2stylegan.method.cache"):
+        c2 = ProjectionCache(tmp_path)
+        c2.expect_ws(net_id, G.num_ws, G.w_dim)
+        assert c2.lookup(net_id, "clip", 1, key_settings) is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(path) in warnings[0] and DAMAGE[kind] in warnings[0], warnings
+    assert "deleted" in warnings[0] and not path.exists()
+    assert (c2.misses, c2.hits, c2.discarded) == (1, 0, 1)
+
+    # The rerun recomputes exactly that frame, equal to a fresh computation, and writes a good entry again.
+    again = _run(G, frames, c2, net_id)
+    assert again.cached == [True, False, True] and again.steps == [0, 1, 0]
+    torch.testing.assert_close(again.ws, fresh.ws, rtol=0, atol=0)
+    torch.testing.assert_close(again.psnr, fresh.psnr, rtol=0, atol=0)
+    assert cache_mod.verify_entry(path) is None
+    assert _run(G, frames, ProjectionCache(tmp_path), net_id).cached == [True, True, True]
+
+
+def test_write_failure_warns_once_and_run_goes_on(projected, tmp_path, monkeypatch, caplog):
+    G, frames, net_id, fresh = projected
+    writes = []
+
+    def disk_full(f, **arrays):
+        writes.append(1)
+        f.write(b"PK\\x03\\x04 half an entry")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_mod.np, "savez", disk_full)
+    c = ProjectionCache(tmp_path / "cache")
+    with caplog.at_level(logging.WARNING, logger="video2stylegan.method.cache"):
+        r = _run(G, frames, c, net_id)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(writes) == 3 and len(warnings) == 1, warnings  # every frame tried, one warning
+    assert f"cache folder {c.root} (No space left on device)" in warnings[0]
+    torch.testing.assert_close(r.ws, fresh.ws, rtol=0, atol=0)
+    assert [p for p in c.root.rglob("*") if p.is_file()] == []  # no entry, no temporary file
+
+
+def test_verify_entry_on_good_entries_and_json(tmp_path):
+    c = ProjectionCache(tmp_path)
+    p = c.put("n", "h", 0, {}, np.ones((2, 4, 3), np.float32), psnr=float("inf"))  # identical images: +inf dB
+    assert cache_mod.verify_entry(p) is None
+    with np.load(p) as d:
+        record = json.loads(str(d["meta"][()]))
+    assert record["format"] == cache_mod.ENTRY_FORMAT == 3
+    assert record["arrays"] == {"psnr": {"dtype": "float64", "shape": []},
+                                "ws": {"dtype": "float32", "shape": [2, 4, 3]}}
+    assert record["sha256"] == cache_mod.array_digest({"ws": np.ones((2, 4, 3), np.float32), "psnr": np.float64("inf")})
+
+    j = cache_mod.write_json_entry(tmp_path / "e.json", {"a": [1.5, 2], "b": "x"}, what="test entry")
+    assert cache_mod.read_json_entry(j) == {"a": [1.5, 2], "b": "x"} and cache_mod.verify_entry(j) is None
+    j.write_text(j.read_text().replace("1.5", "1.25"))
+    assert cache_mod.verify_entry(j) == "checksum mismatch: the content changed after it was written"
+    j.write_text('{"a": [1.5, 2], "b": "x"}')
+    assert cache_mod.verify_entry(j) == cache_mod.LEGACY
+    assert cache_mod.verify_entry(tmp_path / "notes.txt").startswith("not a cache entry")

@@ -7,8 +7,10 @@ second run with other weights (alpha, beta, ...) costs only the synthesis.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,8 @@ from pathlib import Path
 import torch
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.method.cache import ProjectionCache, canonical_json
+from video2stylegan.method.cache import BadEntry, ProjectionCache, canonical_json, read_tensor_entry, touch
+from video2stylegan.method.cache import write_tensor_entry
 from video2stylegan.method.projection import FramesResult, ProjectionSettings, project_frames, project_image
 from video2stylegan.method.pti import pivotal_tuning
 
@@ -124,16 +127,18 @@ def embed_source(
 
     With a ``cache`` (and ``network_id``), the projection is stored like a frame
     projection (source ``"ref:<hash>"``) and the PTI generator as
-    ``<cache root>/pti/<key>.safetensors``.
+    ``<cache root>/pti/<key>.safetensors``. Entries are checked on read (see
+    :mod:`video2stylegan.method.cache`; the PTI weights must also fit ``G``):
+    a bad one is deleted with a warning and recomputed.
     """
     from video2stylegan.method.losses import psnr as psnr_fn
-    from video2stylegan.networks.checkpoint import load_safetensors_generator, save_generator
 
     device = G.w_avg.device
     settings = options.source_settings()
     key_source = f"ref:{source_hash}"
     w_ref, cached_w, p = None, False, None
     if cache is not None:
+        cache.expect_ws(network_id, G.num_ws, G.w_dim)
         hit = cache.lookup(network_id, key_source, 0, settings.to_dict())
         if hit is not None:
             w_ref, cached_w, p = torch.as_tensor(hit.ws, device=device).reshape(1, G.num_ws, G.w_dim), True, hit.psnr
@@ -152,21 +157,67 @@ def embed_source(
     if cache is not None:
         pti_key = _key({"network": network_id, "source": source_hash, "projection": settings.to_dict(),
                         "pti_steps": options.pti_steps, "perceptual": options.perceptual})
-        pti_path = Path(cache.root) / "pti" / f"{pti_key}.safetensors"
-        if pti_path.is_file():
-            try:
-                G_pti = load_safetensors_generator(pti_path).to(device).eval().requires_grad_(False)
-                with torch.no_grad():
-                    q = float(psnr_fn(G_pti.synthesis(w_ref), target.to(device))[0])
-                return SourceEmbedding(w_ref, G_pti, p, q, cached_w, True)
-            except Exception as exc:  # a damaged entry is recomputed, never fatal
-                log.warning("PTI cache entry %s unreadable (%s); tuning again", pti_path, exc)
+        pti_path = pti_entry_path(cache, pti_key)
+        G_pti = load_pti_entry(cache, pti_path, G)
+        if G_pti is not None:
+            with torch.no_grad():
+                q = float(psnr_fn(G_pti.synthesis(w_ref), target.to(device))[0])
+            return SourceEmbedding(w_ref, G_pti, p, q, cached_w, True)
     result = pivotal_tuning(G, w_ref, target, steps=options.pti_steps, loss_fn=loss_fn, progress=progress,
                             return_result=True)
     if pti_path is not None:
-        pti_path.parent.mkdir(parents=True, exist_ok=True)
-        save_generator(result.G, pti_path)
+        save_pti_entry(cache, pti_path, result.G)
     return SourceEmbedding(w_ref, result.G, p, result.psnr_after, cached_w, False)
+
+
+def pti_entry_path(cache: ProjectionCache, key: str) -> Path:
+    """Where the PTI generator of ``key`` is cached: ``<cache root>/pti/<key>.safetensors``."""
+    return Path(cache.root) / "pti" / f"{key}.safetensors"
+
+
+def _stored_state(G) -> dict[str, torch.Tensor]:
+    """The tensors a PTI entry stores: G's state dict on the CPU, floats as float32."""
+    state = {}
+    for name, t in G.state_dict().items():
+        t = t.detach().to("cpu")
+        state[name] = (t.float() if t.is_floating_point() else t).contiguous()
+    return state
+
+
+def load_pti_entry(cache: ProjectionCache, path: Path, G):
+    """The PTI-tuned copy of ``G`` stored at ``path``, or ``None`` (absent, or bad: then deleted).
+
+    Besides the entry's own checks (readable, record, checksum, finite
+    weights), every tensor must have the name, shape and dtype of ``G``'s.
+    """
+    if not path.is_file():
+        return None
+    expect = {name: (tuple(t.shape), t.dtype if not t.is_floating_point() else torch.float32)
+              for name, t in G.state_dict().items()}
+    try:
+        tensors, _ = read_tensor_entry(path, expect=expect)
+    except BadEntry as exc:
+        cache.discard(path, "PTI", str(exc), then="tuning again")
+        return None
+    touch(path)
+    G_pti = copy.deepcopy(G).eval().requires_grad_(False)
+    G_pti.load_state_dict(tensors)
+    return G_pti
+
+
+def save_pti_entry(cache: ProjectionCache, path: Path, G_pti) -> Path | None:
+    """Store a PTI-tuned generator at ``path`` with its record; ``None`` when the write failed (warned
+    once per cache). The file is also a network file: its config metadata is ``save_generator``'s."""
+    from video2stylegan.networks.checkpoint import CONFIG_KEY, FORMAT_KEY, FORMAT_VERSION
+    from video2stylegan.networks.state import plain_value
+
+    config = {"class": "StyleGAN3Generator", "init_kwargs": plain_value(G_pti.init_kwargs)}
+    metadata = {CONFIG_KEY: json.dumps(config), FORMAT_KEY: FORMAT_VERSION}
+    try:
+        return write_tensor_entry(path, _stored_state(G_pti), metadata, what="PTI cache entry")
+    except OSError as exc:
+        cache.write_failed(path.parent, exc)
+        return None
 
 
 def embed_clip(
@@ -184,6 +235,8 @@ def embed_clip(
 
     ``clip_key`` identifies the frames in the cache (file hash plus alignment settings).
     """
+    if cache is not None:
+        cache.expect_ws(network_id, G.num_ws, G.w_dim)
     return project_frames(
         G,
         targets,
