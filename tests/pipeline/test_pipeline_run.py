@@ -89,6 +89,28 @@ def test_bad_inputs_fail_before_any_work(tiny_G, demo_files, tmp_path):
         reenact(demo_files.source, demo_files.driving, network=tiny_G, alpha=float("nan"))
 
 
+def test_an_output_that_is_an_input_is_refused_before_the_faces_are_read(tiny_G, demo_files, tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    from video2stylegan.errors import OutputError
+
+    def no_faces(*args, **kwargs):
+        pytest.fail("the source was read although the output should have been refused first")
+
+    monkeypatch.setattr("video2stylegan.pipeline.run.load_source", no_faces)
+    driving = shutil.copyfile(demo_files.driving, tmp_path / "driving.mp4")
+    os.link(driving, tmp_path / "same.mp4")
+    before = (tmp_path / "driving.mp4").read_bytes()
+    for out, name in ((driving, "driving"), (tmp_path / "same.mp4", "driving"), (demo_files.co_driving, "co_driving")):
+        with pytest.raises(OutputError, match=rf"^out {out} is the same file as {name} "):
+            reenact(demo_files.source, driving, co_driving=demo_files.co_driving, network=tiny_G, out=out)
+    assert (tmp_path / "driving.mp4").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["driving.mp4", "same.mp4"]
+    with pytest.raises(InvalidOptionError, match="fps must be between 0.1 and 240"):
+        reenact(demo_files.source, driving, network=tiny_G, fps=1e11)
+
+
 def test_low_memory_recomputes_activations_and_changes_nothing(tiny_G, demo_files, tiny_budget):
     kwargs = dict(network=tiny_G, embedding=tiny_budget, max_frames=2, cache_dir=False, progress=False,
                   use_pose=False, use_local=False)

@@ -45,6 +45,11 @@ def test_bad_options_are_clear_errors(tmp_path):
         synth_video(tmp_path / "x.mp4", frames=2, size=8)
     with pytest.raises(MediaError, match="does not exist"):
         synth_video(tmp_path / "x.mp4", frames=2, size=32, ground_truth=tmp_path / "no" / "t.npz")
+    with pytest.raises(InvalidOptionError, match="fps must be between 0.1 and 240"):
+        synth_video(tmp_path / "x.mp4", frames=2, size=32, fps=1e-300)
+    with pytest.raises(InvalidOptionError, match=r"ground_truth .*x\.mp4 is the same file as out .*x\.mp4"):
+        synth_video(tmp_path / "x.mp4", frames=2, size=32, ground_truth=tmp_path / "sub" / ".." / "x.mp4")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_synth_video(tmp_path, capsys):

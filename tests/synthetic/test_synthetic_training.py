@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from video2stylegan.errors import CheckpointError, InvalidOptionError
+from video2stylegan.io.outputs import PACKAGE_DIR
 from video2stylegan.synthetic import sample_params
 from video2stylegan.synthetic.params import HeadParams
 from video2stylegan.synthetic.training import (
@@ -225,6 +226,13 @@ def test_export_is_float16_with_w_avg_and_loads(tmp_path):
         export_generator(tmp_path / "r", tmp_path / "net.pkl")
     with pytest.raises(CheckpointError, match="no checkpoint"):
         export_generator(tmp_path / "none", tmp_path / "x.safetensors")
+    shipped = sorted(p.name for p in (PACKAGE_DIR / "assets" / "networks").iterdir())
+    with pytest.raises(InvalidOptionError, match="is inside the installed video2stylegan package"):
+        export_generator(tmp_path / "r", PACKAGE_DIR / "assets" / "networks" / "new.safetensors")
+    assert sorted(p.name for p in (PACKAGE_DIR / "assets" / "networks").iterdir()) == shipped
+    (tmp_path / "r.safetensors").mkdir()
+    with pytest.raises(InvalidOptionError, match=r"out .*r\.safetensors is the same folder as run_dir"):
+        export_generator(tmp_path / "r.safetensors", tmp_path / "r.safetensors")
 
 
 def test_cli_errors_are_clean(tmp_path, capsys):

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.io.outputs import check_output
 
 
 def register(subparsers) -> None:
@@ -49,6 +50,11 @@ def run(args: argparse.Namespace) -> None:
         raise InvalidOptionError(f"--figure must name a .png file, got {args.figure}")
     if args.no_pose and args.no_local:
         raise InvalidOptionError("--no-pose and --no-local together leave nothing to calibrate")
+    # before the network is loaded: a figure or cache that would replace the network file fails now
+    if args.figure is not None and not args.no_local:
+        check_output(args.figure, {"--network": args.network}, what="--figure")
+    if args.cache is not None:
+        check_output(args.cache, {"--network": args.network}, what="--cache", kind="dir")
     G = load_generator(args.network, args.device, progress=not args.quiet)
     net_id = network_identity(G)
     root = Path(args.cache or default_cache_dir()) / "calibration"

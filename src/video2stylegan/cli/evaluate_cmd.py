@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.io.outputs import check_output, check_outputs_differ
+
+#: The files ``--suite`` writes at the top of ``--out-dir`` (cases and plots go in their own names beside them).
+SUITE_FILES = ("results.md", "results.csv", "frames.csv", "report.html")
 
 
 def register(subparsers) -> None:
@@ -69,9 +73,14 @@ def run(args: argparse.Namespace) -> None:
         raise InvalidOptionError("--id-stride must be at least 1")
     if args.smooth < 1:
         raise InvalidOptionError("--smooth must be at least 1 frame")
-    for option, path in (("--json", args.json), ("--csv", args.csv), ("--html", args.html)):
-        if path is not None and not path.resolve().parent.is_dir():
-            raise MediaError(f"{option}: the folder {path.parent} does not exist; create it first")
+    # before any frame is read: a report path that is one of the videos (or another report) would replace it
+    inputs = {"--result": args.result, "--driving": args.driving, "--source": args.source,
+              "--ground-truth": args.ground_truth}
+    outputs = {"--json": args.json, "--csv": args.csv, "--html": args.html}
+    check_outputs_differ(outputs)
+    for option, path in outputs.items():
+        if path is not None:
+            check_output(path, inputs, what=option)
     report = evaluate_video(
         args.result,
         args.driving,
@@ -121,6 +130,7 @@ def run_suite_command(args: argparse.Namespace) -> None:
         raise InvalidOptionError(f"{', '.join(single)} apply to one video, not to --suite (its files go to --out-dir)")
     if args.frames is not None and args.frames < 3:
         raise InvalidOptionError("--frames must be at least 3 (jitter needs three frames)")
+    check_output(args.out_dir, {"--network": args.network}, what="--out-dir", kind="dir", contents=SUITE_FILES)
     variants = None
     if args.variants:
         variants = _names(args.variants)

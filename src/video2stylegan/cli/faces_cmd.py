@@ -22,7 +22,11 @@ import cv2
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.io.outputs import check_output
 
+#: What ``--out`` receives for an image and for a video (``--frames`` adds the folder ``aligned/``).
+IMAGE_FILES = ("aligned.png", "landmarks.png", "faces.json", ".faces.json.tmp")
+VIDEO_FILES = ("aligned.mp4", "landmarks.mp4", "faces.json", ".faces.json.tmp")
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".gif"}
 
 
@@ -180,11 +184,13 @@ def run(args: argparse.Namespace) -> None:
     if args.smooth < 1:
         raise InvalidOptionError(f"--smooth must be at least 1 frame, got {args.smooth}")
     out: Path = args.out
+    video = path.suffix.lower() in VIDEO_SUFFIXES
+    check_output(out, {"the input": path}, what="--out", kind="dir", contents=VIDEO_FILES if video else IMAGE_FILES)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MediaError(f"cannot create output folder {out} ({exc.strerror}).") from None
-    if path.suffix.lower() in VIDEO_SUFFIXES:
+    if video:
         result = _run_video(args, path, out)
     else:
         result = _run_image(args, path, out)

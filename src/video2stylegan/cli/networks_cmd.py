@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.io.outputs import check_output
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -96,6 +97,8 @@ def run_generate(args: argparse.Namespace) -> None:
     if args.batch < 1:
         raise InvalidOptionError("--batch must be at least 1")
     transform = make_transform_degrees(args.rotate, parse_pair(args.translate, "--translate"))
+    check_output(args.outdir, {"--network": args.network}, what="--outdir", kind="dir",
+                 contents=[f"seed{s:04d}.png" for s in seeds])
     G = load_generator(args.network, device=args.device)
     device = G.w_avg.device
     args.outdir.mkdir(parents=True, exist_ok=True)
@@ -117,6 +120,15 @@ def _seed_z(seed: int, z_dim: int):
     return np.random.RandomState(seed).randn(z_dim).astype(np.float32)
 
 
+def _converted_size(args: argparse.Namespace) -> int | None:
+    """A lower bound of the converted file's size: a quarter of the source file (an official snapshot holds
+    G, D and G_ema, of which only G_ema is kept), an eighth in float16; ``None`` for a registry name."""
+    source = Path(args.source)
+    if not source.is_file():
+        return None
+    return source.stat().st_size // (8 if args.fp16 else 4)
+
+
 def run_convert(args: argparse.Namespace) -> None:
     import torch
 
@@ -125,6 +137,7 @@ def run_convert(args: argparse.Namespace) -> None:
 
     if args.target.suffix != ".safetensors":
         raise InvalidOptionError(f"convert: target {args.target} should end in .safetensors")
+    check_output(args.target, {"source": args.source}, what="target", expected_bytes=_converted_size(args))
     G = load_generator(args.source)
     save_generator(G, args.target, dtype=torch.float16 if args.fp16 else torch.float32)
     print(f"wrote {args.target} ({args.target.stat().st_size / 1e6:.1f} MB)")

@@ -6,7 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from video2stylegan.cli.options import FPS_RANGE_TEXT, fps_type
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.io.outputs import check_output
 from video2stylegan.method.config import (
     CANONICAL_MODES,
     LOCAL_MODES,
@@ -59,7 +61,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     from video2stylegan.pipeline.embedding import EMBEDDING_PRESETS
 
     parser.add_argument("--max-frames", type=_positive_int, default=None, help="use only the first N driving frames")
-    parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving video's)")
+    parser.add_argument("--fps", type=fps_type, default=None,
+                        help=f"output frame rate, {FPS_RANGE_TEXT} (default: the driving video's)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     parser.add_argument("--low-memory", action="store_true",
                         help="backward passes keep about 0.4x the activations, at about 12%% more time (for GPUs "
@@ -191,7 +194,16 @@ def _run(args, default_preset: str, **kwargs) -> None:
     print(result.summary())
 
 
+def check_run_outputs(args: argparse.Namespace, inputs: dict) -> None:
+    """Refuse an ``--out`` or ``--cache`` that is one of ``inputs`` or cannot be written, before any work."""
+    check_output(args.out, inputs, what="--out")
+    if args.cache is not None and not args.no_cache:
+        check_output(args.cache, inputs, what="--cache", kind="dir")
+
+
 def run_reenact(args: argparse.Namespace) -> None:
+    check_run_outputs(args, {"--source": args.source, "--driving": args.driving, "--co-driving": args.co_driving,
+                             "--network": args.network})
     _run(
         args,
         "default",
@@ -211,6 +223,8 @@ def run_demo(args: argparse.Namespace) -> None:
     from video2stylegan.pipeline.demo import demo_inputs
 
     inputs = demo_inputs(co_driving=args.co_driving)
+    check_run_outputs(args, {"the bundled source portrait": inputs.source, "the bundled driving clip": inputs.driving,
+                             "the bundled co-driving clip": inputs.co_driving})
     if inputs.note:
         print(inputs.note)
     if args.co_driving and args.pose_from is None:

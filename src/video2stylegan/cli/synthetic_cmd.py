@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from video2stylegan.cli.options import FPS_RANGE_TEXT, fps_type
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.io.outputs import check_output, check_outputs_differ
 
 
 def register(subparsers) -> None:
@@ -25,7 +27,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the motion (and of the person by default)")
     parser.add_argument("--identity-seed", type=int, default=None, help="seed of the person rendered")
     parser.add_argument("--size", type=int, default=256, help="frame width and height in pixels (default 256)")
-    parser.add_argument("--fps", type=float, default=25.0, help="frames per second (default 25)")
+    parser.add_argument("--fps", type=fps_type, default=25.0, help=f"frames per second, {FPS_RANGE_TEXT} (default 25)")
     parser.add_argument("--head-motion", type=float, default=1.0, help="scale of head turns, nods and drift (0 = still)")
     parser.add_argument(
         "--ground-truth",
@@ -43,6 +45,10 @@ def run(args: argparse.Namespace) -> None:
         raise InvalidOptionError(f"--head-motion must be >= 0, got {args.head_motion}.")
     if args.ground_truth is not None and args.ground_truth.suffix != ".npz":
         raise InvalidOptionError(f"--ground-truth must name an .npz file, got {args.ground_truth}.")
+    check_outputs_differ({"--out": args.out, "--ground-truth": args.ground_truth})
+    check_output(args.out, what="--out")
+    if args.ground_truth is not None:
+        check_output(args.ground_truth, what="--ground-truth")
     synth_video(
         args.out,
         frames=args.frames,

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.io.outputs import check_output
 
 # Options that set the TrainConfig of a new run (None = the default of TrainConfig).
 _CONFIG_OPTIONS = {
@@ -73,12 +74,15 @@ def run(args: argparse.Namespace) -> None:
     if args.export is not None:
         if overrides or args.resume:
             raise InvalidOptionError("--export only reads the run; do not combine it with --resume or config options.")
+        check_output(args.export, {"--run": args.run}, what="--export")
         path = export_generator(args.run, args.export)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
         return
     if args.resume and overrides:
         names = ", ".join("--" + n.replace("_", "-") for n in overrides)
         raise InvalidOptionError(f"a resumed run keeps its config; drop {names} (or start a new --run).")
+    # a new run in the very folder it starts from (--init-from) would write its checkpoints over that run's
+    check_output(args.run, {"--init-from": args.init_from}, what="--run", kind="dir")
     config = None if args.resume else TrainConfig(**overrides)
     result = train(
         args.run, args.steps, config, resume=args.resume, workers=args.workers, log_every=args.log_every,

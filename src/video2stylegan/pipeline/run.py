@@ -24,7 +24,6 @@ The baseline (``method="baseline"``) skips 5-6 and renders
 from __future__ import annotations
 
 import logging
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,8 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces.alignment import centered_mean
+from video2stylegan.io.outputs import check_output
+from video2stylegan.io.video import check_fps
 from video2stylegan.method.canonical import match_length, transforms_for_config
 from video2stylegan.method.config import ReenactConfig
 from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip, embed_source
@@ -126,18 +127,14 @@ def default_cache_dir() -> Path:
     return cache_dir()
 
 
-def _check_out(out) -> Path | None:
+def _check_out(out, inputs: dict) -> Path | None:
+    """``out`` as a Path once it is known to be a writable ``.mp4`` that is none of ``inputs``."""
     if out is None:
         return None
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise InvalidOptionError(f"the output must be an .mp4 file, got {out}")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise MediaError(f"cannot write {out}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise MediaError(f"cannot write {out}: the folder {folder} is not writable")
-    return out
+    return check_output(out, inputs, what="out")
 
 
 def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: ReenactConfig, reference_angles):
@@ -185,7 +182,10 @@ def reenact(
     ``config_overrides`` (``alpha=0.5``, ``use_pose=False``, ...) replace its
     fields. ``embedding``: optimisation budgets (default: the ``quality``
     preset, see :data:`~video2stylegan.pipeline.embedding.EMBEDDING_PRESETS`).
-    ``out``: an ``.mp4`` to write (``None``: only return the frames).
+    ``out``: an ``.mp4`` to write (``None``: only return the frames); before any work it is
+    refused (:class:`~video2stylegan.errors.OutputError`) when it is ``source``, ``driving``,
+    ``co_driving`` or the ``network`` file under any spelling, lies inside the package, or
+    cannot be written (:func:`video2stylegan.io.outputs.check_output`). ``fps``: 0.1 to 240.
     ``cache_dir``: projections, PTI and calibration cache (default
     :func:`default_cache_dir`; ``False`` disables caching). ``low_memory``:
     turn on ``G.synthesis.recompute_activations`` (backward passes keep about
@@ -198,11 +198,12 @@ def reenact(
     config = ReenactConfig(**{**(config or ReenactConfig()).to_dict(), **config_overrides}) if config_overrides \
         else (config or ReenactConfig())
     embedding = embedding or EmbeddingOptions.preset(quality)
-    out = _check_out(out)
+    # before anything is loaded: an output that is an input (or unwritable) fails now, not after the run
+    out = _check_out(out, {"source": source, "driving": driving, "co_driving": co_driving, "network": network})
     if max_frames is not None and (isinstance(max_frames, bool) or int(max_frames) < 1):
         raise InvalidOptionError(f"max_frames must be a positive integer, got {max_frames!r}")
-    if fps is not None and not (float(fps) > 0):
-        raise InvalidOptionError(f"fps must be positive, got {fps!r}")
+    if fps is not None:
+        fps = check_fps(fps)
     if config.needs_codriving and co_driving is None:
         raise InvalidOptionError(
             "the configuration takes the transform or the pose from the co-driving video, but none was given"

@@ -9,7 +9,9 @@ from typing import Iterator
 
 import numpy as np
 
-from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.io.outputs import check_output, check_outputs_differ
+from video2stylegan.io.video import check_fps
 from video2stylegan.synthetic.params import HeadParams, Identity, sample_params
 from video2stylegan.synthetic.renderer import Render, render
 from video2stylegan.synthetic.trajectory import Trajectory, talking_trajectory
@@ -100,12 +102,12 @@ def synth_video(
         raise InvalidOptionError(f"--frames must be at least 1, got {frames}.")
     if not 16 <= size <= 2048:
         raise InvalidOptionError(f"--size must be between 16 and 2048 pixels, got {size}.")
-    if not 0 < fps <= 240:
-        raise InvalidOptionError(f"--fps must be in (0, 240], got {fps}.")
-    if ground_truth is not None and not Path(ground_truth).parent.is_dir():
-        raise MediaError(
-            f"cannot write ground truth {ground_truth}: folder {Path(ground_truth).parent} does not exist; create it first."
-        )
+    fps = check_fps(fps, "fps")
+    # before rendering: both files writable, and the second would not replace the first
+    check_outputs_differ({"out": out, "ground_truth": ground_truth})
+    check_output(out, what="out")
+    if ground_truth is not None:
+        check_output(ground_truth, what="ground_truth")
     trajectory = talking_trajectory(frames, fps, seed, head_motion)
     identity = identity_from_seed(seed if identity_seed is None else identity_seed)
     return write_clip(out, identity, trajectory, size, ground_truth=ground_truth)

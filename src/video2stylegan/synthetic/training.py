@@ -40,6 +40,7 @@ import torch
 
 from video2stylegan.errors import CheckpointError, InvalidOptionError
 from video2stylegan.io.atomic import atomic_output
+from video2stylegan.io.outputs import check_output
 from video2stylegan.synthetic.head_model import BROWS, EYES, MOUTH, NOSE
 from video2stylegan.synthetic.params import NATURAL_POSE_SIGMA, Expression, HeadParams, Identity, Pose
 from video2stylegan.synthetic.renderer import render
@@ -672,6 +673,7 @@ def export_generator(run_dir: str | Path, out: str | Path, w_avg_samples: int = 
     out = Path(out)
     if out.suffix != ".safetensors":
         raise InvalidOptionError(f"the exported network must be a .safetensors file, got {out}.")
+    check_output(out, {"run_dir": run_dir}, what="out")
     run = Run(run_dir)
     latest = run.latest() if run.root.exists() else None
     if latest is None:
