@@ -389,3 +389,35 @@ def test_feature_map_figure(G_r128, codes, heads, monkeypatch, tmp_path):
     assert gain[1] - gain[0] > 50
     # Rows without selected channels are filled with the empty colour.
     assert (img[10, 66 + 10] == (20, 24, 48)).all()
+
+
+@pytest.mark.parametrize("kind, reason", [("edited", "checksum mismatch"), ("legacy", "no checksum"),
+                                          ("truncated", "unreadable")])
+def test_damaged_cache_entry_is_deleted_and_recomputed(kind, reason, tiny_G, heads, tmp_path, caplog):
+    import logging
+
+    from video2stylegan.method.cache import verify_entry
+
+    z = torch.randn(2, tiny_G.z_dim, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        ws = tiny_G.mapping(z, None)
+    kw = dict(ws=ws, landmarks=heads[:2] / 2, layers=[1, 2], size=32, progress=False)  # heads: 128 px, G: 64 px
+    first = calibrate_cached(tiny_G, tmp_path, network_id="tiny", **kw)
+    path = next((tmp_path / "local_channels").glob("*.json"))
+    assert verify_entry(path) is None
+    text = path.read_text()
+    if kind == "edited":  # a value changed by hand or by the disk: still valid JSON, wrong numbers
+        data = json.loads(text)
+        layer = next(iter(data["iou_pos"]["eyes"]))
+        data["iou_pos"]["eyes"][layer][0] += 0.5
+        path.write_text(json.dumps(data))
+    elif kind == "legacy":
+        first.to_json(path)  # what earlier versions stored: the same content without a record
+    else:
+        path.write_text(text[: len(text) // 2])
+    with caplog.at_level(logging.WARNING, logger="video2stylegan.method.cache"):
+        again = calibrate_cached(tiny_G, tmp_path, network_id="tiny", **kw)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(path) in warnings[0] and reason in warnings[0], warnings
+    assert again.to_dict() == first.to_dict()  # measured again, the same numbers
+    assert verify_entry(path) is None

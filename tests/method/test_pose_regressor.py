@@ -173,3 +173,74 @@ def test_generator_samples_are_labelled_by_dlib_and_pnp():
     # (3.0 on 200 renders); the labels are the pose, not noise (the poses spread about 9 deg).
     err = (data.angles - truth).abs().mean(0)
     assert (err < torch.tensor([5.0, 7.0, 3.0])).all(), err
+
+
+CACHED = dict(source="renderer", samples=24, steps=5, render_size=32, input_size=32, progress=False)
+
+
+def _flip_data_byte(path):
+    data = bytearray(path.read_bytes())
+    start = 8 + int.from_bytes(data[:8], "little")  # after the header length and the JSON header
+    data[start + (len(data) - start) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _legacy(path):
+    """What earlier versions wrote: the same tensors and config, no integrity record."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as h:
+        meta, tensors = h.metadata(), {k: h.get_tensor(k) for k in h.keys()}
+    save_file(tensors, str(path), metadata={pose_mod.CONFIG_KEY: meta[pose_mod.CONFIG_KEY]})
+
+
+@pytest.mark.parametrize("kind, reason", [("flip", "checksum mismatch"), ("legacy", "no checksum"),
+                                          ("truncated", "unreadable")])
+def test_damaged_calibration_entry_is_deleted_and_recalibrated(kind, reason, tmp_path, caplog):
+    import logging
+
+    first = calibrate_pose_regressor(None, tmp_path, "net-A", **CACHED)
+    path = next((tmp_path / "pose_regressor").glob("*.safetensors"))
+    from video2stylegan.method.cache import verify_entry
+
+    assert verify_entry(path) is None
+    if kind == "flip":
+        _flip_data_byte(path)
+        flat = lambda reg: torch.cat([t.flatten() for t in reg.state_dict().values()])  # noqa: E731
+        assert (flat(load_pose_regressor(path)) != flat(first)).sum() == 1  # a plain load takes it silently
+    elif kind == "legacy":
+        _legacy(path)
+    else:
+        path.write_bytes(path.read_bytes()[:-100])
+    with caplog.at_level(logging.WARNING, logger="video2stylegan.method.cache"):
+        again = calibrate_pose_regressor(None, tmp_path, "net-A", **CACHED)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(path) in warnings[0] and reason in warnings[0], warnings
+    assert "deleted, calibrating again" in warnings[0]
+    for a, b in zip(first.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)  # retrained, identical to the first calibration
+    assert verify_entry(path) is None
+
+
+def test_calibration_write_failure_warns_and_returns_the_regressor(tmp_path, monkeypatch, caplog):
+    import errno
+    import logging
+
+    import safetensors.torch
+
+    def disk_full(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"\x20\x00\x00half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    reference = calibrate_pose_regressor(None, tmp_path / "ok", "net-A", **CACHED)
+    monkeypatch.setattr(safetensors.torch, "save_file", disk_full)
+    with caplog.at_level(logging.WARNING, logger="video2stylegan.method.pose"):
+        reg = calibrate_pose_regressor(None, tmp_path / "full", "net-A", **CACHED)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "No space left on device" in warnings[0]
+    assert str(tmp_path / "full" / "pose_regressor") in warnings[0]
+    for a, b in zip(reference.state_dict().values(), reg.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [p for p in (tmp_path / "full").rglob("*") if p.is_file()] == []

@@ -256,8 +256,9 @@ def write_tensor_entry(path: str | os.PathLike, tensors: Mapping[str, torch.Tens
 
 
 def seal_json(data: dict) -> dict:
-    """``data`` plus its record under ``"cache"``: the SHA-256 of the canonical JSON of ``data``."""
-    body = {k: v for k, v in data.items() if k != JSON_RECORD_KEY}
+    """``data`` as JSON reads it back (tuples as lists, keys as strings) plus its record under ``"cache"``:
+    the SHA-256 of the canonical JSON of that."""
+    body = json.loads(canonical_json({k: v for k, v in data.items() if k != JSON_RECORD_KEY}))
     digest = hashlib.sha256(canonical_json(body).encode()).hexdigest()
     return {**body, JSON_RECORD_KEY: {"format": ENTRY_FORMAT, "sha256": digest}}
 

@@ -500,8 +500,10 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
 
     The file name is a hash of the network identity and of every measurement
     setting (faces, threshold, mask size, parts, layers); ``t_fg`` / ``t_bg``
-    only re-select, so changing them reuses the entry. An unreadable or
-    mismatching entry is recomputed and overwritten.
+    only re-select, so changing them reuses the entry. The entry carries the
+    cache's integrity record (:func:`video2stylegan.method.cache.seal_json`); one
+    that is unreadable, fails its checksum, has none (earlier versions) or does
+    not match its key is deleted with a warning, recomputed and written again.
     """
     from video2stylegan.method.cache import canonical_json, network_identity
 
@@ -525,18 +527,28 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
     ).hexdigest()
     path = Path(cache_dir) / "local_channels" / f"{key[:32]}.json"
     if path.is_file():
+        from video2stylegan.method.cache import BadEntry, discard_entry, read_json_entry, touch
+
         try:
-            found = LocalChannels.from_json(path)
+            found = LocalChannels.from_dict(read_json_entry(path))  # readable, integrity record, checksum
             stored = {k: v for k, v in found.settings.items() if k != "skipped"}
             if found.network == network_id and stored == expected:
                 log.info("local channels from cache %s", path)
+                touch(path)
                 return found.with_thresholds(t_fg, t_bg)
-            log.warning("local-channel cache entry %s does not match its key; recomputing", path)
-        except Video2StyleGANError as exc:
-            log.warning("local-channel cache entry unusable (%s); recomputing", exc)
+            reason = "its network or settings do not match its key"
+        except (BadEntry, Video2StyleGANError) as exc:
+            reason = str(exc)
+        discard_entry(path, "local-channel", reason)
     result = calibrate_local_channels(G, t_fg=t_fg, t_bg=t_bg, network_id=network_id, progress=progress, **settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result.to_json(path)
+    from video2stylegan.method.cache import write_json_entry
+
+    try:
+        write_json_entry(path, result.to_dict(), what="local-channel calibration", to_text=_json_text)
+    except OSError as exc:  # disk full, no permission: use it uncached
+        log.warning("cannot write to the cache folder %s (%s); the local channels are used without being stored "
+                    "and will be calibrated again next time: free space or fix the permissions there",
+                    path.parent, exc.strerror or exc)
     return result
 
 

@@ -50,7 +50,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from video2stylegan.errors import CheckpointError, InvalidOptionError, NoFaceError
-from video2stylegan.io.atomic import atomic_output
 from video2stylegan.networks.transforms import from_uint8_images, to_uint8_images
 
 log = logging.getLogger(__name__)
@@ -316,16 +315,15 @@ def train_pose_regressor(
 
 
 def save_pose_regressor(reg: PoseRegressor, path: str | os.PathLike, report: dict | None = None) -> Path:
-    """Write ``reg`` as ``.safetensors`` (atomically) with its config and ``report`` as JSON metadata."""
-    from safetensors.torch import save_file
+    """Write ``reg`` as ``.safetensors`` (atomically) with its config and ``report`` as JSON metadata, and
+    the integrity record of :mod:`video2stylegan.method.cache` (a cache read checks it)."""
+    from video2stylegan.method.cache import write_tensor_entry
 
-    path = Path(path)
     config = {"class": "PoseRegressor", "format": FORMAT_VERSION, "init": reg.config(), "report": report or {}}
     tensors = {k: v.detach().cpu().contiguous() for k, v in reg.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path, suffix=".partial", what="pose regressor", error=CheckpointError) as tmp:
-        save_file(tensors, str(tmp), metadata={CONFIG_KEY: json.dumps(config)})
-    return path
+    # with the cache's integrity record (checksum, dtypes, shapes), checked when the cache reads it
+    return write_tensor_entry(path, tensors, {CONFIG_KEY: json.dumps(config)}, what="pose regressor",
+                              error=CheckpointError)
 
 
 def load_pose_regressor(path: str | os.PathLike, *, with_report: bool = False):
@@ -430,12 +428,16 @@ def calibrate_pose_regressor(
         network_id = network_identity(G)
     path = calibration_path(cache_dir, network_id, cfg)
     if path.is_file() and not force:
+        from video2stylegan.method.cache import BadEntry, discard_entry, read_tensor_entry, touch
+
         try:
-            reg = load_pose_regressor(path)
+            read_tensor_entry(path)  # readable, integrity record, checksum, finite weights
+            reg = load_pose_regressor(path)  # shapes against the stored config
             log.info("pose regressor loaded from %s", path)
+            touch(path)
             return reg
-        except CheckpointError as exc:
-            log.warning("cached pose regressor unusable (%s); calibrating again", exc)
+        except (BadEntry, CheckpointError) as exc:
+            discard_entry(path, "pose regressor", str(exc), then="calibrating again")
     if source == "generator":
         data = generator_pose_samples(
             G, cfg.samples, cfg.truncation_psi, cfg.seed, size=cfg.input_size, progress=progress
@@ -448,5 +450,10 @@ def calibrate_pose_regressor(
     )
     report.update({"data": data.info, "network": str(network_id), "settings": cfg.to_dict()})
     log.info("pose regressor calibrated: validation MAE (deg) %s", report.get("val_mae_deg"))
-    save_pose_regressor(reg, path, report)
+    try:
+        save_pose_regressor(reg, path, report)
+    except (OSError, CheckpointError) as exc:  # disk full, no permission: use it uncached
+        log.warning("cannot write to the cache folder %s (%s); the pose regressor is used without being stored "
+                    "and will be calibrated again next time: free space or fix the permissions there",
+                    path.parent, getattr(exc, "strerror", None) or exc)
     return reg

@@ -78,11 +78,17 @@ def _no_faces_marker(root: Path, network_id: str) -> Path:
 
 
 def _write_marker(path: Path, text: str) -> None:
+    """Write the note atomically; a cache folder that takes no file only costs the next run a retry."""
+    from video2stylegan.errors import MediaError
     from video2stylegan.io.atomic import atomic_output
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path, suffix=".txt", what="calibration note") as tmp:
-        Path(tmp).write_text(text + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path, suffix=".txt", what="calibration note") as tmp:
+            Path(tmp).write_text(text + "\n")
+    except (OSError, MediaError) as exc:
+        log.warning("cannot write to the cache folder %s (%s); the next run will try generated samples again",
+                    path.parent, getattr(exc, "strerror", None) or exc)
 
 
 @dataclass
