@@ -1,6 +1,7 @@
 """The info / generate / convert subcommands, run in-process through main()."""
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -53,3 +54,22 @@ def test_user_errors_print_one_line_and_exit_1(tmp_path, capsys):
     assert "runs backwards" in capsys.readouterr().err
     assert main(["info", str(tmp_path / "missing.pkl")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--trunc", "nan"], "--trunc: nan is not a finite number from -2 to 2"),
+    (["--trunc", "inf"], "--trunc: inf is not a finite number"),
+    (["--rotate", "nan"], "--rotate: nan is not a finite number from -360 to 360"),
+])
+def test_non_finite_generate_options_are_parse_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as info:
+        main(["generate", "--network", "random-t-128", "--seeds", "0", "--outdir", str(tmp_path / "out"), *argv])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_non_finite_translation_is_refused_before_rendering(tmp_path, capsys):
+    assert main(["generate", "--network", "random-t-128", "--seeds", "0", "--translate", "nan,inf",
+                 "--outdir", str(tmp_path / "out")]) == 1
+    assert "--translate: 'nan,inf' must be two finite numbers" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.png"))

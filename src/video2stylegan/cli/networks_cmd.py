@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 
+from video2stylegan.cli.options import bounded_float
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 
@@ -25,11 +27,13 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def parse_pair(text: str, option: str) -> tuple[float, float]:
+def parse_pair(text: str, option: str, limit: float = 1.0) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in text.split(","))
     except ValueError:
         raise InvalidOptionError(f"{option}: expected two numbers like 0.1,-0.05, got {text!r}") from None
+    if not all(math.isfinite(v) and abs(v) <= limit for v in (x, y)):
+        raise InvalidOptionError(f"{option}: {text!r} must be two finite numbers from {-limit:g} to {limit:g}")
     return x, y
 
 
@@ -41,9 +45,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("generate", help="render images from random seeds")
     p.add_argument("--network", required=True, help="registry name or path to a .pkl/.safetensors file")
     p.add_argument("--seeds", default="0-7", help="seeds, e.g. 0-7,12 (default 0-7)")
-    p.add_argument("--trunc", type=float, default=0.7, help="truncation psi (default 0.7; 1 = none)")
-    p.add_argument("--rotate", type=float, default=0.0, help="rotate the output by DEG degrees counter-clockwise")
-    p.add_argument("--translate", default="0,0", help="shift the output by X,Y image widths (right, down)")
+    p.add_argument("--trunc", type=bounded_float(-2, 2), default=0.7,
+                   help="truncation psi, -2 to 2 (default 0.7; 1 = none)")
+    p.add_argument("--rotate", type=bounded_float(-360, 360), default=0.0,
+                   help="rotate the output by DEG degrees counter-clockwise, -360 to 360")
+    p.add_argument("--translate", default="0,0", help="shift the output by X,Y image widths (right, down), each -1 to 1")
     p.add_argument("--outdir", required=True, type=Path, help="folder for seedNNNN.png files")
     p.add_argument("--batch", type=int, default=4, help="images per forward pass (default 4)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
