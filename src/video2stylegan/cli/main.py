@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "reenact_cmd",
     "calibrate_cmd",
     "train_cmd",
+    "cache_cmd",
 ]
 
 
