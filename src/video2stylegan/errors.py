@@ -37,3 +37,7 @@ class OutputError(InvalidOptionError, MediaError):
     Both an option error and a media error, so callers catching either (as they did before the
     output checks of :mod:`video2stylegan.io.outputs` existed) still catch it.
     """
+
+
+class GenerationError(Video2StyleGANError):
+    """A network produced something unusable (non-finite pixels): refused before it is written."""

@@ -42,3 +42,48 @@ def test_files_without_our_config_or_cut_short_are_refused(tmp_path):
     path.write_bytes(data[: len(data) - 1000])
     with pytest.raises(CheckpointError, match="g.safetensors"):
         load_generator(path)
+
+
+def test_non_finite_or_fp16_overflowing_weights_are_never_written(tmp_path):
+    import pytest
+    import torch
+
+    from tests.networks.conftest import make_generator
+    from video2stylegan.errors import CheckpointError
+    from video2stylegan.networks.checkpoint import save_generator
+
+    G = make_generator("T")
+    with torch.no_grad():
+        G.synthesis.input.weight[0, 0] = 1e6  # finite in float32, inf in float16
+    save_generator(G, tmp_path / "ok.safetensors")
+    with pytest.raises(CheckpointError, match="synthesis.input.weight has values beyond the range of torch.float16"):
+        save_generator(G, tmp_path / "half.safetensors", dtype=torch.float16)
+    with torch.no_grad():
+        G.synthesis.input.weight[0, 0] = float("nan")
+    with pytest.raises(CheckpointError, match="synthesis.input.weight holds non-finite values"):
+        save_generator(G, tmp_path / "nan.safetensors")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.safetensors"]
+
+
+def test_non_finite_images_are_refused_instead_of_turning_black():
+    import pytest
+    import torch
+
+    from video2stylegan.errors import GenerationError
+    from video2stylegan.networks.transforms import to_uint8_images
+
+    img = torch.zeros(1, 3, 4, 4)
+    assert to_uint8_images(img).shape == (1, 4, 4, 3)
+    img[0, 1, 2, 3] = float("nan")
+    with pytest.raises(GenerationError, match="1 non-finite pixel values"):
+        to_uint8_images(img)
+
+
+def test_a_folder_given_as_network_is_named_as_a_folder(tmp_path):
+    import pytest
+
+    from video2stylegan.errors import CheckpointError
+    from video2stylegan.networks.loading import load_generator
+
+    with pytest.raises(CheckpointError, match="is a folder, not a network file"):
+        load_generator(tmp_path)

@@ -34,7 +34,12 @@ def save_generator(G, path: str | Path, dtype: torch.dtype = torch.float32, extr
     for name, tensor in G.state_dict().items():
         tensor = tensor.detach().cpu()
         if tensor.is_floating_point():
+            if not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(f"{path} was not written: {name} holds non-finite values (NaN or inf)")
             tensor = tensor.to(dtype)
+            if not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(f"{path} was not written: {name} has values beyond the range of {dtype}; "
+                                      "store it as float32")
         tensors[name] = tensor.contiguous()
     metadata = {CONFIG_KEY: json.dumps(config), FORMAT_KEY: FORMAT_VERSION}
     path.parent.mkdir(parents=True, exist_ok=True)

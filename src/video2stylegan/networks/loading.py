@@ -41,6 +41,9 @@ def load_network_file(path: str | Path):
     """Load a generator from a ``.safetensors`` (ours, by suffix) or official pickle file
     (``.pkl``, or any file starting with the pickle protocol byte)."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a network file: pass a .pkl or .safetensors file or a "
+                              "registry name")
     if not path.is_file():
         raise CheckpointError(f"network file {path} does not exist")
     if path.suffix == ".safetensors":

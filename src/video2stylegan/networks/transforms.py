@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from video2stylegan.errors import InvalidOptionError
+from video2stylegan.errors import GenerationError, InvalidOptionError
 
 
 def content_transform(angle: float | torch.Tensor = 0.0, translate=(0.0, 0.0)) -> torch.Tensor:
@@ -56,6 +56,16 @@ def from_uint8_images(images) -> torch.Tensor:
 
 
 def to_uint8_images(img: torch.Tensor):
-    """Generator output [N, 3, H, W] in about [-1, 1] -> uint8 numpy [N, H, W, 3]."""
-    img = (img.detach().float().clamp(-1, 1) + 1) * 127.5
+    """Generator output [N, 3, H, W] in about [-1, 1] -> uint8 numpy [N, H, W, 3].
+
+    Non-finite pixels (which would silently become black) raise :class:`GenerationError`.
+    """
+    img = img.detach().float()
+    if not bool(torch.isfinite(img).all()):
+        bad = int((~torch.isfinite(img)).sum())
+        raise GenerationError(
+            f"the generator produced {bad} non-finite pixel values (NaN or inf) of {img.numel()}: its latent codes "
+            "or weights are not finite; nothing was written"
+        )
+    img = (img.clamp(-1, 1) + 1) * 127.5
     return img.round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
