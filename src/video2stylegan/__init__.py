@@ -3,6 +3,7 @@
 from video2stylegan.errors import (
     CheckpointError,
     DownloadError,
+    GenerationError,
     InvalidOptionError,
     MediaError,
     NoFaceError,
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CheckpointError",
     "DownloadError",
+    "GenerationError",
     "InvalidOptionError",
     "MediaError",
     "NoFaceError",
