@@ -169,3 +169,30 @@ def test_write_failures_warn_once_per_run(tiny_G, source, tmp_path, monkeypatch,
     assert f"cannot write to the cache folder {cache.root} (No space left on device)" in warnings[0]
     _assert_same_weights(r.G_render, fresh.G_render)
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
+def test_frames_that_fit_in_free_gpu_memory():
+    from video2stylegan.pipeline.embedding import frames_that_fit
+
+    gb = 10**9
+    # 1024 px R: 14.64 GB kept per frame (meta-device count) times the loss margin 1.5.
+    assert frames_that_fit(80 * gb, int(14.64 * gb * 1.5)) == 2  # an H100 could not hold the old default of 8
+    assert frames_that_fit(139 * gb, int(14.64 * gb * 1.5)) == 3
+    assert frames_that_fit(80 * gb, int(5.83 * gb * 1.5)) == 5  # --low-memory
+    assert frames_that_fit(80 * gb, int(0.2 * gb)) == 8  # small networks: capped at 8
+    assert frames_that_fit(10 * gb, 50 * gb) == 1  # never fewer than one
+
+
+def test_default_frame_batch_is_one_on_the_cpu_and_measured_on_a_gpu(monkeypatch):
+    from types import SimpleNamespace
+
+    import torch
+
+    from video2stylegan.pipeline import embedding
+
+    cpu_G = SimpleNamespace(w_avg=torch.zeros(4))
+    assert embedding.default_frame_batch(cpu_G) == 1
+    gpu_G = SimpleNamespace(w_avg=SimpleNamespace(device=torch.device("cuda", 0)))
+    monkeypatch.setattr(embedding, "backward_bytes_per_frame", lambda G: 10 * 10**9)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (100 * 10**9, 141 * 10**9))
+    assert embedding.default_frame_batch(gpu_G) == 4  # 0.6 * 100 GB // (10 GB * 1.5)

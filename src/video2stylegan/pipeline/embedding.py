@@ -37,8 +37,9 @@ class EmbeddingOptions:
     ``first_frame_steps``: cold projection of the first driving frame;
     ``frame_steps``: each later frame, warm-started from the previous one;
     ``frame_batch``: frames optimised together (warm-started from the frame
-    before the batch; larger is faster on a GPU; ``None``: 8 on a GPU, 1 on
-    the CPU, where batching gains little); ``perceptual``: ``"auto"``
+    before the batch; larger is faster on a GPU; ``None``: on a GPU as many as
+    fit in its free memory, at most 8 (:func:`default_frame_batch`), 1 on the
+    CPU, where batching gains little); ``perceptual``: ``"auto"``
     (LPIPS when its weights are on disk, else the weight-free fallback) or
     ``"fallback"``; ``pose_steps``: the most Eq. 7 steps per frame (a frame stops
     earlier once its pose is within half a degree).
@@ -220,6 +221,48 @@ def save_pti_entry(cache: ProjectionCache, path: Path, G_pti) -> Path | None:
         return None
 
 
+#: The most driving frames projected together on a GPU by default.
+GPU_FRAME_BATCH = 8
+#: A frame's projection step keeps more than the synthesis' own backward: the perceptual loss's
+#: activations and Adam's state. Its measured synthesis cost is multiplied by this margin.
+LOSS_MARGIN = 1.5
+
+
+def frames_that_fit(free_bytes: int, per_frame_bytes: int, most: int = GPU_FRAME_BATCH, share: float = 0.6) -> int:
+    """How many frames one step can optimise together: ``share`` of the free memory over one frame's cost,
+    at least 1 and at most ``most``."""
+    if per_frame_bytes <= 0:
+        return most
+    return int(max(1, min(most, (share * free_bytes) // per_frame_bytes)))
+
+
+def backward_bytes_per_frame(G) -> int:
+    """CUDA memory one image's forward+backward through ``G.synthesis`` adds at its peak (measured, in the
+    current ``recompute_activations`` mode)."""
+    device = G.w_avg.device
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    ws = G.w_avg.detach().reshape(1, 1, -1).repeat(1, G.num_ws, 1).requires_grad_(True)
+    torch.autograd.grad(G.synthesis(ws).square().mean(), ws)  # no gradient left on any weight
+    torch.cuda.synchronize(device)
+    return int(torch.cuda.max_memory_allocated(device) - before)
+
+
+def default_frame_batch(G) -> int:
+    """Frames projected together when the user sets none: 1 on the CPU; on a GPU as many as fit (at most
+    :data:`GPU_FRAME_BATCH`). At 1024 px eight frames of the R network keep about 117 GB for backward
+    (46 GB with ``--low-memory``), more than an 80 GB card holds, so the batch is sized from a measurement."""
+    if G.w_avg.device.type != "cuda":
+        return 1
+    per_frame = int(backward_bytes_per_frame(G) * LOSS_MARGIN)
+    free, _ = torch.cuda.mem_get_info(G.w_avg.device)
+    batch = frames_that_fit(free, per_frame)
+    log.info("projecting %d frames at a time (%.1f GB free, about %.1f GB per frame)", batch, free / 1e9,
+             per_frame / 1e9)
+    return batch
+
+
 def embed_clip(
     G,
     targets: torch.Tensor,
@@ -243,7 +286,7 @@ def embed_clip(
         options.first_frame_settings(),
         options.next_frame_settings(),
         warm_start=True,
-        batch=options.frame_batch or (8 if G.w_avg.device.type == "cuda" else 1),
+        batch=options.frame_batch or default_frame_batch(G),
         progress=progress,
         loss_fn=loss_fn,
         cache=cache,
