@@ -151,9 +151,11 @@ def _write_text(path, text: str) -> None:
         from video2stylegan.errors import MediaError
 
         raise MediaError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    from video2stylegan.io.atomic import atomic_output
+
+    # a full disk or a read-only folder is a MediaError naming the path, and no ``.tmp`` stays behind
+    with atomic_output(path, suffix=".tmp", what="report") as tmp:
+        tmp.write_text(text)
 
 
 def _load_clip(clip, max_frames: int | None, what: str) -> tuple[np.ndarray, float | None, str]:

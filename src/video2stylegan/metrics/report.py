@@ -253,12 +253,10 @@ def write_html_report(path, title: str, tables: Sequence = (), plots: Sequence =
     if not folder.is_dir():
         raise MediaError(f"cannot write the report {path}: the folder {folder} does not exist; create it first")
     text = render_html(title, tables, plots, strips, notes)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    from video2stylegan.io.atomic import atomic_output
+
+    with atomic_output(path, suffix=".tmp", what="report") as tmp:  # MediaError naming path; no .tmp left
         tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise MediaError(f"cannot write the report {path} ({exc}); choose a writable folder") from None
     return path
 
 

@@ -715,12 +715,12 @@ def _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames,
         strips.append(Strip(f"case {case.name}", list(strip_cols),
                             [(f"frame {i}", [strip_cols[c][j] for c in strip_cols]) for j, i in enumerate(picks)]))
 
-    from video2stylegan.metrics.suite_outputs import write_csvs, write_plots, write_report
+    from video2stylegan.metrics.suite_outputs import write_csvs, write_plots, write_report, write_text
 
     result.seconds = time.perf_counter() - start
     write_csvs(result, out_dir)
     plots = write_plots(result, out_dir)
-    (out_dir / "results.md").write_text(result.to_markdown())
+    write_text(out_dir / "results.md", result.to_markdown())
     result.paths["results.md"] = out_dir / "results.md"
     write_report(result, out_dir, plots, strips)
     return result

@@ -14,9 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
+from video2stylegan.io.atomic import atomic_output
 from video2stylegan.metrics.suite import DIFFERENCE_NOTE, GROUND_TRUTH, METRIC_COLUMNS, SuiteResult, file_slug
 
-__all__ = ["csv_float", "finite", "write_csvs", "write_plots", "write_report"]
+__all__ = ["csv_float", "finite", "write_bytes", "write_csvs", "write_plots", "write_report", "write_text"]
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write one file of the benchmark atomically: a full disk or a read-only ``--out-dir`` is a
+    :class:`~video2stylegan.errors.MediaError` naming the file, and no temporary file stays behind."""
+    with atomic_output(path, what="benchmark file") as tmp:
+        tmp.write_text(text)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """:func:`write_text` for binary content (the PNG plots)."""
+    with atomic_output(path, what="benchmark plot") as tmp:
+        tmp.write_bytes(data)
 
 
 def write_csvs(result: SuiteResult, out_dir: Path) -> None:
@@ -31,14 +45,14 @@ def write_csvs(result: SuiteResult, out_dir: Path) -> None:
         cells += [csv_float(r.get("embed_psnr")), csv_float(r.get("pti_psnr"))]
         cells += [csv_float(r["s_per_frame"].get(s)) for s in stages] + [r.get("reason", "")]
         w.writerow(cells)
-    (out_dir / "results.csv").write_text(buf.getvalue())
+    write_text(out_dir / "results.csv", buf.getvalue())
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["case", "variant", "frame"] + list(METRIC_COLUMNS))
     for (case, variant), pf in result.per_frame.items():
         for t in range(len(pf["PSNR"])):
             w.writerow([case, variant, t] + [csv_float(pf[k][t]) for k in METRIC_COLUMNS])
-    (out_dir / "frames.csv").write_text(buf.getvalue())
+    write_text(out_dir / "frames.csv", buf.getvalue())
     result.paths["results.csv"] = out_dir / "results.csv"
     result.paths["frames.csv"] = out_dir / "frames.csv"
 
@@ -85,7 +99,7 @@ def write_plots(result: SuiteResult, out_dir: Path) -> list[tuple[str, Path]]:
 
     def save(fig, filename, title):
         path = out_dir / filename
-        path.write_bytes(figure_png(fig, dpi=80))
+        write_bytes(path, figure_png(fig, dpi=80))
         result.paths[filename] = path
         written.append((title, path))
 
