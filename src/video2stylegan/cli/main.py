@@ -55,7 +55,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"video2stylegan {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # the last line of defence: a full disk, a read-only folder or a permission error that a write site
+        # did not turn into our own error is still one line, naming the file, not a traceback
+        print(f"video2stylegan {args.command}: error: {os_error_text(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"video2stylegan {args.command}: error: out of memory; {MEMORY_HINT}", file=sys.stderr)
+        return 1
     return 0
+
+
+#: What to try when a command runs out of memory (RAM or GPU memory reported as MemoryError).
+MEMORY_HINT = ("close other programs, or use fewer frames (--max-frames), a smaller --frame-batch or --batch, "
+               "--low-memory, or a smaller network")
+
+
+def os_error_text(exc: OSError) -> str:
+    """``<strerror>: <filename>`` (both filenames of a failed rename), else the exception's text, on one line."""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    if names:
+        text = f"{text}: {' -> '.join(names)}"
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":
