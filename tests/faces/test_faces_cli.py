@@ -56,3 +56,19 @@ def test_bad_inputs_exit_1_with_a_message(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["faces", str(blank), "--out", str(tmp_path / "o"), "--face", "left"]) == 1
     assert "--face" in capsys.readouterr().err
+
+
+
+def test_a_face_index_past_the_faces_says_how_many_were_found(tmp_path, capsys):
+    # the tester's "--face 99" read "no face found" on a clip that shows a face
+    face = draw_face(200)
+    image = write_image(tmp_path / "one.png", face)
+    clip = write_video(tmp_path / "one.mp4", [face] * 3, 10)
+    expected = {image: f"face index 99 requested but only 1 face(s) found in {image}; ",
+                clip: f"face index 99 requested but at most 1 face(s) found in any of the 3 frames of {clip}; "}
+    for path, message in expected.items():
+        rc = main(["faces", str(path), "--out", str(tmp_path / "o"), "--face", "99", "--no-progress"])
+        err = capsys.readouterr().err
+        assert rc == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert message + "use an index from 0 to 0 (0 = largest)." in err
+    assert not (tmp_path / "o" / "faces.json").exists()

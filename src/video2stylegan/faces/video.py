@@ -112,6 +112,8 @@ def track_faces(
     faces: list[Face | None] = []
     previous: Face | None = None
     recovered = 0
+    short: list[int] = []  # frames with faces, but fewer than an index ``choose`` needs
+    most = 0  # the most faces found in one frame
     shape = None
     bar = tqdm(frames, total=total, desc="faces", unit="frame", disable=not progress, leave=False)
     for index, frame in enumerate(bar):
@@ -142,8 +144,11 @@ def track_faces(
         if not found:
             faces.append(None)
             continue
-        if isinstance(choose, (int, np.integer)) and not -len(found) <= choose < len(found):
-            # An index beyond this frame's faces: treat the frame as faceless.
+        most = max(most, len(found))
+        if _is_index(choose) and not -len(found) <= choose < len(found):
+            # An index beyond this frame's faces: the frame is treated as faceless, and the
+            # messages below say that it had faces, just too few.
+            short.append(index)
             faces.append(None)
             continue
         face = choose_face(found, choose, previous, source=name, frame=index)
@@ -154,6 +159,11 @@ def track_faces(
     missing = [i for i, f in enumerate(faces) if f is None]
     if recovered:
         log.info("%s: %d frame(s) recovered by searching near the previous face", name, recovered)
+    if len(missing) == len(faces) and short:
+        raise NoFaceError(
+            f"face index {choose} requested but at most {most} face(s) found in any of the {len(faces)} frames "
+            f"of {name}; use an index from 0 to {most - 1} (0 = largest)."
+        )
     if len(missing) == len(faces):
         raise NoFaceError(
             f"no face found in any of the {len(faces)} frames of {name}; use a clip where a face "
@@ -161,14 +171,19 @@ def track_faces(
         )
     if missing:
         listed = _ranges(missing)
+        # frames that had faces, only fewer than the index asks for, are said to be so
+        why = "" if not short else (
+            f"; {len(short)} of them (frames {_ranges(short)}) show fewer than the {_needed(choose)} faces "
+            f"face index {choose} needs"
+        )
         if on_missing == "fail":
             raise NoFaceError(
-                f"no face found in {len(missing)} of {len(faces)} frames of {name} (frames {listed}); "
+                f"no face found in {len(missing)} of {len(faces)} frames of {name} (frames {listed}{why}); "
                 "pass on_missing='interpolate' to fill them from neighbouring frames, or trim the clip."
             )
         log.warning(
-            "%s: no face in %d of %d frames (frames %s); their landmarks are interpolated",
-            name, len(missing), len(faces), listed,
+            "%s: no face in %d of %d frames (frames %s%s); their landmarks are interpolated",
+            name, len(missing), len(faces), listed, why,
         )
     known = np.array([f is not None for f in faces])
     lms = np.zeros((len(faces), 68, 2))
@@ -189,6 +204,15 @@ def track_faces(
         source=str(source) if source is not None else None,
         missing=missing,
     )
+
+
+def _is_index(choose) -> bool:
+    return isinstance(choose, (int, np.integer)) and not isinstance(choose, bool)
+
+
+def _needed(index: int) -> int:
+    """How many faces a frame must show for face ``index`` to exist (``-1``: one, ``2``: three)."""
+    return -int(index) if index < 0 else int(index) + 1
 
 
 def _ranges(indices: list[int], limit: int = 12) -> str:
