@@ -64,6 +64,54 @@ def test_cli_synth_video(tmp_path, capsys):
     assert main(["synth-video", "--out", str(out), "--ground-truth", str(tmp_path / "t.txt")]) == 1
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--head-motion", "nan", "nan is not a finite number from 0 to 3"),
+    ("--head-motion", "inf", "inf is not a finite number from 0 to 3"),
+    ("--head-motion", "-0.5", "-0.5 is not a finite number from 0 to 3"),
+    ("--head-motion", "3.01", "3.01 is not a finite number from 0 to 3"),
+    ("--seed", "-1", "-1 is not a seed from 0 to 4294967295"),
+    ("--seed", "4294967296", "4294967296 is not a seed from 0 to 4294967295"),
+    ("--seed", "1.5", "expected an integer seed, got '1.5'"),
+    ("--identity-seed", "-7", "-7 is not a seed from 0 to 4294967295"),
+])
+def test_cli_synth_video_refuses_bad_values_at_parse_time(tmp_path, capsys, option, value, message):
+    # --head-motion nan wrote a clip of garbage poses; --seed -1 ended in numpy's traceback
+    with pytest.raises(SystemExit) as info:
+        main(["synth-video", "--out", str(tmp_path / "x.mp4"), "--frames", "2", "--size", "32", option, value])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and f"argument {option}: {message}" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["x.avi", "x.mkv", "x", "x.mp4.png"])
+def test_cli_synth_video_refuses_an_output_that_is_not_mp4(tmp_path, capsys, name):
+    # "--out x.avi" wrote MP4 data under an .avi name
+    rc = main(["synth-video", "--out", str(tmp_path / name), "--frames", "2", "--size", "32"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert f"--out must name an .mp4 file (the clip is written as MP4), got {tmp_path / name}." in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_synth_video_edges_of_the_ranges_are_accepted_and_the_library_refuses_the_rest(tmp_path):
+    from video2stylegan.cli import synthetic_cmd
+    from video2stylegan.synthetic import clips
+
+    assert synthetic_cmd.HEAD_MOTION_RANGE == clips.HEAD_MOTION_RANGE == (0.0, 3.0)
+    assert synthetic_cmd.SEED_RANGE == clips.SEED_RANGE == (0, 4294967295)
+    still = synth_video(tmp_path / "still.MP4", frames=3, seed=4294967295, size=32, head_motion=0.0)
+    assert np.ptp(still.params[:, -6:], axis=0).max() == 0  # head_motion 0: the pose never moves
+    wild = synth_video(tmp_path / "wild.mp4", frames=3, seed=0, size=32, head_motion=3.0, identity_seed=0)
+    assert np.isfinite(wild.params).all()
+    for kwargs, message in (({"head_motion": float("nan")}, "--head-motion must be a number from 0 to 3, got nan"),
+                            ({"seed": -1}, r"--seed must be an integer from 0 to 2\*\*32 - 1, got -1"),
+                            ({"identity_seed": 2**32}, "--identity-seed must be an integer"),
+                            ({"out": tmp_path / "x.avi"}, "--out must name an .mp4 file")):
+        with pytest.raises(InvalidOptionError, match=message):
+            synth_video(**{"out": tmp_path / "x.mp4", "frames": 2, "size": 32, **kwargs})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["still.MP4", "wild.mp4"]
+
+
 def test_talking_head_frames_are_still_detected(dlib_models):
     """A rendered clip is a usable driving video: dlib tracks it frame by frame."""
     from video2stylegan.synthetic.trajectory import talking_trajectory

@@ -5,9 +5,30 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from video2stylegan.cli.options import FPS_RANGE_TEXT, fps_type
+from video2stylegan.cli.options import FPS_RANGE_TEXT, bounded_float, fps_type
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output, check_outputs_differ
+
+#: ``--head-motion``: 0 is a still head, 1 the default talking motion (yaw about +-15 deg); by 3 the turns
+#: and nods spend most of the clip at the renderer's limits (yaw +-30 deg, pitch +-20 deg), where they are
+#: clipped. The same range as :data:`video2stylegan.synthetic.clips.HEAD_MOTION_RANGE`, kept here so that
+#: building the parser does not import the renderer.
+HEAD_MOTION_RANGE = (0.0, 3.0)
+#: Seeds are those numpy's generators take as one 32-bit word: 0 to 2**32 - 1.
+SEED_RANGE = (0, 2**32 - 1)
+
+
+def seed_type(text: str) -> int:
+    """``--seed`` / ``--identity-seed``: an integer from 0 to 2**32 - 1, refused at parse time (``-1`` made
+    numpy raise a traceback after the parse)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    low, high = SEED_RANGE
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text} is not a seed from {low} to {high} (2**32 - 1)")
+    return value
 
 
 def register(subparsers) -> None:
@@ -22,13 +43,19 @@ def register(subparsers) -> None:
             "truth of reenacting that person with the first clip."
         ),
     )
-    parser.add_argument("--out", required=True, type=Path, help="MP4 file to write")
+    parser.add_argument("--out", required=True, type=Path, help="MP4 file to write (its name must end in .mp4)")
     parser.add_argument("--frames", type=int, default=100, help="number of frames (default 100)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the motion (and of the person by default)")
-    parser.add_argument("--identity-seed", type=int, default=None, help="seed of the person rendered")
+    parser.add_argument("--seed", type=seed_type, default=0,
+                        help="seed of the motion (and of the person by default), 0 to 2**32-1 (default 0)")
+    parser.add_argument("--identity-seed", type=seed_type, default=None,
+                        help="seed of the person rendered, 0 to 2**32-1 (default: --seed)")
     parser.add_argument("--size", type=int, default=256, help="frame width and height in pixels (default 256)")
     parser.add_argument("--fps", type=fps_type, default=25.0, help=f"frames per second, {FPS_RANGE_TEXT} (default 25)")
-    parser.add_argument("--head-motion", type=float, default=1.0, help="scale of head turns, nods and drift (0 = still)")
+    parser.add_argument(
+        "--head-motion", type=bounded_float(*HEAD_MOTION_RANGE), default=1.0,
+        help=f"scale of head turns, nods and drift, {HEAD_MOTION_RANGE[0]:g} (still) to {HEAD_MOTION_RANGE[1]:g} "
+             "(default 1: turns of about 15 degrees; above 2 they reach the renderer's 30 degree limit)",
+    )
     parser.add_argument(
         "--ground-truth",
         type=Path,
@@ -41,8 +68,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> None:
     from video2stylegan.synthetic.clips import synth_video
 
-    if args.head_motion < 0:
-        raise InvalidOptionError(f"--head-motion must be >= 0, got {args.head_motion}.")
     if args.ground_truth is not None and args.ground_truth.suffix != ".npz":
         raise InvalidOptionError(f"--ground-truth must name an .npz file, got {args.ground_truth}.")
     check_outputs_differ({"--out": args.out, "--ground-truth": args.ground_truth})

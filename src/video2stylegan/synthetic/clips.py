@@ -16,6 +16,12 @@ from video2stylegan.synthetic.params import HeadParams, Identity, sample_params
 from video2stylegan.synthetic.renderer import Render, render
 from video2stylegan.synthetic.trajectory import Trajectory, talking_trajectory
 
+#: ``head_motion`` of :func:`synth_video`: 0 is a still head, 1 the default; by 3 the pose spends most of the
+#: clip clipped at :meth:`Pose.bounds <video2stylegan.synthetic.params.Pose.bounds>`.
+HEAD_MOTION_RANGE = (0.0, 3.0)
+#: Seeds of :func:`synth_video`: one 32-bit word.
+SEED_RANGE = (0, 2**32 - 1)
+
 
 def identity_from_seed(seed: int) -> Identity:
     """The identity of ``sample_params(seed)``: one seed names one person everywhere."""
@@ -97,11 +103,23 @@ def synth_video(
     (default: ``seed``). Two calls with the same ``seed`` and different
     ``identity_seed`` render the same motion on two people: a driving clip and
     the ground truth of reenacting the other person with it.
+
+    ``out`` must end in ``.mp4`` (the clip is always H.264 in MP4; an ``.avi`` name held MP4 data),
+    ``head_motion`` lie in :data:`HEAD_MOTION_RANGE` and the seeds in :data:`SEED_RANGE`; anything else
+    is refused with :class:`InvalidOptionError` before a file is written.
     """
     if frames < 1:
         raise InvalidOptionError(f"--frames must be at least 1, got {frames}.")
     if not 16 <= size <= 2048:
         raise InvalidOptionError(f"--size must be between 16 and 2048 pixels, got {size}.")
+    if Path(out).suffix.lower() != ".mp4":
+        raise InvalidOptionError(f"--out must name an .mp4 file (the clip is written as MP4), got {out}.")
+    low, high = HEAD_MOTION_RANGE
+    if not low <= float(head_motion) <= high:  # False for nan too
+        raise InvalidOptionError(f"--head-motion must be a number from {low:g} to {high:g}, got {head_motion!r}.")
+    for name, value in (("--seed", seed), ("--identity-seed", identity_seed)):
+        if value is not None and not SEED_RANGE[0] <= int(value) <= SEED_RANGE[1]:
+            raise InvalidOptionError(f"{name} must be an integer from 0 to 2**32 - 1, got {value!r}.")
     fps = check_fps(fps, "fps")
     # before rendering: both files writable, and the second would not replace the first
     check_outputs_differ({"out": out, "ground_truth": ground_truth})
