@@ -204,3 +204,81 @@ def test_display_rotation_is_applied(tmp_path):
     assert frames.shape == (2, 64, 32, 3)
     assert frames[0, -4, 4].min() > 200  # bottom-left is white
     assert frames[0, 4, 4].max() < 60  # top-left is black
+
+
+def _write_with_pts(path, pts, rate=20, time_base=None, options=None, size=(32, 32)):
+    """A clip whose frame ``i`` has timestamp ``pts[i]`` in ``time_base`` (default 1/rate), written by PyAV."""
+    from fractions import Fraction
+
+    tb = time_base or Fraction(1, rate)
+    frames = _clip(t=len(pts), h=size[0], w=size[1])
+    with av.open(str(path), "w", options=options or {}) as c:
+        s = c.add_stream("libx264", rate=rate)
+        s.width, s.height, s.pix_fmt = size[1], size[0], "yuv420p"
+        s.time_base = tb
+        for t, f in zip(pts, frames):
+            frame = av.VideoFrame.from_ndarray(f)
+            frame.pts, frame.time_base = t, tb
+            for packet in s.encode(frame):
+                c.mux(packet)
+        for packet in s.encode(None):
+            c.mux(packet)
+    return path
+
+
+def test_a_variable_frame_rate_is_reported_once_and_played_at_its_average(tmp_path, caplog):
+    # six frames 1/20 s apart, then six 1/10 s apart: 11 gaps over 0.85 s
+    path = _write_with_pts(tmp_path / "vfr.mp4", [0, 1, 2, 3, 4, 5, 7, 9, 11, 13, 15, 17])
+    with caplog.at_level("WARNING", logger="video2stylegan.io.video"):
+        info = probe_video(path)
+        frames, fps = read_video(path)
+        probe_video(path)
+    assert info.variable_rate and (info.min_fps, info.max_fps) == (pytest.approx(10), pytest.approx(20))
+    assert info.fps == pytest.approx(11 / 0.85) and fps == info.fps  # the container's own average said 15
+    assert frames.shape[0] == 12 == info.num_frames == info.stored_frames
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"video {path} has a variable frame rate (10 to 20 fps, 12.9 on average): its "
+                                  "frames are used one after another at the average 12.9 fps")
+
+
+def test_constant_rates_and_timestamp_rounding_are_not_variable(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="video2stylegan.io.video"):
+        ntsc = probe_video(write_video(tmp_path / "ntsc.mp4", _clip(t=6), 29.97))
+        # Matroska stores milliseconds: 60 fps frames land 17, 16, 17, ... ms apart
+        mkv = probe_video(_write_with_pts(tmp_path / "sixty.mkv", range(8), rate=60))
+    assert not ntsc.variable_rate and ntsc.fps == pytest.approx(29.97, abs=1e-3)
+    assert ntsc.min_fps == ntsc.max_fps == pytest.approx(29.97, abs=1e-3)
+    assert not mkv.variable_rate and mkv.fps == pytest.approx(60)
+    assert mkv.min_fps == pytest.approx(7 / 0.117)  # the average over the rounded stamps, 0 to 117 ms
+    assert caplog.records == []
+
+
+def test_check_video_refuses_truncated_undecodable_and_oversized_videos(tmp_path):
+    from video2stylegan.io.video import MAX_VIDEO_SIDE, check_video
+
+    # moov first ("faststart"), so the first 80 % of the file still opens: its header lists 30 frames
+    whole = _write_with_pts(tmp_path / "whole.mp4", range(30), options={"movflags": "faststart"}, size=(64, 64))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 4 // 5])
+    info = probe_video(cut)
+    assert info.num_frames == 30 and 10 < info.stored_frames < 30 and info.first_frame_decodes
+    assert info.min_fps is None and not info.variable_rate  # the cut-off B-frames are no uneven rate
+    with pytest.raises(MediaError, match=rf"^driving video: {cut} is truncated: its header lists 30 frames but the "
+                                         rf"file holds {info.stored_frames}; re-encode or trim it"):
+        check_video(cut, "driving video")
+    assert check_video(cut, "driving video", max_frames=5).num_frames == 30  # the first frames are there
+    assert check_video(whole).stored_frames == 30
+
+    # every byte of the frames zeroed: the container opens, no frame decodes
+    blank = bytearray(write_video(tmp_path / "z.mp4", _clip(t=3), 25).read_bytes())
+    at = blank.find(b"mdat")
+    size = int.from_bytes(blank[at - 4: at], "big")
+    blank[at + 4: at - 4 + size] = bytes(size - 8)
+    (tmp_path / "zeroed.mp4").write_bytes(blank)
+    with pytest.raises(MediaError, match=r"^co-driving video: the first frame of .*zeroed.mp4 could not be decoded"):
+        check_video(tmp_path / "zeroed.mp4", "co-driving video")
+
+    wide = _write_with_pts(tmp_path / "wide.mp4", [0], size=(16, MAX_VIDEO_SIDE + 2))
+    with pytest.raises(MediaError, match=r"wide.mp4 is 8194x16 pixels; at most 8192 on a side is read"):
+        check_video(wide)

@@ -25,20 +25,42 @@ from video2stylegan.io.images import as_rgb_uint8
 log = logging.getLogger(__name__)
 
 
+#: The largest width or height of a video this package reads (8K); a larger one is refused by
+#: :func:`check_video` before anything decodes it (one 16384-px RGB frame alone is 800 MB).
+MAX_VIDEO_SIDE = 8192
+
+
 @dataclass(frozen=True)
 class VideoInfo:
-    """What :func:`probe_video` learns about a video without decoding it."""
+    """What :func:`probe_video` learns about a video from its container, its packets and its first frame.
+
+    ``num_frames``: the count in the container's header (else the packets counted);
+    ``stored_frames``: the video packets actually in the file (fewer than ``num_frames`` in a
+    truncated file); ``min_fps`` / ``max_fps``: the rates of the longest and shortest gap
+    between frame timestamps (``None`` when the file has no timestamps); ``first_frame_decodes``:
+    whether the first frame could be decoded. ``fps`` is the stream's rate, or for a clip with
+    a :attr:`variable_rate` the average over its timestamps (what the frames are played at).
+    """
 
     width: int
     height: int
     fps: float
     num_frames: int
     has_audio: bool
+    stored_frames: int = 0
+    min_fps: float | None = None
+    max_fps: float | None = None
+    first_frame_decodes: bool = True
 
     @property
     def duration(self) -> float:
         """Length of the video track in seconds (``num_frames / fps``)."""
         return self.num_frames / self.fps if self.fps > 0 else 0.0
+
+    @property
+    def variable_rate(self) -> bool:
+        """Whether the gaps between frames differ (see :func:`_frame_rates` for the tolerance)."""
+        return self.min_fps is not None and self.max_fps is not None and self.min_fps != self.max_fps
 
 
 def _swscale_flags():
@@ -91,12 +113,58 @@ def _upright(arr: np.ndarray, turns: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(arr, turns)) if turns else arr
 
 
-def probe_video(path: str | os.PathLike) -> VideoInfo:
-    """Size, frame rate, frame count and presence of audio of a video.
+def _frame_rates(pts: list[int], time_base) -> tuple[float, float, float] | None:
+    """``(slowest, fastest, average)`` frame rate of a clip from its frames' timestamps, or ``None``.
 
-    The frame count comes from the container's header when it has one and
-    otherwise from counting the video packets (no decoding). Raises
-    :class:`MediaError` for a missing or unreadable file or one with no frames.
+    The slowest and fastest are one over the longest and shortest gap between consecutive
+    (sorted) timestamps. Gaps that differ by at most 2 ticks of the time base or 5 % of the
+    median gap count as equal (rounding: 29.97 fps in milliseconds is 33 and 34 ms, 60 fps
+    16 and 17), and then both rates are the average. ``None`` below two distinct timestamps.
+    """
+    if len(pts) < 2 or not time_base:
+        return None
+    ticks = np.unique(np.asarray(pts, dtype=np.int64))
+    if len(ticks) < 2:
+        return None
+    gaps = np.diff(ticks)
+    seconds = float(time_base)
+    average = len(gaps) / (float(ticks[-1] - ticks[0]) * seconds)
+    if int(gaps.max() - gaps.min()) <= max(2.0, 0.05 * float(np.median(gaps))):
+        return average, average, average
+    return 1.0 / (float(gaps.max()) * seconds), 1.0 / (float(gaps.min()) * seconds), average
+
+
+#: Files already warned about a variable frame rate in this process: (real path, size, mtime).
+_warned_variable_rate: set = set()
+
+
+def _warn_variable_rate(path: Path, info: VideoInfo) -> None:
+    """Log once per file (and version of it) that its frame rate varies and the output evens it out."""
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = (str(path), None, None)
+    if key in _warned_variable_rate:
+        return
+    _warned_variable_rate.add(key)
+    log.warning(
+        "video %s has a variable frame rate (%.3g to %.3g fps, %.3g on average): its frames are used one "
+        "after another at the average %.3g fps, so slow and fast passages play evenly and the output "
+        "lasts about as long; convert it to a constant rate first (ffmpeg -i IN -fps_mode cfr OUT) to keep "
+        "its timing", path, info.min_fps, info.max_fps, info.fps, info.fps,
+    )
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Size, frame rate, frame count and presence of audio of a video, and whether its rate varies.
+
+    Reads the container's header and every video packet's timestamp (no decoding), then
+    decodes the first frame (its display rotation gives the displayed width and height).
+    The frame count comes from the header when it has one and otherwise from the packets.
+    A clip whose frame timestamps are unevenly spaced (:attr:`VideoInfo.variable_rate`)
+    gets the average rate over them as ``fps`` and a warning, logged once per file.
+    Raises :class:`MediaError` for a missing or unreadable file or one with no frames.
     """
     path = Path(path)
     import av
@@ -104,15 +172,24 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     container = _open_input(path)
     try:
         stream = container.streams.video[0]
+        pts = []
+        stored = 0
         num_frames = int(stream.frames or 0)
-        if num_frames <= 0:
-            try:
-                num_frames = sum(
-                    1 for packet in container.demux(stream) if packet.size and packet.size > 0
-                )
-            except av.FFmpegError as exc:
+        try:
+            for packet in container.demux(stream):
+                if packet.size and packet.size > 0:
+                    stored += 1
+                    if packet.pts is not None:
+                        pts.append(int(packet.pts))
+        except av.FFmpegError as exc:
+            # with a frame count in the header, the packets read so far are what the file holds
+            # (check_video calls it truncated); without one nothing is known about the frames
+            if num_frames <= 0:
                 raise MediaError(f"video {path} could not be read ({exc}); the file may be damaged.") from None
+        if num_frames <= 0:
+            num_frames = stored
         width, height = int(stream.codec_context.width), int(stream.codec_context.height)
+        first = None
         if num_frames > 0:
             # Width and height as displayed: a phone video stored landscape
             # with a 90-degree display rotation reads as portrait.
@@ -123,17 +200,53 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
                 first = None
             if first is not None and _display_turns(first) % 2 == 1:
                 width, height = height, width
+        # a timestamp per packet, of every frame: a packet without one (raw H.264) leaves the rate
+        # unknown, and so does a truncated file (the B-frames cut off leave false gaps)
+        rates = _frame_rates(pts, stream.time_base) if len(pts) == stored >= num_frames else None
+        variable = rates is not None and rates[0] != rates[1]
         info = VideoInfo(
             width=width,
             height=height,
-            fps=_stream_fps(stream),
+            fps=rates[2] if variable else _stream_fps(stream),
             num_frames=num_frames,
             has_audio=bool(container.streams.audio),
+            stored_frames=stored,
+            min_fps=None if rates is None else rates[0],
+            max_fps=None if rates is None else rates[1],
+            first_frame_decodes=first is not None,
         )
     finally:
         container.close()
     if info.num_frames <= 0:
         raise MediaError(f"video {path} contains no frames; give a video with at least one frame.")
+    if info.variable_rate:
+        _warn_variable_rate(path, info)
+    return info
+
+
+def check_video(path: str | os.PathLike, what: str = "video", max_frames: int | None = None) -> VideoInfo:
+    """:func:`probe_video`, and :class:`MediaError` (naming ``what`` and the file) unless the video can be used.
+
+    On top of the probe's checks (a file, readable by FFmpeg, with a video track and a frame):
+    the first frame decodes; width and height are from 1 to :data:`MAX_VIDEO_SIDE`; and the
+    file holds the frames its header lists, or at least more than ``max_frames`` of them (a
+    truncated file). Cheap: the packets are read, only the first frame is decoded.
+    """
+    path = Path(path)
+    try:
+        info = probe_video(path)
+    except MediaError as exc:
+        raise MediaError(f"{what}: {exc}") from None
+    if not info.first_frame_decodes:
+        raise MediaError(f"{what}: the first frame of {path} could not be decoded; the file is damaged or its "
+                         "codec is not supported; re-encode it (H.264 in MP4).")
+    if not (1 <= info.width <= MAX_VIDEO_SIDE and 1 <= info.height <= MAX_VIDEO_SIDE):
+        raise MediaError(f"{what}: {path} is {info.width}x{info.height} pixels; at most {MAX_VIDEO_SIDE} on a "
+                         "side is read; scale it down first.")
+    needed = info.num_frames if max_frames is None else min(int(max_frames), info.num_frames)
+    if info.stored_frames < needed:
+        raise MediaError(f"{what}: {path} is truncated: its header lists {info.num_frames} frames but the file holds "
+                         f"{info.stored_frames}; re-encode or trim it, or use fewer than {info.stored_frames} frames.")
     return info
 
 
@@ -180,12 +293,7 @@ def iter_frames(path: str | os.PathLike, max_frames: int | None = None) -> Itera
 
 def read_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[np.ndarray, float]:
     """Read a whole video: returns ``(frames, fps)`` with frames ``(T, H, W, 3)`` uint8 RGB."""
-    path = Path(path)
-    container = _open_input(path)
-    try:
-        fps = _stream_fps(container.streams.video[0])
-    finally:
-        container.close()
+    fps = probe_video(path).fps  # the average for a clip with a variable rate (logged)
     frames = list(iter_frames(path, max_frames=max_frames))
     return np.stack(frames, axis=0), fps
 
