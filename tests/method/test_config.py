@@ -98,3 +98,59 @@ def test_combination_kwargs():
     kw = ReenactConfig(gamma=2, constrained_layers=(4, 5)).combination_kwargs(16)
     assert kw == dict(alpha=-1.0, beta=1.0, gamma=2.0, zeta=0.5, constrained_layers=(4, 5),
                       pose_layers=tuple(range(8)), local_mode="relative", zeta_anchor="reference")
+
+
+# ---------------------------------------------------------------- weight ranges (refuse or warn)
+
+@pytest.mark.parametrize("field, value, message", [
+    ("alpha", float("inf"), r"alpha \(--alpha\) must be a finite number from -10 to 10, got inf"),
+    ("beta", float("-inf"), r"beta \(--beta\) must be a finite number from -10 to 10, got -inf"),
+    ("gamma", float("nan"), r"gamma \(--gamma\) must be a finite number from -10 to 10, got nan"),
+    ("zeta", float("nan"), r"zeta \(--zeta\) must be a finite number from 0 to 1, got nan"),
+    ("alpha", 10.5, r"alpha \(--alpha\) must be a finite number from -10 to 10, got 10.5"),
+    ("beta", -1e300, r"beta .* got -1e\+300"),
+    ("gamma", 11, r"gamma .* got 11"),
+    ("zeta", 5, r"zeta \(--zeta\) must be a finite number from 0 to 1, got 5"),  # not a share of either style
+    ("zeta", -0.01, r"zeta .* got -0.01"),
+])
+def test_weights_outside_their_accepted_range_are_refused(field, value, message):
+    with pytest.raises(InvalidOptionError, match=message):
+        ReenactConfig(**{field: value})
+
+
+@pytest.mark.parametrize("field, value, documented", [
+    ("alpha", -2.5, "-2 to 2"),
+    ("alpha", 10.0, "-2 to 2"),
+    ("beta", 3.0, "-2 to 2"),
+    ("beta", -10.0, "-2 to 2"),
+    ("gamma", -1.0, "0 to 2"),
+    ("gamma", 2.5, "0 to 2"),
+])
+def test_extrapolated_weights_are_kept_with_one_warning(field, value, documented, caplog):
+    with caplog.at_level("WARNING", logger="video2stylegan.method.config"):
+        c = ReenactConfig(**{field: value})
+        c.validate(num_ws=16)  # a later check (combination_kwargs runs one) does not warn again
+        c.combination_kwargs(16)
+    assert getattr(c, field) == value
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{field} (--{field}) = {value:g} is outside its documented range {documented}")
+
+
+def test_weights_inside_the_documented_ranges_do_not_warn(caplog):
+    with caplog.at_level("WARNING", logger="video2stylegan.method.config"):
+        for values in (dict(alpha=-2, beta=2, gamma=0, zeta=0), dict(alpha=2, beta=-2, gamma=2, zeta=1),
+                       dict(alpha=1, beta=0, gamma=0, zeta=1)):
+            ReenactConfig(**values)
+    assert caplog.records == []
+
+
+def test_weight_fields_carry_help_and_ranges():
+    from video2stylegan.method.config import weight_fields
+
+    meta = {f.name: dict(f.metadata) for f in weight_fields()}
+    assert list(meta) == ["alpha", "beta", "gamma", "zeta"]
+    assert meta["zeta"]["range"] == (0.0, 1.0) and "advised" not in meta["zeta"]
+    assert meta["alpha"]["range"] == (-10.0, 10.0) and meta["alpha"]["advised"] == (-2.0, 2.0)
+    assert meta["gamma"]["advised"] == (0.0, 2.0)
+    assert all(m["help"].startswith("Eq. ") for m in meta.values())

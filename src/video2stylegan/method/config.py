@@ -4,14 +4,23 @@
 with :meth:`ReenactConfig.validate` (called on construction), and store it as
 JSON with :meth:`to_dict` / :meth:`from_dict`. Each field names the equation or
 the documented **choice** it controls (see ``docs/method.md``).
+
+The weights of Eq. 1-3 carry their help and ranges in their field metadata (the
+command line is generated from it, see :mod:`video2stylegan.cli.ranges`):
+``range`` is what is accepted (non-finite values and values outside are refused),
+``advised`` (where given) the documented range, outside which a value is an
+extrapolation the user may want, accepted with one logged warning.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from video2stylegan.errors import InvalidOptionError
+
+log = logging.getLogger(__name__)
 
 METHODS = ("video2stylegan", "baseline")
 SOURCES = ("driving", "co-driving", "none")
@@ -30,6 +39,19 @@ DEFAULT_CONSTRAINED_LAYERS = (3, 4, 5, 6, 7)
 def default_pose_layers(num_ws: int) -> tuple[int, ...]:
     """The ws the global-pose edit moves: the first 8, or the first half on smaller networks."""
     return tuple(range(min(8, num_ws // 2)))
+
+
+def _weight(default: float, help: str, accepted: tuple[float, float], advised: tuple[float, float] | None = None):
+    """A float field of Eq. 1-3 with its help, ``accepted`` range and documented ``advised`` range."""
+    metadata = {"help": help, "range": accepted}
+    if advised is not None:
+        metadata["advised"] = advised
+    return field(default=default, metadata=metadata)
+
+
+def weight_fields() -> tuple:
+    """The float fields of :class:`ReenactConfig` (Eq. 1-3 weights), each with help and range metadata."""
+    return tuple(f for f in fields(ReenactConfig) if "range" in f.metadata)
 
 
 def _check_choice(name: str, value, allowed) -> None:
@@ -61,11 +83,18 @@ class ReenactConfig:
 
     #: "video2stylegan" (the full method) or "baseline" (the paper's W+ difference on all layers).
     method: str = "video2stylegan"
-    # Eq. 1-3 weights.
-    alpha: float = -1.0
-    beta: float = 1.0
-    gamma: float = 1.0
-    zeta: float = 0.5
+    # Eq. 1-3 weights. alpha, beta and gamma scale style vectors and differences: the advised ranges
+    # span what the paper, docs/method.md and benchmarks/RESULTS.md use (the paper's -1, 1, 1; the
+    # benchmark's alpha=beta=0 and alpha=-2, beta=2; the identity alpha=1, beta=gamma=0); beyond them
+    # they exaggerate the transferred motion, an extrapolation one may want, so they only warn there.
+    # Past +-10 the styles are pushed an order of magnitude beyond anything measured (and 1e300
+    # overflows float32): refused. zeta is a share of Eq. 3's convex mix of two styles; outside 0..1
+    # it is no share of either: refused.
+    alpha: float = _weight(-1.0, "Eq. 1 weight of the reference's local styles", (-10.0, 10.0), (-2.0, 2.0))
+    beta: float = _weight(1.0, "Eq. 1 weight of the driving frame's local styles", (-10.0, 10.0), (-2.0, 2.0))
+    gamma: float = _weight(1.0, "Eq. 2 weight of the residual base on the local channels", (-10.0, 10.0), (0.0, 2.0))
+    zeta: float = _weight(0.5, "Eq. 3 share of the reference on the other channels of the constrained layers",
+                          (0.0, 1.0))
     # Components (for ablations).
     use_canonical: bool = True
     use_pose: bool = True
@@ -100,17 +129,30 @@ class ReenactConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+        for f in weight_fields():
+            low, high = f.metadata.get("advised", f.metadata["range"])
+            value = getattr(self, f.name)
+            if not low <= value <= high:
+                log.warning(
+                    "%s (--%s) = %g is outside its documented range %g to %g: an extrapolation of Eq. 1-3 the "
+                    "paper and the benchmarks did not measure; expect exaggerated motion or artefacts",
+                    f.name, f.name, value, low, high,
+                )
 
     # ------------------------------------------------------------------ checks
     def validate(self, num_ws: int | None = None) -> "ReenactConfig":
         """Raise :class:`InvalidOptionError` naming the first bad field; ``num_ws`` also
         checks the layer indices against a network. Returns ``self``."""
         _check_choice("method", self.method, METHODS)
-        for name in ("alpha", "beta", "gamma", "zeta"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InvalidOptionError(f"{name} must be a finite number, got {value!r}")
-            setattr(self, name, float(value))
+        for f in weight_fields():
+            value = getattr(self, f.name)
+            low, high = f.metadata["range"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not low <= value <= high:
+                raise InvalidOptionError(
+                    f"{f.name} (--{f.name}) must be a finite number from {low:g} to {high:g}, got {value!r}"
+                )
+            setattr(self, f.name, float(value))
         for name in ("use_canonical", "use_pose", "use_local", "use_residual", "canonical_feedback"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidOptionError(f"{name} must be true or false, got {getattr(self, name)!r}")
