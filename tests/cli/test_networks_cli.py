@@ -50,8 +50,9 @@ def test_user_errors_print_one_line_and_exit_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown network 'no-such-net'" in err and "Traceback" not in err
     net = save_generator(make_generator("T"), tmp_path / "g.safetensors")
-    assert main(["generate", "--network", str(net), "--seeds", "3-1", "--outdir", str(tmp_path)]) == 1
-    assert "runs backwards" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # a seed list is checked at parse time (exit 2)
+        main(["generate", "--network", str(net), "--seeds", "3-1", "--outdir", str(tmp_path)])
+    assert info.value.code == 2 and "runs backwards" in capsys.readouterr().err
     assert main(["info", str(tmp_path / "missing.pkl")]) == 1
     assert "does not exist" in capsys.readouterr().err
 

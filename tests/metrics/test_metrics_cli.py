@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from video2stylegan.cli.main import main
 
 
@@ -51,8 +53,9 @@ def test_evaluate_suite_argument_errors(shared_data, tmp_path, capsys):
     assert main(["evaluate", "--suite", "synthetic", "--variants", "full,nope", "--out-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "nope" in err and "baseline" in err
-    assert main(["evaluate", "--suite", "synthetic", "--frames", "2", "--out-dir", str(tmp_path)]) == 1
-    assert "--frames" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # frames per case are bounded at parse time (exit 2)
+        main(["evaluate", "--suite", "synthetic", "--frames", "2", "--out-dir", str(tmp_path)])
+    assert info.value.code == 2 and "--frames: 2 is not an integer from 3 to 300" in capsys.readouterr().err
     assert main(["evaluate", "--suite", "synthetic", "--cases", "demo,nope", "--out-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "nope" in err and "pair-3" in err and "Traceback" not in err

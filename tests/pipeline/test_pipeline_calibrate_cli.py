@@ -9,7 +9,6 @@ from video2stylegan.cli.main import main
 
 @pytest.mark.parametrize("extra, message", [
     (["--no-pose", "--no-local"], "nothing to calibrate"),
-    (["--samples", "1"], "--samples"),
     (["--figure", "maps.jpg"], ".png"),
 ])
 def test_bad_options(extra, message, capsys, tmp_path):

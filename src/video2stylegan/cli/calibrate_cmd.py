@@ -6,8 +6,15 @@ import argparse
 import logging
 from pathlib import Path
 
+from video2stylegan.cli.options import bounded_float
+from video2stylegan.cli.ranges import bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
+
+#: Generated faces of the local-channel calibration: at least 2, at most 4096 (their codes are drawn at
+#: once, [N, num_ws, w_dim] floats, and each face costs a synthesis and a detection: at 1024 px about a
+#: second, so 4096 is already an hour).
+SAMPLES_RANGE = (2, 4096)
 
 
 def register(subparsers) -> None:
@@ -26,9 +33,12 @@ def register(subparsers) -> None:
     p.add_argument("--no-local", action="store_true", help="skip the local channels")
     p.add_argument("--pose-regressor", choices=("auto", "generator", "renderer"), default="auto",
                    help="train on the network's samples labelled by dlib + PnP, or on synthetic renders")
-    p.add_argument("--samples", type=int, default=32, help="generated faces for the local channels (default 32)")
-    p.add_argument("--t-fg", type=float, default=None, help="IoU+ threshold of a part's channels (default 0.25)")
-    p.add_argument("--t-bg", type=float, default=None, help="IoU- threshold: overlap with the rest (default 0.05)")
+    p.add_argument("--samples", type=bounded_int(*SAMPLES_RANGE), default=32,
+                   help=f"generated faces for the local channels, {SAMPLES_RANGE[0]} to {SAMPLES_RANGE[1]} (default 32)")
+    p.add_argument("--t-fg", type=bounded_float(0, 1), default=None,
+                   help="IoU+ threshold of a part's channels, 0 to 1 (default 0.25)")
+    p.add_argument("--t-bg", type=bounded_float(0, 1), default=None,
+                   help="IoU- threshold: overlap with the rest, 0 to 1 (default 0.05)")
     p.add_argument("--figure", type=Path, default=None, metavar="PNG",
                    help="save the normalised feature maps of the selected channels (the paper's Fig. 7)")
     p.add_argument("--force", action="store_true", help="recompute even when the cache has a result")
@@ -44,8 +54,6 @@ def run(args: argparse.Namespace) -> None:
     from video2stylegan.pipeline.run import default_cache_dir
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    if args.samples < 2:
-        raise InvalidOptionError(f"--samples must be at least 2, got {args.samples}")
     if args.figure is not None and args.figure.suffix.lower() != ".png":
         raise InvalidOptionError(f"--figure must name a .png file, got {args.figure}")
     if args.no_pose and args.no_local:

@@ -6,11 +6,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from video2stylegan.cli.ranges import bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output, check_outputs_differ
 
 #: The files ``--suite`` writes at the top of ``--out-dir`` (cases and plots go in their own names beside them).
 SUITE_FILES = ("results.md", "results.csv", "frames.csv", "report.html")
+#: Frames per case of ``--suite``: 3 (jitter needs three) to 300, twelve times the default 24. A case's
+#: driving and ground-truth clips are rendered into memory and every frame is reenacted by each variant,
+#: so the count sizes both memory and time.
+SUITE_FRAMES_RANGE = (3, 300)
 
 
 def register(subparsers) -> None:
@@ -50,7 +55,8 @@ def register(subparsers) -> None:
     g.add_argument("--quality", choices=["best", "default", "fast", "draft"],
                    help="embedding budget (default: fast, the demo's; draft with --quick)")
     g.add_argument("--cases", help="comma-separated case names (default: demo,pair-2; also pair-3)")
-    g.add_argument("--frames", type=int, help="frames per case (default 24, or 6 with --quick)")
+    g.add_argument("--frames", type=bounded_int(*SUITE_FRAMES_RANGE),
+                   help=f"frames per case, {SUITE_FRAMES_RANGE[0]} to {SUITE_FRAMES_RANGE[1]} (default 24, or 6 with --quick)")
     g.add_argument("--truth-motion", choices=("relative", "absolute"), default="relative",
                    help="the ground truth's head: the driver's motion since its first frame from the portrait's "
                         "pose (default; what reenact's relative modes transfer) or the driver's own poses")

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from video2stylegan.cli.ranges import bounded_int
 from video2stylegan.errors import InvalidOptionError, MediaError
 from video2stylegan.io.outputs import check_output
 
@@ -28,6 +29,14 @@ from video2stylegan.io.outputs import check_output
 IMAGE_FILES = ("aligned.png", "landmarks.png", "faces.json", ".faces.json.tmp")
 VIDEO_FILES = ("aligned.mp4", "landmarks.mp4", "faces.json", ".faces.json.tmp")
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".gif"}
+#: Sides of the aligned crops: 8 px (align_face's least) to 4096 px, four times FFHQ's 1024 (a 4096 px
+#: crop is 48 MB; 100000 px asked for a 30 GB image).
+SIZE_RANGE = (8, 4096)
+#: Most doublings of the image before detection. Each one halves the smallest face dlib finds (about
+#: 80 px at 0, 10 px at 3, below what 68 landmarks can be placed on) and multiplies time and memory
+#: by 4 (a 512 px image at 3: 2 s and 0.3 GB peak, measured with HOG; a 1024 px image at 3 is searched
+#: at 8192 px); 50 ran a minute and then ran out of memory.
+UPSAMPLE_MAX = 3
 
 
 def register(subparsers) -> None:
@@ -41,11 +50,13 @@ def register(subparsers) -> None:
     )
     p.add_argument("input", metavar="IMAGE_OR_VIDEO", help="a photo (jpg, png, ...) or a video (mp4, ...)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
-    p.add_argument("--size", type=int, default=1024, help="side of the aligned crops in pixels (default 1024)")
+    p.add_argument("--size", type=bounded_int(*SIZE_RANGE), default=1024,
+                   help=f"side of the aligned crops in pixels, {SIZE_RANGE[0]} to {SIZE_RANGE[1]} (default 1024)")
     p.add_argument("--detector", choices=["hog", "cnn"], default="hog", help="dlib detector (default hog)")
     p.add_argument(
-        "--upsample", default="auto",
-        help="times the detector doubles the image (finds smaller faces, slower); default auto",
+        "--upsample", default="auto", type=_upsample,
+        help=f"times the detector doubles the image, 0 to {UPSAMPLE_MAX} or auto (default): each doubling "
+        "finds faces half as small (about 80 px at 0) at 4x the time and memory",
     )
     p.add_argument(
         "--face", default=None, metavar="largest|previous|INDEX",
@@ -57,7 +68,7 @@ def register(subparsers) -> None:
         help="video frames without a face: interpolate neighbours' landmarks (default) or fail",
     )
     p.add_argument("--smooth", type=int, default=3, help="temporal window of the crop smoothing in frames (1 = off)")
-    p.add_argument("--max-frames", type=int, default=None, help="only the first N frames of a video")
+    p.add_argument("--max-frames", type=bounded_int(1), default=None, help="only the first N frames of a video")
     p.add_argument("--frames", action="store_true", help="also write each aligned video frame as a PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -75,14 +86,15 @@ def _face_choice(text: str | None, default: str):
 
 
 def _upsample(text: str):
+    """``--upsample``: "auto" or an integer from 0 to :data:`UPSAMPLE_MAX`, refused at parse time."""
     if text == "auto":
         return "auto"
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise InvalidOptionError(f"--upsample must be 'auto' or an integer >= 0, got {text!r}")
+    if not 0 <= value <= UPSAMPLE_MAX:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an integer from 0 to {UPSAMPLE_MAX}, got {text!r}")
     return value
 
 
@@ -118,7 +130,7 @@ def _run_image(args, path: Path, out: Path) -> dict:
     image = read_image(path)
     face = faces.detect_face(
         image, _face_choice(args.face, "largest"), detector=args.detector,
-        upsample=_upsample(args.upsample), source=str(path),
+        upsample=args.upsample, source=str(path),
     )
     aligned = faces.align_face(image, face, args.size)
     write_image(out / "aligned.png", aligned.image)
@@ -139,7 +151,7 @@ def _run_video(args, path: Path, out: Path) -> dict:
     info = probe_video(path)
     tracked = faces.track_video(
         path, max_frames=args.max_frames, choose=_face_choice(args.face, "previous"),
-        detector=args.detector, upsample=_upsample(args.upsample), on_missing=args.on_missing,
+        detector=args.detector, upsample=args.upsample, on_missing=args.on_missing,
         progress=not args.no_progress,
     )
     quads = faces.smooth_quads(np.stack([faces.ffhq_quad(lm) for lm in tracked.landmarks]), args.smooth)
@@ -179,8 +191,6 @@ def run(args: argparse.Namespace) -> None:
     path = Path(args.input)
     if not path.exists():
         raise MediaError(f"input {path} does not exist; check the path.")
-    if args.size < 8:
-        raise InvalidOptionError(f"--size must be at least 8 pixels, got {args.size}")
     if args.smooth < 1:
         raise InvalidOptionError(f"--smooth must be at least 1 frame, got {args.smooth}")
     out: Path = args.out

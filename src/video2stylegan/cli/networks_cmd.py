@@ -8,23 +8,58 @@ import re
 from pathlib import Path
 
 from video2stylegan.cli.options import bounded_float
+from video2stylegan.cli.ranges import bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7]."""
-    seeds = []
+#: Largest seed: ``numpy.random.RandomState`` (which draws each seed's z) takes seeds up to 2**32 - 1.
+SEED_MAX = 2**32 - 1
+#: Most images one ``generate`` writes (twice the 50 000 an FID needs): the seed list is built in memory
+#: and every image is written, so ``0-99999999999`` is refused before anything is allocated.
+SEEDS_MAX_COUNT = 100_000
+#: Most images per forward pass of ``generate``.
+BATCH_RANGE = (1, 256)
+
+
+def _seed_ranges(text: str) -> list[tuple[int, int]]:
+    """``'0-3,7'`` -> ``[(0, 3), (7, 7)]``, each seed checked against :data:`SEED_MAX` and the count against
+    :data:`SEEDS_MAX_COUNT` from the ranges' ends, without building the list."""
+    ranges, count = [], 0
     for part in text.split(","):
         part = part.strip()
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not match:
             raise InvalidOptionError(f"--seeds: cannot read {part!r}; use numbers and ranges like 0-7,10")
+        # (more digits than SEED_MAX has are past it; int() of thousands of digits would raise ValueError)
+        if any(len(g.lstrip("0")) > len(str(SEED_MAX)) for g in match.groups() if g):
+            raise InvalidOptionError(f"--seeds: {part[:30]!r} goes past the largest seed, {SEED_MAX} (2**32 - 1)")
         lo, hi = int(match.group(1)), int(match.group(2) or match.group(1))
         if hi < lo:
             raise InvalidOptionError(f"--seeds: range {part!r} runs backwards")
-        seeds.extend(range(lo, hi + 1))
-    return seeds
+        if hi > SEED_MAX:
+            raise InvalidOptionError(f"--seeds: {part!r} goes past the largest seed, {SEED_MAX} (2**32 - 1)")
+        count += hi - lo + 1
+        if count > SEEDS_MAX_COUNT:
+            raise InvalidOptionError(
+                f"--seeds: {text!r} asks for more than {SEEDS_MAX_COUNT} images; split it over several runs"
+            )
+        ranges.append((lo, hi))
+    return ranges
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7]; seeds 0 to :data:`SEED_MAX`, at most :data:`SEEDS_MAX_COUNT` of them."""
+    return [seed for lo, hi in _seed_ranges(text) for seed in range(lo, hi + 1)]
+
+
+def seeds_type(text: str) -> str:
+    """``--seeds`` checked at parse time (syntax, largest seed, count); the text is kept for :func:`parse_seeds`."""
+    try:
+        _seed_ranges(text)
+    except InvalidOptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--seeds: ")) from None
+    return text
 
 
 def parse_pair(text: str, option: str, limit: float = 1.0) -> tuple[float, float]:
@@ -44,14 +79,16 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("generate", help="render images from random seeds")
     p.add_argument("--network", required=True, help="registry name or path to a .pkl/.safetensors file")
-    p.add_argument("--seeds", default="0-7", help="seeds, e.g. 0-7,12 (default 0-7)")
+    p.add_argument("--seeds", type=seeds_type, default="0-7",
+                   help=f"seeds, e.g. 0-7,12 (default 0-7): each 0 to {SEED_MAX}, at most {SEEDS_MAX_COUNT} in all")
     p.add_argument("--trunc", type=bounded_float(-2, 2), default=0.7,
                    help="truncation psi, -2 to 2 (default 0.7; 1 = none)")
     p.add_argument("--rotate", type=bounded_float(-360, 360), default=0.0,
                    help="rotate the output by DEG degrees counter-clockwise, -360 to 360")
     p.add_argument("--translate", default="0,0", help="shift the output by X,Y image widths (right, down), each -1 to 1")
     p.add_argument("--outdir", required=True, type=Path, help="folder for seedNNNN.png files")
-    p.add_argument("--batch", type=int, default=4, help="images per forward pass (default 4)")
+    p.add_argument("--batch", type=bounded_int(*BATCH_RANGE), default=4,
+                   help=f"images per forward pass, {BATCH_RANGE[0]} to {BATCH_RANGE[1]} (default 4)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.set_defaults(func=run_generate)
 

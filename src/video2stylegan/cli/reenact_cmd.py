@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from video2stylegan.cli.options import FPS_RANGE_TEXT, fps_type
+from video2stylegan.cli.ranges import add_field_option, bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 from video2stylegan.method.config import (
@@ -17,14 +18,15 @@ from video2stylegan.method.config import (
     SOURCES,
     ZETA_ANCHORS,
     ReenactConfig,
+    weight_fields,
 )
 
-WEIGHTS = (
-    ("alpha", "Eq. 1 weight of the reference's local styles (default -1)"),
-    ("beta", "Eq. 1 weight of the driving frame's local styles (default 1)"),
-    ("gamma", "Eq. 2 weight of the residual base on local channels (default 1)"),
-    ("zeta", "Eq. 3 share of the reference on the other channels of the constrained layers (default 0.5)"),
-)
+#: (name, help) of the Eq. 1-3 weights; help, type and range come from the ReenactConfig fields.
+WEIGHTS = tuple((f.name, f.metadata["help"]) for f in weight_fields())
+#: Most driving frames projected together: each holds its W+ code, synthesis activations and their
+#: gradients. 64 leaves room on the small 128-px networks; at 1024 px a batch of 8 is already expected
+#: not to fit an 80 GB GPU without --low-memory (benchmarks/RESULTS.md).
+FRAME_BATCH_MAX = 64
 SWITCHES = ("canonical", "pose", "local", "residual")
 #: (option, ReenactConfig field, choices, help) of the method's documented choices (docs/method.md).
 CHOICES = (
@@ -79,8 +81,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="W+ projection steps of the first driving frame (a cold start)")
     parser.add_argument("--frame-steps", type=_positive_int, default=None,
                         help="projection steps per warm-started driving frame")
-    parser.add_argument("--frame-batch", type=_positive_int, default=None,
-                        help="driving frames projected together (default 8 on a GPU, 1 on the CPU)")
+    parser.add_argument("--frame-batch", type=bounded_int(1, FRAME_BATCH_MAX), default=None,
+                        help=f"driving frames projected together, 1 to {FRAME_BATCH_MAX} (default 8 on a GPU, "
+                             "1 on the CPU; memory grows with it)")
     parser.add_argument("--pose-steps", type=_positive_int, default=None, help="most Eq. 7 steps per frame")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -89,8 +92,8 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("method (see docs/method.md)")
     group.add_argument("--method", choices=("video2stylegan", "baseline"), default="video2stylegan",
                        help="the full method, or the paper's baseline (W+ differences on all layers)")
-    for name, text in WEIGHTS:
-        group.add_argument(f"--{name}", type=float, default=None, help=text)
+    for f in weight_fields():
+        add_field_option(group, f)
     for name in SWITCHES:
         group.add_argument(f"--no-{name}", action="store_true", help=f"switch the {name} component off")
     for option, _, choices, text in CHOICES:
