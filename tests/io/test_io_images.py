@@ -96,3 +96,24 @@ def test_16_bit_png_is_scaled_to_8_bit(tmp_path):
     img = read_image(tmp_path / "deep.png")
     assert img.shape == (4, 256, 3)
     np.testing.assert_array_equal(img[0, :, 0], np.arange(256))
+
+
+def test_check_image_decodes_without_keeping_and_names_the_role(tmp_path):
+    from video2stylegan.io.images import check_image
+
+    rng = np.random.default_rng(1)
+    noisy = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)  # noise: the JPEG's data fills most of the file
+    jpeg = write_image(tmp_path / "photo.jpg", noisy)
+    assert check_image(jpeg) == (160, 120)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size * 3 // 4])
+    with pytest.raises(MediaError, match=rf"^source image: image {cut} could not be decoded \(image file is "
+                                         r"truncated.*\); the file may be truncated\.$"):
+        check_image(cut, "source image")
+    (tmp_path / "notes.png").write_text("not a picture")
+    for path, message in ((tmp_path / "nope.png", "image file {} does not exist"),
+                          (tmp_path, "{} is not a file (a directory?)"),
+                          (tmp_path / "notes.png", "{} is not an image Pillow can read")):
+        with pytest.raises(MediaError) as info:
+            check_image(path, "portrait")
+        assert str(info.value).startswith("portrait: " + message.format(path))

@@ -267,7 +267,7 @@ def test_check_video_refuses_truncated_undecodable_and_oversized_videos(tmp_path
     with pytest.raises(MediaError, match=rf"^driving video: {cut} is truncated: its header lists 30 frames but the "
                                          rf"file holds {info.stored_frames}; re-encode or trim it"):
         check_video(cut, "driving video")
-    assert check_video(cut, "driving video", max_frames=5).num_frames == 30  # the first frames are there
+    assert check_video(cut, "driving video", max_frames=info.stored_frames - 1).num_frames == 30  # those are there
     assert check_video(whole).stored_frames == 30
 
     # every byte of the frames zeroed: the container opens, no frame decodes

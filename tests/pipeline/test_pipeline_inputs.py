@@ -74,3 +74,37 @@ def test_codriving_length_policy(tiny_G, demo_files, demo_frames, tiny_budget, t
                 max_frames=6, cache_dir=tmp_path, progress=False, use_pose=False, use_local=False,
                 transform_from="co-driving", codriving_length=policy)
     assert len(r.frames) == frames
+
+
+def test_check_inputs_lets_a_truncated_clip_through_only_for_the_frames_it_holds(demo_files, demo_frames, tmp_path):
+    import av
+
+    from video2stylegan.pipeline.inputs import check_inputs
+
+    # index first ("faststart"): the first 85 % of the file opens and lists all 8 frames
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(whole), "w", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 256, 256, "yuv420p"
+        for i, frame in enumerate(demo_frames[0]):
+            f = av.VideoFrame.from_ndarray(frame)
+            f.pts = i
+            for packet in s.encode(f):
+                c.mux(packet)
+        for packet in s.encode(None):
+            c.mux(packet)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 85 // 100])
+    from video2stylegan.io.video import probe_video
+
+    held = probe_video(cut).stored_frames
+    assert 2 < held < 8
+    with pytest.raises(MediaError, match=rf"^driving video: {cut} is truncated: its header lists 8 frames but the "
+                                         rf"file holds {held}; "):
+        check_inputs(demo_files.source, cut)
+    with pytest.raises(MediaError, match=rf"holds {held}; re-encode or trim it, or use at most {held - 1} frames\.$"):
+        check_inputs(demo_files.source, cut, max_frames=held)  # the last packet read may be cut
+    check_inputs(demo_files.source, cut, max_frames=held - 1)  # the frames asked for are all there
+    check_inputs(demo_frames[0][0], whole, co_driving=whole)  # an array source is checked when it is aligned
+    with pytest.raises(MediaError, match=rf"^co-driving video: {cut} is truncated"):
+        check_inputs(demo_files.source, whole, co_driving=cut, max_frames=1)  # max_frames is the driving's

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from video2stylegan import reenact
+from video2stylegan.cli.main import main
 from video2stylegan.errors import InvalidOptionError, MediaError
 from video2stylegan.io.video import probe_video
 from video2stylegan.networks.transforms import to_uint8_images
@@ -121,3 +122,78 @@ def test_low_memory_recomputes_activations_and_changes_nothing(tiny_G, demo_file
     finally:
         tiny_G.synthesis.recompute_activations = False
     np.testing.assert_array_equal(low.frames, plain.frames)
+
+
+def _bad_inputs(folder, good_clip):
+    """``{name: path}`` of inputs the tester gave: each unusable in its own way, none loads a network."""
+    import av
+
+    bad = {"missing": folder / "missing.mp4", "folder": folder / "clips"}
+    bad["folder"].mkdir()
+    bad["text"] = folder / "notes.mp4"
+    bad["text"].write_text("not a video\n")
+    bad["audio only"] = folder / "voice.mp4"
+    with av.open(str(bad["audio only"]), "w") as c:
+        s = c.add_stream("aac", rate=16000)
+        for i in range(8):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            for packet in s.encode(frame):
+                c.mux(packet)
+        for packet in s.encode(None):
+            c.mux(packet)
+    bad["zero frames"] = folder / "empty.mp4"
+    with av.open(str(bad["zero frames"]), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+        c.start_encoding()
+    data = good_clip.read_bytes()  # its index (moov) is at the end, so a cut file has none
+    bad["truncated"] = folder / "cut.mp4"
+    bad["truncated"].write_bytes(data[: len(data) // 2])
+    return bad
+
+
+@pytest.mark.parametrize("role", ["--driving", "--co-driving", "--source"])
+def test_every_bad_input_fails_in_one_line_before_the_network_loads(demo_files, tmp_path, monkeypatch, capsys, role):
+    def no_network(*args, **kwargs):
+        pytest.fail("the network was loaded before the inputs were checked")
+
+    monkeypatch.setattr("video2stylegan.networks.loading.load_generator", no_network)
+    bad = _bad_inputs(tmp_path, demo_files.driving)
+    what = {"--driving": "driving video", "--co-driving": "co-driving video", "--source": "source image"}[role]
+    expected = {
+        "missing": "does not exist; check the path.",
+        "folder": "is not a file (a directory?)",
+        "text": "is not a" + (" video FFmpeg can read" if role != "--source" else "n image Pillow can read"),
+        "audio only": "has no video track" if role != "--source" else "is not an image Pillow can read",
+        "zero frames": "has no video track: it is empty (zero frames)" if role != "--source"
+        else "is not an image Pillow can read",
+        "truncated": "or it was cut short before its index was written" if role != "--source"
+        else "is not an image Pillow can read",
+    }
+    for name, path in bad.items():
+        args = {"--source": str(demo_files.source), "--driving": str(demo_files.driving),
+                "--co-driving": str(demo_files.co_driving), "--out": str(tmp_path / "out.mp4"), role: str(path)}
+        rc = main(["reenact", *[x for kv in args.items() for x in kv], "--quiet", "--no-cache"])
+        err = capsys.readouterr().err
+        assert rc == 1, name
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert err.startswith(f"video2stylegan reenact: error: {what}: ") and str(path) in err, err
+        assert expected[name] in err, (name, err)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_all_bad_inputs_are_named_at_once(demo_files, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("video2stylegan.networks.loading.load_generator", lambda *a, **k: pytest.fail("loaded"))
+    bad = _bad_inputs(tmp_path, demo_files.driving)
+    cut = tmp_path / "source.jpg"
+    with open(demo_files.source, "rb") as f:  # a PNG cut in half: Pillow opens it, decoding runs out of data
+        cut.write_bytes(f.read()[:2000])
+    rc = main(["reenact", "--source", str(cut), "--driving", str(bad["truncated"]), "--co-driving",
+               str(bad["audio only"]), "--out", str(tmp_path / "out.mp4"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1
+    parts = err.removeprefix("video2stylegan reenact: error: ").split(" | ")
+    assert [p.split(":")[0] for p in parts] == ["source image", "driving video", "co-driving video"]
+    assert f"image {cut} could not be decoded" in parts[0] and "the file may be truncated" in parts[0]
+    assert str(bad["truncated"]) in parts[1] and str(bad["audio only"]) in parts[2]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,63 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise MediaError(f"image file {path} does not exist; check the path.")
+    if not path.is_file():
+        raise MediaError(f"{path} is not a file (a directory?); give the path of an image file.")
+
+
+@contextmanager
+def _decoding(path: Path):
+    """Pillow's limits for reading ``path``, and its failures as :class:`MediaError` naming the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            old_limit = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
+            try:
+                yield
+            finally:
+                Image.MAX_IMAGE_PIXELS = old_limit
+    except UnidentifiedImageError:
+        raise MediaError(
+            f"{path} is not an image Pillow can read (is it a video, or a corrupt file?); "
+            "give a JPEG, PNG, WebP, BMP or TIFF file."
+        ) from None
+    except Image.DecompressionBombError:
+        raise MediaError(
+            f"image {path} has more than {_MAX_PIXELS} pixels; downscale it before use."
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise MediaError(f"image {path} could not be decoded ({exc}); the file may be truncated.") from None
+
+
+def _draft(img: Image.Image, max_side: int | None) -> None:
+    """For JPEG, let the decoder drop resolution by a power of two before the full-size pixels exist."""
+    if max_side is not None and max(img.size) > max_side:
+        scale = max_side / max(img.size)
+        img.draft("RGB", (int(img.size[0] * scale) + 1, int(img.size[1] * scale) + 1))
+
+
+def check_image(path: str | os.PathLike, what: str = "image", max_side: int = DEFAULT_MAX_SIDE) -> tuple[int, int]:
+    """``(width, height)`` of an image file once it is known to decode, as :func:`read_image` would read it.
+
+    The pixels are decoded (a truncated file fails here, as it would in :func:`read_image`) but
+    neither rotated, converted nor scaled. :class:`MediaError` naming ``what`` and the file otherwise.
+    """
+    path = Path(path)
+    try:
+        _check_file(path)
+        with _decoding(path), Image.open(path) as img:
+            size = img.size
+            _draft(img, max_side)
+            img.load()
+    except MediaError as exc:
+        raise MediaError(f"{what}: {exc}") from None
+    return int(size[0]), int(size[1])
+
+
 def read_image(path: str | os.PathLike, max_side: int = DEFAULT_MAX_SIDE) -> np.ndarray:
     """Read an image file as an ``(H, W, 3)`` ``uint8`` RGB array.
 
@@ -59,39 +117,13 @@ def read_image(path: str | os.PathLike, max_side: int = DEFAULT_MAX_SIDE) -> np.
     path = Path(path)
     if max_side is not None and max_side < 1:
         raise InvalidOptionError(f"max_side must be a positive number of pixels, got {max_side}")
-    if not path.exists():
-        raise MediaError(f"image file {path} does not exist; check the path.")
-    if not path.is_file():
-        raise MediaError(f"{path} is not a file (a directory?); give the path of an image file.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            old_limit = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
-            try:
-                with Image.open(path) as img:
-                    original_size = img.size
-                    if max_side is not None and max(img.size) > max_side:
-                        # For JPEG, let the decoder drop resolution by a power of
-                        # two before we ever hold the full-size pixels.
-                        scale = max_side / max(img.size)
-                        img.draft("RGB", (int(img.size[0] * scale) + 1, int(img.size[1] * scale) + 1))
-                    img = ImageOps.exif_transpose(img)
-                    img = _to_rgb(img)
-                    img.load()
-            finally:
-                Image.MAX_IMAGE_PIXELS = old_limit
-    except UnidentifiedImageError:
-        raise MediaError(
-            f"{path} is not an image Pillow can read (is it a video, or a corrupt file?); "
-            "give a JPEG, PNG, WebP, BMP or TIFF file."
-        ) from None
-    except Image.DecompressionBombError:
-        raise MediaError(
-            f"image {path} has more than {_MAX_PIXELS} pixels; downscale it before use."
-        ) from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(f"image {path} could not be decoded ({exc}); the file may be truncated.") from None
+    _check_file(path)
+    with _decoding(path), Image.open(path) as img:
+        original_size = img.size
+        _draft(img, max_side)
+        img = ImageOps.exif_transpose(img)
+        img = _to_rgb(img)
+        img.load()
 
     if max_side is not None and max(img.size) > max_side:
         w, h = img.size

@@ -86,8 +86,8 @@ def _open_input(path: Path):
         container = av.open(str(path), mode="r")
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise MediaError(
-            f"{path} is not a video FFmpeg can read ({exc.__class__.__name__}: {exc}); "
-            "give an MP4, MOV, MKV, AVI or WebM file."
+            f"{path} is not a video FFmpeg can read ({exc.__class__.__name__}: {exc}), or it was cut short "
+            "before its index was written; give a complete MP4, MOV, MKV, AVI or WebM file."
         ) from None
     if not container.streams.video:
         container.close()
@@ -228,25 +228,27 @@ def check_video(path: str | os.PathLike, what: str = "video", max_frames: int | 
     """:func:`probe_video`, and :class:`MediaError` (naming ``what`` and the file) unless the video can be used.
 
     On top of the probe's checks (a file, readable by FFmpeg, with a video track and a frame):
-    the first frame decodes; width and height are from 1 to :data:`MAX_VIDEO_SIDE`; and the
-    file holds the frames its header lists, or at least more than ``max_frames`` of them (a
-    truncated file). Cheap: the packets are read, only the first frame is decoded.
+    the file holds the frames its header lists, or (a truncated file) more than ``max_frames``
+    of them; the first frame decodes; width and height are from 1 to :data:`MAX_VIDEO_SIDE`.
+    Cheap: the packets are read, only the first frame is decoded.
     """
     path = Path(path)
     try:
         info = probe_video(path)
     except MediaError as exc:
         raise MediaError(f"{what}: {exc}") from None
+    if info.stored_frames < info.num_frames:
+        usable = info.stored_frames - 1  # the last packet read may be the one the cut went through
+        if max_frames is None or int(max_frames) > usable:
+            fewer = f", or use at most {usable} frames" if usable > 0 else ""
+            raise MediaError(f"{what}: {path} is truncated: its header lists {info.num_frames} frames but the file "
+                             f"holds {info.stored_frames}; re-encode or trim it{fewer}.")
     if not info.first_frame_decodes:
         raise MediaError(f"{what}: the first frame of {path} could not be decoded; the file is damaged or its "
                          "codec is not supported; re-encode it (H.264 in MP4).")
     if not (1 <= info.width <= MAX_VIDEO_SIDE and 1 <= info.height <= MAX_VIDEO_SIDE):
         raise MediaError(f"{what}: {path} is {info.width}x{info.height} pixels; at most {MAX_VIDEO_SIDE} on a "
                          "side is read; scale it down first.")
-    needed = info.num_frames if max_frames is None else min(int(max_frames), info.num_frames)
-    if info.stored_frames < needed:
-        raise MediaError(f"{what}: {path} is truncated: its header lists {info.num_frames} frames but the file holds "
-                         f"{info.stored_frames}; re-encode or trim it, or use fewer than {info.stored_frames} frames.")
     return info
 
 

@@ -25,11 +25,11 @@ import torch
 
 from video2stylegan import faces
 from video2stylegan.errors import MediaError, NoFaceError
-from video2stylegan.io.images import as_rgb_uint8, read_image
+from video2stylegan.io.images import as_rgb_uint8, check_image, read_image
 from video2stylegan.method.cache import file_sha256
 from video2stylegan.networks.transforms import from_uint8_images
 
-__all__ = ["SourceFace", "DrivingClip", "load_source", "load_clip", "array_sha256"]
+__all__ = ["SourceFace", "DrivingClip", "check_inputs", "load_source", "load_clip", "array_sha256"]
 
 
 def array_sha256(array: np.ndarray) -> str:
@@ -61,6 +61,32 @@ class SourceFace:
     def canonical(self) -> np.ndarray:
         """``(tx, ty, r)`` of the face in its own aligned crop (close to 0 by construction)."""
         return faces.canonical_params(self.aligned.landmarks, self.aligned.image.shape[:2]).as_array()
+
+
+def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = None) -> None:
+    """Check every input file of a run in one pass, before anything slow (a network) is loaded.
+
+    ``source``: an image file (decoded once: :func:`~video2stylegan.io.images.check_image`) or
+    an array (checked when aligned); ``driving`` and ``co_driving``: video files, probed with
+    :func:`~video2stylegan.io.video.check_video` (every packet read, only the first frame
+    decoded); ``max_frames`` of the driving clip is all a truncated driving file must hold.
+    Every bad input is reported, in one :class:`MediaError` whose line names each file and
+    its role, so a run with a broken clip fails in seconds rather than after the network loaded.
+    """
+    from video2stylegan.io.video import check_video
+
+    problems = []
+    checks = [(check_image, source, "source image", {})] if isinstance(source, (str, os.PathLike)) else []
+    checks += [(check_video, driving, "driving video", {"max_frames": max_frames})]
+    if co_driving is not None:
+        checks.append((check_video, co_driving, "co-driving video", {}))
+    for check, path, what, options in checks:
+        try:
+            check(path, what, **options)
+        except MediaError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise MediaError(" | ".join(problems))
 
 
 def load_source(source, resolution: int, *, detector: str = "hog") -> SourceFace:

@@ -39,7 +39,7 @@ from video2stylegan.io.video import check_fps
 from video2stylegan.method.canonical import match_length, transforms_for_config
 from video2stylegan.method.config import ReenactConfig
 from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip, embed_source
-from video2stylegan.pipeline.inputs import DrivingClip, SourceFace, load_clip, load_source
+from video2stylegan.pipeline.inputs import DrivingClip, SourceFace, check_inputs, load_clip, load_source
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,9 @@ def reenact(
     ``config_overrides`` (``alpha=0.5``, ``use_pose=False``, ...) replace its
     fields. ``embedding``: optimisation budgets (default: the ``quality``
     preset, see :data:`~video2stylegan.pipeline.embedding.EMBEDDING_PRESETS`).
+    Before the network loads, every input file is checked (:func:`~video2stylegan.pipeline.inputs.check_inputs`:
+    it exists, decodes, and a clip holds its frames), and any that fails is named in one
+    :class:`~video2stylegan.errors.MediaError`.
     ``out``: an ``.mp4`` to write (``None``: only return the frames); before any work it is
     refused (:class:`~video2stylegan.errors.OutputError`) when it is ``source``, ``driving``,
     ``co_driving`` or the ``network`` file under any spelling, lies inside the package, or
@@ -208,6 +211,9 @@ def reenact(
         raise InvalidOptionError(
             "the configuration takes the transform or the pose from the co-driving video, but none was given"
         )
+    # every input file read, probed and its first frame decoded before the network loads (minutes for
+    # FFHQ): a missing, empty or truncated clip fails now, not an hour into a GPU run
+    check_inputs(source, driving, co_driving, max_frames=max_frames)
     timer = StageTimer()
 
     with timer("network"):
