@@ -63,7 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print(f"video2stylegan {args.command}: error: out of memory; {MEMORY_HINT}", file=sys.stderr)
         return 1
+    except RuntimeError as exc:
+        if not _is_gpu_out_of_memory(exc):
+            raise
+        print(f"video2stylegan {args.command}: error: the GPU ran out of memory; {MEMORY_HINT}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _is_gpu_out_of_memory(exc: RuntimeError) -> bool:
+    """``torch.cuda.OutOfMemoryError`` (a RuntimeError, not a MemoryError), without importing torch here."""
+    return type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc)
 
 
 #: What to try when a command runs out of memory (RAM or GPU memory reported as MemoryError).
