@@ -301,8 +301,8 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
 
     config = TrainConfig(**TINY)
     first = train(tmp_path / "a", 3, config, **_quiet())
-    # A learning rate too small to move the weights: the new run's weights are the old run's.
-    follow = TrainConfig(**{**TINY, "lr": 1e-12, "init_from": str(tmp_path / "a")})
+    # The least learning rate (1e-8) barely moves the weights: the new run's weights are the old run's.
+    follow = TrainConfig(**{**TINY, "lr": 1e-8, "init_from": str(tmp_path / "a")})
     second = train(tmp_path / "b", 1, follow, **_quiet())
     a, b = load_file(str(first.checkpoint / "G.safetensors")), load_file(str(second.checkpoint / "G.safetensors"))
     fresh = build_generator(config)
@@ -325,10 +325,152 @@ def test_init_from_an_exported_network_starts_both_generators(tmp_path):
     config = TrainConfig(**TINY)
     train(tmp_path / "a", 3, config, **_quiet())
     exported = export_generator(tmp_path / "a", tmp_path / "net.safetensors", w_avg_samples=16)
-    follow = TrainConfig(**{**TINY, "lr": 1e-12, "init_from": str(exported)})
+    follow = TrainConfig(**{**TINY, "lr": 1e-8, "init_from": str(exported)})
     second = train(tmp_path / "b", 1, follow, **_quiet())
     net = load_file(str(exported))
     for part in ("G", "G_ema"):
         got = load_file(str(second.checkpoint / f"{part}.safetensors"))
         for name, _ in build_generator(config).named_parameters():
             torch.testing.assert_close(got[name], net[name].float(), atol=1e-6, rtol=0)
+
+
+# ---------------------------------------------------------------- ranges and non-finite training
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("ema_kimg", float("nan"), "ema_kimg must be a finite number from 0.0 to 1000.0, got nan"),
+    ("ema_kimg", -1.0, "ema_kimg must be a finite number from 0.0 to 1000.0, got -1.0"),
+    ("lr", float("inf"), "lr must be a finite number from 1e-08 to 1.0, got inf"),
+    ("lr", 0.0, "lr must be a finite number from 1e-08 to 1.0, got 0.0"),
+    ("mapping_lr_multiplier", float("nan"), "mapping_lr_multiplier must be a finite number"),
+    ("part_weight", float("-inf"), "part_weight must be a finite number from 0.0 to 10.0"),
+    ("lr_min_fraction", 1.5, "lr_min_fraction must be a finite number from 0.0 to 1.0"),
+    ("ema_rampup", float("nan"), "ema_rampup must be a finite number"),
+    ("batch", 100_000, "batch must be an integer from 1 to 256, got 100000"),
+    ("resolution", 4096, "resolution must be an integer from 16 to 1024, got 4096"),
+    ("channel_base", 10**9, "channel_base must be an integer from 1 to 65536"),
+    ("heldout", 1000, "heldout must be an integer from 1 to 64"),
+    ("num_layers", 2, "num_layers must be an integer from 3 to 20"),
+    ("seed", -1, "seed must be an integer from 0 to 4294967295"),
+    ("batch", 2.5, "batch must be an integer, got 2.5"),
+    ("w_dim", True, "w_dim must be an integer, got True"),
+    ("lr", "0.01", "lr must be a number, got '0.01'"),
+    ("betas", (0.9, 1.0), r"betas must be two numbers from 0 to below 1"),
+    ("betas", (float("nan"), 0.99), r"betas must be two numbers from 0 to below 1"),
+])
+def test_config_refuses_non_finite_and_out_of_range_values(key, value, message):
+    with pytest.raises(InvalidOptionError, match=message):
+        TrainConfig(**{**TINY, key: value})
+
+
+def test_config_keeps_the_ends_of_its_ranges():
+    config = TrainConfig(**{**TINY, "lr": 1e-8, "ema_kimg": 0, "part_weight": 10, "seed": 2**32 - 1, "batch": 256})
+    assert (config.lr, config.ema_kimg, config.part_weight, config.seed) == (1e-8, 0.0, 10.0, 2**32 - 1)
+    assert isinstance(config.ema_kimg, float)
+    assert config.ema_beta(0) == 0.0  # ema_kimg 0: G_ema is a copy of G
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--ema-kimg", "nan", "argument --ema-kimg: nan is not a finite number from 0 to 1000"),
+    ("--lr", "inf", "argument --lr: inf is not a finite number from 1e-08 to 1"),
+    ("--part-weight", "-1", "argument --part-weight: -1 is not a finite number from 0 to 10"),
+    ("--mapping-lr-multiplier", "nan", "argument --mapping-lr-multiplier: nan is not a finite number"),
+    ("--checkpoint-minutes", "inf", "argument --checkpoint-minutes: inf is not a finite number from 0 to 1440"),
+    ("--batch", "100000", "argument --batch: 100000 is not an integer from 1 to 256"),
+    ("--resolution", "100000", "argument --resolution: 100000 is not an integer from 16 to 1024"),
+    ("--workers", "1000", "argument --workers: 1000 is not an integer from 0 to 64"),
+    ("--threads", "0", "argument --threads: 0 is not an integer from 1 to 256"),
+    ("--steps", "-1", "argument --steps: -1 is not an integer of at least 0"),
+])
+def test_cli_refuses_bad_numbers_before_creating_the_run(tmp_path, capsys, option, value, message):
+    from video2stylegan.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["train-synthetic", "--run", str(tmp_path / "r"), option, value])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def _snapshot(folder):
+    """Bytes of every file of a checkpoint folder."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _assert_finite_checkpoint(folder):
+    from safetensors.torch import load_file
+
+    for name in ("G.safetensors", "G_ema.safetensors"):
+        tensors = load_file(str(folder / name))
+        assert len(tensors) > 10 and all(torch.isfinite(t).all() for t in tensors.values()), name
+
+
+def _nan_from_call(function, first_bad_call):
+    """``function`` whose result is multiplied by nan from call ``first_bad_call`` (1-based) on."""
+    calls = []
+
+    def patched(*args, **kwargs):
+        calls.append(1)
+        result = function(*args, **kwargs)
+        if len(calls) < first_bad_call:
+            return result
+        if isinstance(result, tuple):  # distillation_loss: (total, parts)
+            return result[0] * float("nan"), result[1]
+        return result * float("nan")
+
+    return patched
+
+
+@pytest.mark.parametrize("target, what, named", [
+    ("distillation_loss", "the loss became nan or inf", "l1 "),
+    ("TrainConfig.lr_at", "the weights became nan or inf", "G.synthesis.input.weight"),
+    ("TrainConfig.ema_beta", "the weights became nan or inf", "G_ema.synthesis.input.weight"),
+])
+def test_a_non_finite_step_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, target, what,
+                                                                             named):
+    """Three ways training goes non-finite (the loss; G's weights through a nan learning rate; G_ema's through
+    a nan EMA decay, what '--ema-kimg nan' did): the step is named, nothing of it is written, and the
+    checkpoint before it stays the run's latest, byte for byte and finite."""
+    import video2stylegan.synthetic.training as training
+    from video2stylegan.errors import GenerationError
+
+    run = tmp_path / "r"
+    first = train(run, 2, TrainConfig(**TINY), **_quiet())
+    before = _snapshot(first.checkpoint)
+    log_lines = (run / "log.jsonl").read_text()
+    owner, _, name = target.rpartition(".")
+    holder = getattr(training, owner) if owner else training
+    # the resumed run's first call is step 3 (calls made while resuming: none before it)
+    monkeypatch.setattr(holder, name, _nan_from_call(getattr(holder, name), 1))
+    with pytest.raises(GenerationError) as info:
+        train(run, 4, None, resume=True, **_quiet())
+    message = str(info.value)
+    assert f"training of {run} stopped at step 3: {what}" in message and named in message
+    assert f"last good checkpoint ({first.checkpoint}) is intact" in message and "--init-from" in message
+    assert sorted(p.name for p in (run / "checkpoints").glob("step-*")) == ["step-00000002"]
+    assert (run / "checkpoints" / "latest").read_text().strip() == "step-00000002"
+    assert _snapshot(first.checkpoint) == before
+    _assert_finite_checkpoint(first.checkpoint)
+    assert (run / "log.jsonl").read_text() == log_lines  # no line for the failed step
+    monkeypatch.undo()
+    assert train(run, 3, None, resume=True, **_quiet()).step == 3  # the run goes on from the good checkpoint
+
+
+def test_save_checkpoint_refuses_non_finite_tensors_before_touching_the_disk(tmp_path):
+    import copy
+
+    from video2stylegan.errors import GenerationError
+    from video2stylegan.synthetic.training import Run, save_checkpoint
+
+    run = tmp_path / "r"
+    good = train(run, 1, TrainConfig(**TINY), **_quiet()).checkpoint
+    before = _snapshot(good)
+    G = build_generator(TrainConfig(**TINY))
+    G_ema = copy.deepcopy(G)
+    opt = torch.optim.Adam(G.parameters())
+    with torch.no_grad():
+        G_ema.synthesis.L2_52_8.affine.bias[3] = float("inf")
+    with pytest.raises(GenerationError, match=r"checkpoint step 5 of .* not written: G_ema\.synthesis\.L2_52_8\."
+                                              r"affine\.bias hold nan or inf"):
+        save_checkpoint(Run(run), 5, G, G_ema, opt)
+    assert not (run / "checkpoints" / "step-00000005").exists()
+    assert (run / "checkpoints" / "latest").read_text().strip() == good.name and _snapshot(good) == before

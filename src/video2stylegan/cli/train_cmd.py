@@ -5,29 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from video2stylegan.cli.options import bounded_float
+from video2stylegan.cli.ranges import add_field_option, bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 
-# Options that set the TrainConfig of a new run (None = the default of TrainConfig).
-_CONFIG_OPTIONS = {
-    "resolution": (int, "image size in pixels (power of two)"),
-    "w_dim": (int, "width of W"),
-    "channel_base": (int, "channel budget of the synthesis network"),
-    "channel_max": (int, "most channels of a synthesis layer"),
-    "num_layers": (int, "synthesis layers (num_ws = num_layers + 2)"),
-    "mapping_layers": (int, "layers of the mapping network"),
-    "mapping_lr_multiplier": (float, "learning-rate multiplier of the mapping network"),
-    "batch": (int, "images per step"),
-    "lr": (float, "Adam learning rate"),
-    "lr_half_life_steps": (int, "steps over which the learning rate halves"),
-    "loss": (str, "distillation loss: l1+gradient (default), l1+msssim or l1"),
-    "part_weight": (float, "weight of the extra L1 over eyes, brows, nose and mouth (0 = off)"),
-    "ema_kimg": (float, "half-life of the EMA generator in thousands of images"),
-    "seed": (int, "seed of the initial weights and of the training data"),
-    "heldout": (int, "held-out renders in the sample grids and the logged PSNR"),
-    "init_from": (str, "start from the weights of another run (folder), checkpoint (checkpoints/step-N) or "
-                           "exported network (.safetensors)"),
-}
+
+def _config_fields() -> tuple:
+    """The TrainConfig fields that are options of a new run: those with a help in their metadata (the
+    option's type, range and help come from the field; unset options keep TrainConfig's default)."""
+    from dataclasses import fields
+
+    from video2stylegan.synthetic.training import TrainConfig
+
+    return tuple(f for f in fields(TrainConfig) if f.metadata.get("help"))
 
 
 def register(subparsers) -> None:
@@ -43,22 +34,29 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("--run", required=True, type=Path, help="run folder (checkpoints, log, grids)")
-    parser.add_argument("--steps", type=int, default=20000, help="train until this many steps in total (default 20000)")
+    parser.add_argument("--steps", type=bounded_int(0), default=20000,
+                        help="train until this many steps in total (default 20000)")
     parser.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
-    parser.add_argument("--workers", type=int, default=1, help="DataLoader processes rendering the data (0 = in-process)")
-    parser.add_argument("--log-every", type=int, default=10, help="steps between log lines")
-    parser.add_argument("--grid-every", type=int, default=200, help="steps between sample grids")
-    parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
-    parser.add_argument("--checkpoint-minutes", type=float, default=10.0, help="also checkpoint after this many minutes")
-    parser.add_argument("--threads", type=int, default=1, help="torch compute threads (default 1)")
+    # each worker is a process with its own renderer and a queue of 4 batches
+    parser.add_argument("--workers", type=bounded_int(0, 64), default=1,
+                        help="DataLoader processes rendering the data, 0 (in-process) to 64 (default 1)")
+    parser.add_argument("--log-every", type=bounded_int(1), default=10, help="steps between log lines (default 10)")
+    parser.add_argument("--grid-every", type=bounded_int(1), default=200,
+                        help="steps between sample grids (default 200)")
+    parser.add_argument("--checkpoint-every", type=bounded_int(1), default=500,
+                        help="steps between checkpoints (default 500)")
+    parser.add_argument("--checkpoint-minutes", type=bounded_float(0, 1440), default=10.0,
+                        help="also checkpoint after this many minutes, 0 (every step) to 1440 (default 10)")
+    parser.add_argument("--threads", type=bounded_int(1, 256), default=1,
+                        help="torch compute threads, 1 to 256 (default 1)")
     parser.add_argument("--device", default="cpu",
                         help="where the networks train: cpu (default), cuda, cuda:N or auto; renders stay on the CPU")
     parser.add_argument("--export", type=Path, default=None, metavar="OUT.safetensors",
                         help="do not train: write the run's EMA generator (float16, w_avg set) to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     group = parser.add_argument_group("config of a new run (fixed afterwards; defaults in TrainConfig)")
-    for name, (kind, text) in _CONFIG_OPTIONS.items():
-        group.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text)
+    for f in _config_fields():
+        add_field_option(group, f)
     parser.set_defaults(func=run)
 
 
@@ -67,10 +65,8 @@ def run(args: argparse.Namespace) -> None:
 
     from video2stylegan.synthetic.training import TrainConfig, export_generator, train
 
-    if args.threads < 1:
-        raise InvalidOptionError(f"--threads must be at least 1, got {args.threads}.")
     torch.set_num_threads(args.threads)
-    overrides = {name: getattr(args, name) for name in _CONFIG_OPTIONS if getattr(args, name) is not None}
+    overrides = {f.name: getattr(args, f.name) for f in _config_fields() if getattr(args, f.name) is not None}
     if args.export is not None:
         if overrides or args.resume:
             raise InvalidOptionError("--export only reads the run; do not combine it with --resume or config options.")

@@ -29,16 +29,18 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import numbers
 import shutil
 import signal
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from video2stylegan.errors import CheckpointError, InvalidOptionError
+from video2stylegan.errors import CheckpointError, GenerationError, InvalidOptionError
 from video2stylegan.io.atomic import atomic_output
 from video2stylegan.io.outputs import check_output
 from video2stylegan.synthetic.head_model import BROWS, EYES, MOUTH, NOSE
@@ -179,9 +181,21 @@ class _BatchStream(torch.utils.data.IterableDataset):
 # configuration
 
 
+def _setting(default, help: str | None, low: float, high: float | None):
+    """A field of :class:`TrainConfig` with its help (None: not a command-line option) and accepted range
+    ``[low, high]`` (``high`` None: no upper end) in its metadata; the CLI is generated from it."""
+    return field(default=default, metadata={"help": help, "range": (low, high)})
+
+
 @dataclass
 class TrainConfig:
-    """Everything that determines a run (saved as ``config.json``; fixed for the life of the run)."""
+    """Everything that determines a run (saved as ``config.json``; fixed for the life of the run).
+
+    Numeric fields carry their help and accepted range in their metadata (``train-synthetic``'s
+    options are generated from it); construction refuses non-finite values, values outside the
+    range, and booleans or fractions where an integer is expected. The upper ends bound what a
+    run allocates (images, channels, layers, held-out renders) to sizes a machine can hold.
+    """
 
     # The settings of the shipped synthetic-heads-128 (run v4, docs/synthetic.md). Optimiser settings
     # chosen by benchmarks/trainer_settings.py: the mapping network needs the full learning rate
@@ -190,47 +204,68 @@ class TrainConfig:
     # w_dim 128 learnt 1.1 dB slower than 64. The 71 k network (channel_base 1024, channel_max 32)
     # is 2x cheaper per step but plateaued at 22.5 dB with 10 % dlib detection; 236 k with
     # part_weight 0.5 reached 93 % by step 4310.
-    resolution: int = 128
-    w_dim: int = 64
-    channel_base: int = 2048
-    channel_max: int = 64
-    num_layers: int = 8
-    mapping_layers: int = 2
-    mapping_lr_multiplier: float = 1.0
-    batch: int = 8
-    lr: float = 0.015
-    lr_warmup_steps: int = 100
-    lr_half_life_steps: int = 20000
-    lr_min_fraction: float = 0.05
+    # Upper ends: the official StyleGAN3 sizes (1024 px, w_dim 512, channel_base 65536 and
+    # channel_max 1024 of config R, 14 layers, 8 mapping layers at most in StyleGAN2) with room.
+    resolution: int = _setting(128, "image size in pixels, a power of two", 16, 1024)
+    w_dim: int = _setting(64, "width of W", 1, 1024)
+    channel_base: int = _setting(2048, "channel budget of the synthesis network", 1, 65536)
+    channel_max: int = _setting(64, "most channels of a synthesis layer", 1, 1024)
+    num_layers: int = _setting(8, "synthesis layers; num_ws = num_layers + 2", 3, 20)
+    mapping_layers: int = _setting(2, "layers of the mapping network", 1, 8)
+    mapping_lr_multiplier: float = _setting(1.0, "learning-rate multiplier of the mapping network", 1e-4, 10.0)
+    batch: int = _setting(8, "images per step", 1, 256)
+    # The weights are stored at a scale of about 1 (equalised learning rate) and Adam moves each by about
+    # lr a step: below 1e-8 that is under their float32 spacing (1.2e-7 at 1), nothing would move; above
+    # 1 one step is as large as the weights themselves.
+    lr: float = _setting(0.015, "Adam learning rate", 1e-8, 1.0)
+    lr_warmup_steps: int = _setting(100, None, 0, None)
+    lr_half_life_steps: int = _setting(20000, "steps over which the learning rate halves", 1, None)
+    lr_min_fraction: float = _setting(0.05, None, 0.0, 1.0)
     betas: tuple = (0.9, 0.99)
-    loss: str = "l1+gradient"
+    loss: str = field(default="l1+gradient",
+                      metadata={"help": "distillation loss: l1+gradient, l1+msssim or l1"})
     # Weight of an extra L1 (values and finite differences) averaged over the facial-feature pixels
     # only, so that eyes, brows, nose and mouth count as much as their few per cent of the image
     # would not let them (0 = off). Run v4 with 0.5 drew eyes and mouths from step 1500 on; v3
     # without it (and with the smaller network) never did (docs/synthetic.md).
-    part_weight: float = 0.5
-    ema_kimg: float = 2.0
-    ema_rampup: float = 0.05
-    seed: int = 0
-    heldout: int = 8
+    part_weight: float = _setting(0.5, "weight of the extra L1 over eyes, brows, nose and mouth; 0 = off", 0.0, 10.0)
+    # 0 makes G_ema a copy of G; at 1000 (a million images) it would barely move in any run this trainer makes.
+    ema_kimg: float = _setting(2.0, "half-life of the EMA generator in thousands of images; 0 = no averaging",
+                               0.0, 1000.0)
+    ema_rampup: float = _setting(0.05, None, 0.0, 1.0)
+    seed: int = _setting(0, "seed of the initial weights and of the training data", 0, 2**32 - 1)
+    # Held-out renders are drawn once and kept (with their grid row) for the whole run.
+    heldout: int = _setting(8, "held-out renders in the sample grids and the logged PSNR", 1, 64)
     # Start from another run's weights (its folder: the latest checkpoint; or one checkpoints/step-N
     # folder) instead of random ones; the architecture must match. Adam and the schedule start afresh.
-    init_from: str | None = None
+    init_from: str | None = field(default=None, metadata={
+        "help": "start from the weights of another run (folder), checkpoint (checkpoints/step-N) or "
+                "exported network (.safetensors)"})
 
     def __post_init__(self):
-        self.betas = tuple(float(b) for b in self.betas)
         problems = []
-        if self.resolution < 16 or self.resolution & (self.resolution - 1):
+        for f in fields(self):
+            if "range" not in f.metadata:
+                continue
+            value, (low, high) = getattr(self, f.name), f.metadata["range"]
+            integer = f.type in (int, "int")
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
+                problems.append(f"{f.name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+            elif not math.isfinite(value) or value < low or (high is not None and value > high):
+                where = f"from {low} to {high}" if high is not None else f"of at least {low}"
+                problems.append(f"{f.name} must be {'an integer' if integer else 'a finite number'} {where}, got {value!r}")
+            else:
+                setattr(self, f.name, int(value) if integer else float(value))
+        try:
+            betas = tuple(float(b) for b in self.betas)
+        except (TypeError, ValueError):
+            betas = ()
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):  # (nan fails 0 <= b)
+            problems.append(f"betas must be two numbers from 0 to below 1 (Adam's), got {self.betas!r}")
+        else:
+            self.betas = betas
+        if isinstance(self.resolution, int) and self.resolution & (self.resolution - 1):
             problems.append(f"resolution must be a power of two >= 16, got {self.resolution}")
-        if self.num_layers < 3:
-            problems.append(f"num_layers must be at least 3, got {self.num_layers}")
-        for name in ("w_dim", "channel_base", "channel_max", "mapping_layers", "batch", "heldout", "lr_half_life_steps"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.part_weight >= 0:
-            problems.append(f"part_weight must be >= 0, got {self.part_weight}")
-        if not self.lr > 0 or not self.mapping_lr_multiplier > 0:
-            problems.append("lr and mapping_lr_multiplier must be positive")
         if self.loss not in LOSSES:
             problems.append(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if problems:
@@ -358,10 +393,54 @@ def _write_text(path: Path, text: str) -> None:
         tmp.write_text(text)
 
 
+def non_finite_tensors(named) -> list[str]:
+    """Names of the floating-point tensors of ``named`` (``(name, tensor)`` pairs) that hold nan or inf, in
+    order; one device synchronisation when all are finite and on one device."""
+    named = [(name, t) for name, t in named if torch.is_tensor(t) and t.is_floating_point()]
+    if not named:
+        return []
+    flags = [torch.isfinite(t).all() for _, t in named]
+    ok = torch.stack([flag.to(flags[0].device) for flag in flags])
+    if bool(ok.all()):
+        return []
+    return [name for (name, _), good in zip(named, ok.tolist()) if not good]
+
+
+def _optimizer_tensors(opt):
+    for index, state in opt.state_dict()["state"].items():
+        for key, value in state.items():
+            yield f"optimizer.state[{index}].{key}", value
+
+
+def _describe(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _latest_name(run: Run) -> str:
+    """The checkpoint ``latest`` names (for messages), or a note that there is none yet."""
+    try:
+        return str(run.checkpoints / run.latest_file.read_text().strip())
+    except OSError:
+        return "none yet"
+
+
 def save_checkpoint(run: Run, step: int, G, G_ema, opt) -> Path:
-    """Write checkpoint ``step`` (a fresh folder), then point ``latest`` at it; keep the newest two."""
+    """Write checkpoint ``step`` (a fresh folder), then point ``latest`` at it; keep the newest two.
+
+    Refuses (:class:`GenerationError`, before touching the disk) when any weight, buffer or optimiser
+    state holds nan or inf: a checkpoint is only ever written whole and finite, so the previous one
+    stays the run's latest.
+    """
     from video2stylegan.networks.checkpoint import save_generator
 
+    bad = non_finite_tensors([*(("G." + k, v) for k, v in G.state_dict().items()),
+                              *(("G_ema." + k, v) for k, v in G_ema.state_dict().items()),
+                              *_optimizer_tensors(opt)])
+    if bad:
+        raise GenerationError(
+            f"checkpoint step {step} of {run.root} not written: {_describe(bad)} hold nan or inf. The last good "
+            f"checkpoint ({_latest_name(run)}) is kept; start a new run from it with --init-from and a smaller --lr."
+        )
     folder = run.checkpoints / f"step-{step:08d}"
     if folder.exists():
         shutil.rmtree(folder)
@@ -523,6 +602,15 @@ def train_step(
     return loss, parts
 
 
+def _diverged(run: Run, step: int, what: str, detail: str) -> None:
+    """Stop training: step ``step`` (counted from 1, as in the log and checkpoint names) made ``what`` non-finite."""
+    raise GenerationError(
+        f"training of {run.root} stopped at step {step}: the {what} became nan or inf ({detail}). "
+        f"Nothing of this step was written; the last good checkpoint ({_latest_name(run)}) is intact. Start a new "
+        "run from it with --init-from and a smaller --lr (a resumed run keeps its config)."
+    )
+
+
 def train(
     run_dir: str | Path,
     steps: int,
@@ -548,6 +636,10 @@ def train(
     without checkpoints; ``resume=True`` continues from the latest checkpoint
     with the saved config (``config`` must then be None or equal to it).
     SIGTERM and Ctrl-C finish the current step, write a checkpoint and return.
+
+    The first step whose loss, or after which any weight or buffer of G or G_ema, is nan or inf raises
+    :class:`GenerationError` naming the step; nothing of that step is written, so the last checkpoint
+    on disk stays the run's latest (checkpoints are checked again before they are written).
     """
     from tqdm import tqdm
 
@@ -609,12 +701,19 @@ def train(
             z, images, features = (t.to(device, non_blocking=True) for t in (z, images, features))
             lr = config.lr_at(step)
             loss, parts = train_step(G, opt, z, images, config, lr, features)
+            if not math.isfinite(loss.item()):
+                _diverged(run, step + 1, "loss", ", ".join([f"{k} {v:g}" for k, v in parts.items()] + [f"lr {lr:g}"]))
             with torch.no_grad():
                 beta = config.ema_beta(step)
                 for p_ema, p in zip(G_ema.parameters(), G.parameters()):
                     p_ema.lerp_(p.detach(), 1 - beta)
                 for b_ema, b in zip(G_ema.buffers(), G.buffers()):
                     b_ema.copy_(b)
+            bad = non_finite_tensors([*(("G." + k, v) for k, v in G.named_parameters()),
+                                      *(("G." + k, v) for k, v in G.named_buffers()),
+                                      *(("G_ema." + k, v) for k, v in G_ema.named_parameters())])
+            if bad:
+                _diverged(run, step + 1, "weights", f"{_describe(bad)}; lr {lr:g}, EMA beta {beta:g}")
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
