@@ -64,8 +64,10 @@ def test_a_face_index_past_the_faces_says_how_many_were_found(tmp_path, capsys):
     face = draw_face(200)
     image = write_image(tmp_path / "one.png", face)
     clip = write_video(tmp_path / "one.mp4", [face] * 3, 10)
-    expected = {image: f"face index 99 requested but only 1 face(s) found in {image}; ",
-                clip: f"face index 99 requested but at most 1 face(s) found in any of the 3 frames of {clip}; "}
+    expected = {
+        image: f"face index 99 (--face) requested but only 1 face(s) found in {image}; ",
+        clip: f"face index 99 (--face) requested but at most 1 face(s) found in any of the 3 frames of {clip}; ",
+    }
     for path, message in expected.items():
         rc = main(["faces", str(path), "--out", str(tmp_path / "o"), "--face", "99", "--no-progress"])
         err = capsys.readouterr().err

@@ -135,10 +135,10 @@ def _two_people(n=3, alone=()):
 
 def test_a_face_index_beyond_every_frame_says_how_many_faces_there_are():
     # Before, an index past the faces of every frame read "no face found in any of the 3 frames".
-    with pytest.raises(NoFaceError, match=r"^face index 5 requested but at most 2 face\(s\) found in any of the 3 "
-                                          r"frames of pair\.mp4; use an index from 0 to 1 \(0 = largest\)\.$"):
+    with pytest.raises(NoFaceError, match=r"^face index 5 \(--face\) requested but at most 2 face\(s\) found in any "
+                                          r"of the 3 frames of pair\.mp4; use an index from 0 to 1 \(0 = largest\)\.$"):
         track_faces(_two_people(), choose=5, upsample=0, progress=False, source="pair.mp4")
-    with pytest.raises(NoFaceError, match=r"face index -3 requested but at most 2 face"):
+    with pytest.raises(NoFaceError, match=r"face index -3 \(--face\) requested but at most 2 face"):
         track_faces(_two_people(), choose=-3, upsample=0, progress=False, source="pair.mp4")
     # with no face anywhere the message stays "no face found"
     blank = np.full((3, 220, 440, 3), BLANK, np.uint8)
@@ -151,7 +151,7 @@ def test_frames_with_too_few_faces_for_the_index_are_named(caplog):
     with caplog.at_level("WARNING"):
         tracked = track_faces(frames, choose=1, upsample=0, progress=False, source="pair.mp4")
     assert tracked.missing == [1, 2]
-    assert "(frames 1-2; 2 of them (frames 1-2) show fewer than the 2 faces face index 1 needs)" in caplog.text
+    assert "(frames 1-2; 2 of them (frames 1-2) show fewer than the 2 faces face index 1 (--face) needs)" in caplog.text
     assert tracked.detected.tolist() == [True, False, False, True]
     with pytest.raises(NoFaceError, match=r"2 of 4 frames of pair\.mp4 \(frames 1-2; 2 of them"):
         track_faces(frames, choose=1, upsample=0, on_missing="fail", progress=False, source="pair.mp4")

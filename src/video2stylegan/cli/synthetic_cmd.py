@@ -16,6 +16,25 @@ from video2stylegan.io.outputs import check_output, check_outputs_differ
 HEAD_MOTION_RANGE = (0.0, 3.0)
 #: Seeds are those numpy's generators take as one 32-bit word: 0 to 2**32 - 1.
 SEED_RANGE = (0, 2**32 - 1)
+#: ``--frames``: at most 100000 (over an hour at 25 fps; the ground truth is held in memory until written).
+FRAMES_RANGE = (1, 100_000)
+#: ``--size``: the renderer's 16 to 2048 px (:func:`video2stylegan.synthetic.clips.synth_video` checks it too).
+SIZE_RANGE = (16, 2048)
+
+
+def bounded_int(low: int, high: int):
+    """An argparse type: an integer from ``low`` to ``high`` (the range in the refusal; state it in the help)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not an integer from {low} to {high}")
+        return value
+
+    return parse
 
 
 def seed_type(text: str) -> int:
@@ -44,12 +63,14 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("--out", required=True, type=Path, help="MP4 file to write (its name must end in .mp4)")
-    parser.add_argument("--frames", type=int, default=100, help="number of frames (default 100)")
+    parser.add_argument("--frames", type=bounded_int(*FRAMES_RANGE), default=100,
+                        help=f"number of frames, {FRAMES_RANGE[0]} to {FRAMES_RANGE[1]} (default 100)")
     parser.add_argument("--seed", type=seed_type, default=0,
                         help="seed of the motion (and of the person by default), 0 to 2**32-1 (default 0)")
     parser.add_argument("--identity-seed", type=seed_type, default=None,
                         help="seed of the person rendered, 0 to 2**32-1 (default: --seed)")
-    parser.add_argument("--size", type=int, default=256, help="frame width and height in pixels (default 256)")
+    parser.add_argument("--size", type=bounded_int(*SIZE_RANGE), default=256,
+                        help=f"frame width and height in pixels, {SIZE_RANGE[0]} to {SIZE_RANGE[1]} (default 256)")
     parser.add_argument("--fps", type=fps_type, default=25.0, help=f"frames per second, {FPS_RANGE_TEXT} (default 25)")
     parser.add_argument(
         "--head-motion", type=bounded_float(*HEAD_MOTION_RANGE), default=1.0,

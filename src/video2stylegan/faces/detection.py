@@ -272,7 +272,7 @@ def choose_face(
     if isinstance(choose, (int, np.integer)) and not isinstance(choose, bool):
         if not -len(faces) <= choose < len(faces):
             raise NoFaceError(
-                f"face index {choose} requested but only {len(faces)} face(s) found in {where}; "
+                f"face index {choose} (--face) requested but only {len(faces)} face(s) found in {where}; "
                 f"use an index from 0 to {len(faces) - 1} (0 = largest)."
             )
         return faces[int(choose)]

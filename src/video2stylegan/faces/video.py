@@ -161,8 +161,8 @@ def track_faces(
         log.info("%s: %d frame(s) recovered by searching near the previous face", name, recovered)
     if len(missing) == len(faces) and short:
         raise NoFaceError(
-            f"face index {choose} requested but at most {most} face(s) found in any of the {len(faces)} frames "
-            f"of {name}; use an index from 0 to {most - 1} (0 = largest)."
+            f"face index {choose} (--face) requested but at most {most} face(s) found in any of the "
+            f"{len(faces)} frames of {name}; use an index from 0 to {most - 1} (0 = largest)."
         )
     if len(missing) == len(faces):
         raise NoFaceError(
@@ -174,7 +174,7 @@ def track_faces(
         # frames that had faces, only fewer than the index asks for, are said to be so
         why = "" if not short else (
             f"; {len(short)} of them (frames {_ranges(short)}) show fewer than the {_needed(choose)} faces "
-            f"face index {choose} needs"
+            f"face index {choose} (--face) needs"
         )
         if on_missing == "fail":
             raise NoFaceError(
