@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 from face_drawing import draw_face
 
 from video2stylegan.cli.main import main
@@ -54,8 +55,10 @@ def test_bad_inputs_exit_1_with_a_message(tmp_path, capsys):
     assert "no face found in" in capsys.readouterr().err
     assert main(["faces", str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "o")]) == 1
     assert "does not exist" in capsys.readouterr().err
-    assert main(["faces", str(blank), "--out", str(tmp_path / "o"), "--face", "left"]) == 1
-    assert "--face" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # --face is checked at parse time
+        main(["faces", str(blank), "--out", str(tmp_path / "o"), "--face", "left"])
+    assert info.value.code == 2
+    assert "argument --face: expected 'largest', 'previous' or an integer, got 'left'" in capsys.readouterr().err
 
 
 
@@ -74,3 +77,30 @@ def test_a_face_index_past_the_faces_says_how_many_were_found(tmp_path, capsys):
         assert rc == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
         assert message + "use an index from 0 to 0 (0 = largest)." in err
     assert not (tmp_path / "o" / "faces.json").exists()
+
+
+def test_a_failed_run_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    """The output folder (and its new parents) a failing run created are removed again; in a folder that
+    existed, only the files the run added go, the user's own stay."""
+    import video2stylegan.cli.faces_cmd as faces_cmd
+
+    blank = write_image(tmp_path / "wall.png", np.full((100, 100, 3), 90, np.uint8))
+    out = tmp_path / "new" / "faces"
+    assert main(["faces", str(blank), "--out", str(out)]) == 1
+    assert "no face found in" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    face = write_image(tmp_path / "face.png", draw_face(200))
+    run_image = faces_cmd._run_image
+
+    def crops_then_a_full_disk(args, path, out):
+        run_image(args, path, out)
+        assert sorted(p.name for p in out.iterdir()) == ["aligned.png", "landmarks.png", "notes.txt"]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(faces_cmd, "_run_image", crops_then_a_full_disk)
+    assert main(["faces", str(face), "--out", str(kept)]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]

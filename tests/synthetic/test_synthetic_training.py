@@ -380,7 +380,7 @@ def test_config_keeps_the_ends_of_its_ranges():
     ("--resolution", "100000", "argument --resolution: 100000 is not an integer from 16 to 1024"),
     ("--workers", "1000", "argument --workers: 1000 is not an integer from 0 to 64"),
     ("--threads", "0", "argument --threads: 0 is not an integer from 1 to 256"),
-    ("--steps", "-1", "argument --steps: -1 is not an integer of at least 0"),
+    ("--steps", "0", "argument --steps: 0 is not an integer of at least 1"),
 ])
 def test_cli_refuses_bad_numbers_before_creating_the_run(tmp_path, capsys, option, value, message):
     from video2stylegan.cli.main import main

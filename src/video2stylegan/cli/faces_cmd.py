@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import cv2
@@ -59,7 +60,7 @@ def register(subparsers) -> None:
         "finds faces half as small (about 80 px at 0) at 4x the time and memory",
     )
     p.add_argument(
-        "--face", default=None, metavar="largest|previous|INDEX",
+        "--face", default=None, metavar="largest|previous|INDEX", type=_face_option,
         help="which face when there are several: largest (images' default), previous (videos' "
         "default: nearest the previous frame's face) or an index, 0 = largest",
     )
@@ -74,15 +75,18 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _face_choice(text: str | None, default: str):
-    if text is None:
-        return default
+def _face_option(text: str):
+    """``--face`` checked at parse time: "largest", "previous" or an integer index."""
     if text in ("largest", "previous"):
         return text
     try:
         return int(text)
     except ValueError:
-        raise InvalidOptionError(f"--face must be 'largest', 'previous' or an integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected 'largest', 'previous' or an integer, got {text!r}") from None
+
+
+def _face_choice(choice, default: str):
+    return default if choice is None else choice
 
 
 def _upsample(text: str):
@@ -196,10 +200,29 @@ def run(args: argparse.Namespace) -> None:
     out: Path = args.out
     video = path.suffix.lower() in VIDEO_SUFFIXES
     check_output(out, {"the input": path}, what="--out", kind="dir", contents=VIDEO_FILES if video else IMAGE_FILES)
+    # What this run creates (the folders, or in an existing folder the files it adds) is removed again
+    # when it fails: a bad input or a failed write leaves nothing behind.
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]
+    added = [out / name for name in (*(VIDEO_FILES if video else IMAGE_FILES), "aligned") if not (out / name).exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MediaError(f"cannot create output folder {out} ({exc.strerror}).") from None
+    try:
+        _analyse(args, path, out, video)
+    except BaseException:
+        if created:
+            shutil.rmtree(created[-1], ignore_errors=True)
+        for item in added if not created else ():
+            if item.is_dir():
+                shutil.rmtree(item, ignore_errors=True)
+            elif item.exists():
+                item.unlink()
+        raise
+
+
+def _analyse(args: argparse.Namespace, path: Path, out: Path, video: bool) -> None:
+    """Analyse the image or video and write the results into ``out``."""
     if video:
         result = _run_video(args, path, out)
     else:

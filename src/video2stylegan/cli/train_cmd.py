@@ -34,7 +34,7 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("--run", required=True, type=Path, help="run folder (checkpoints, log, grids)")
-    parser.add_argument("--steps", type=bounded_int(0), default=20000,
+    parser.add_argument("--steps", type=bounded_int(1), default=20000,
                         help="train until this many steps in total (default 20000)")
     parser.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
     # each worker is a process with its own renderer and a queue of 4 batches
