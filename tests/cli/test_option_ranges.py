@@ -10,7 +10,7 @@ import pytest
 
 from video2stylegan.cli.main import build_parser, main
 from video2stylegan.cli.networks_cmd import SEED_MAX, parse_seeds
-from video2stylegan.cli.ranges import bounded_int
+from video2stylegan.cli.options import bounded_int
 from video2stylegan.errors import InvalidOptionError
 
 

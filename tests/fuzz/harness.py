@@ -41,11 +41,6 @@ TRAIN = "video2stylegan.synthetic.training:train"
 DETECT = "video2stylegan.faces.detection:detect_faces"
 ALWAYS_FORBIDDEN = (DOWNLOAD,)
 
-WAITS_A = "part (a): input validation before the network loads, --face, synth-video options"
-WAITS_DIR = ("the owner of faces_cmd.py / networks_cmd.py (part b's files): the output folder is created before "
-             "the input is read or the write fails, and stays behind empty")
-WAITS_B = "part (b): option limits (faces --size/--upsample, generate --seeds, --frame-batch, method weights, trainer)"
-
 
 class ReachedForbiddenStage(AssertionError):
     """A refused case got as far as a stage it must be refused before (never caught by main())."""

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fuzz.conftest import cache_entry
 from tests.fuzz.harness import (
-    CALIBRATE, DETECT, EMBED, EVALUATE, LOAD, SYNTH, TRAIN, WAITS_A, WAITS_DIR, Case, assert_inputs_unchanged,
+    CALIBRATE, DETECT, EMBED, EVALUATE, LOAD, SYNTH, TRAIN, Case, assert_inputs_unchanged,
     assert_refused, empty, failing_method, failing_write, flip, refusing, run_case, text, truncate,
 )
 
@@ -88,9 +88,7 @@ TRAIN_ARGS = ["train-synthetic", "--run", "{out}/run", "--steps", "2", "--worker
 
 #: Cases that fail until another part of the issue lands (id -> which part); run as strict xfails, so the
 #: marker has to go when the fix arrives.
-PENDING: dict[str, str] = {
-    **{f"synth-video--{o}-{v}": WAITS_A for o in ("frames", "size") for v in ("negative", "zero", "huge")},
-}
+PENDING: dict[str, str] = {}
 
 
 def _stub_report():
@@ -147,7 +145,7 @@ CASES: list[Case] = [
     Case("generate--translate-nan", [*GEN, "--translate", "nan,0"], exit=(1, 2), names=("--translate",), forbid=(LOAD,)),
     Case("generate--translate-word", [*GEN, "--translate", "left"], exit=(1, 2), names=("--translate",), forbid=(LOAD,)),
     *net_cases("generate", GEN[:2], GEN[3:]),
-    Case("generate-disk-full", GEN, names=("{out}/gen/seed0000.png", "No space left"), waits_for=WAITS_DIR,
+    Case("generate-disk-full", GEN, names=("{out}/gen/seed0000.png", "No space left"),
          patches=(("PIL.Image:Image.save", failing_method(errno.ENOSPC)),)),
     # ------------------------------------------------------------------ convert
     *net_cases("convert", ["convert"], ["{out}/c.safetensors"]),

@@ -181,3 +181,24 @@ def test_output_errors_are_option_and_media_errors(tmp_path):
         check_output("")
     with pytest.raises(ValueError, match="kind must be one of"):
         check_output(tmp_path / "x", kind="folder")
+
+
+def test_removed_on_failure_takes_back_only_what_the_run_created(tmp_path):
+    from video2stylegan.io.outputs import removed_on_failure
+
+    with pytest.raises(RuntimeError), removed_on_failure(tmp_path / "new" / "deep", ["a.png"]) as folder:
+        (folder / "a.png").write_bytes(b"x")
+        raise RuntimeError("write failed")
+    assert not (tmp_path / "new").exists()  # the folders it made are gone
+    existing = tmp_path / "kept"
+    existing.mkdir()
+    (existing / "old.png").write_bytes(b"old")
+    (existing / "b.png").write_bytes(b"previous result")
+    with pytest.raises(RuntimeError), removed_on_failure(existing, ["a.png", "b.png"]) as folder:
+        (folder / "a.png").write_bytes(b"x")
+        (folder / "b.png").write_bytes(b"overwritten")
+        raise RuntimeError("write failed")
+    assert sorted(p.name for p in existing.iterdir()) == ["b.png", "old.png"]  # a.png was new: removed
+    with removed_on_failure(existing, ["c.png"]) as folder:  # success keeps everything
+        (folder / "c.png").write_bytes(b"x")
+    assert (existing / "c.png").exists()

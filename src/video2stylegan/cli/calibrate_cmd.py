@@ -6,8 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from video2stylegan.cli.options import bounded_float
-from video2stylegan.cli.ranges import bounded_int
+from video2stylegan.cli.options import bounded_float, bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from video2stylegan.cli.ranges import bounded_int
+from video2stylegan.cli.options import bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output, check_outputs_differ
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from video2stylegan.cli.ranges import bounded_int
+from video2stylegan.cli.options import bounded_int
 from video2stylegan.errors import InvalidOptionError, MediaError
-from video2stylegan.io.outputs import check_output
+from video2stylegan.io.outputs import check_output, removed_on_failure
 
 #: What ``--out`` receives for an image and for a video (``--frames`` adds the folder ``aligned/``).
 IMAGE_FILES = ("aligned.png", "landmarks.png", "faces.json", ".faces.json.tmp")
@@ -202,23 +202,8 @@ def run(args: argparse.Namespace) -> None:
     check_output(out, {"the input": path}, what="--out", kind="dir", contents=VIDEO_FILES if video else IMAGE_FILES)
     # What this run creates (the folders, or in an existing folder the files it adds) is removed again
     # when it fails: a bad input or a failed write leaves nothing behind.
-    created = [folder for folder in (out, *out.parents) if not folder.exists()]
-    added = [out / name for name in (*(VIDEO_FILES if video else IMAGE_FILES), "aligned") if not (out / name).exists()]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MediaError(f"cannot create output folder {out} ({exc.strerror}).") from None
-    try:
+    with removed_on_failure(out, (*(VIDEO_FILES if video else IMAGE_FILES), "aligned")):
         _analyse(args, path, out, video)
-    except BaseException:
-        if created:
-            shutil.rmtree(created[-1], ignore_errors=True)
-        for item in added if not created else ():
-            if item.is_dir():
-                shutil.rmtree(item, ignore_errors=True)
-            elif item.exists():
-                item.unlink()
-        raise
 
 
 def _analyse(args: argparse.Namespace, path: Path, out: Path, video: bool) -> None:

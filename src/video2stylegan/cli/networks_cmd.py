@@ -7,10 +7,9 @@ import math
 import re
 from pathlib import Path
 
-from video2stylegan.cli.options import bounded_float
-from video2stylegan.cli.ranges import bounded_int
+from video2stylegan.cli.options import bounded_float, bounded_int
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.io.outputs import check_output
+from video2stylegan.io.outputs import check_output, removed_on_failure
 
 
 #: Largest seed: ``numpy.random.RandomState`` (which draws each seed's z) takes seeds up to 2**32 - 1.
@@ -144,8 +143,8 @@ def run_generate(args: argparse.Namespace) -> None:
                  contents=[f"seed{s:04d}.png" for s in seeds])
     G = load_generator(args.network, device=args.device)
     device = G.w_avg.device
-    args.outdir.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad(), tqdm(total=len(seeds), desc="generating", unit="img") as bar:
+    with removed_on_failure(args.outdir, [f"seed{s:04d}.png" for s in seeds]), torch.no_grad(), \
+            tqdm(total=len(seeds), desc="generating", unit="img") as bar:
         for start in range(0, len(seeds), args.batch):
             chunk = seeds[start : start + args.batch]
             z = torch.stack([torch.from_numpy(_seed_z(s, G.z_dim)) for s in chunk]).to(device)

@@ -6,8 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from video2stylegan.cli.options import FPS_RANGE_TEXT, fps_type
-from video2stylegan.cli.ranges import add_field_option, bounded_int
+from video2stylegan.cli.options import FPS_RANGE_TEXT, add_field_option, bounded_int, fps_type
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 from video2stylegan.method.config import (
@@ -82,8 +81,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame-steps", type=_positive_int, default=None,
                         help="projection steps per warm-started driving frame")
     parser.add_argument("--frame-batch", type=bounded_int(1, FRAME_BATCH_MAX), default=None,
-                        help=f"driving frames projected together, 1 to {FRAME_BATCH_MAX} (default 8 on a GPU, "
-                             "1 on the CPU; memory grows with it)")
+                        help=f"driving frames projected together, 1 to {FRAME_BATCH_MAX} (default: on a GPU as "
+                             "many as fit in its free memory, at most 8; 1 on the CPU)")
     parser.add_argument("--pose-steps", type=_positive_int, default=None, help="most Eq. 7 steps per frame")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 

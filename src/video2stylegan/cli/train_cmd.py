@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from video2stylegan.cli.options import bounded_float
-from video2stylegan.cli.ranges import add_field_option, bounded_int
+from video2stylegan.cli.options import add_field_option, bounded_float, bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 

@@ -18,6 +18,7 @@ The file itself is written later by :func:`video2stylegan.io.atomic.atomic_outpu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from video2stylegan.errors import OutputError
 
-__all__ = ["PACKAGE_DIR", "check_output", "check_outputs_differ"]
+__all__ = ["PACKAGE_DIR", "check_output", "check_outputs_differ", "removed_on_failure"]
 
 #: The installed package: nothing is ever written inside it.
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -213,3 +214,27 @@ def check_outputs_differ(outputs: Mapping) -> None:
                     f"so give {name} another path."
                 )
         seen.append((name, value, real))
+
+
+@contextlib.contextmanager
+def removed_on_failure(folder: Path, names: Iterable[str] = ()):
+    """Create ``folder`` (with its missing parents) for the block; if the block fails, remove what the run
+    created: the folders it made, or, in a folder that existed, the entries ``names`` that did not."""
+    folder = Path(folder)
+    created = [f for f in (folder, *folder.parents) if not f.exists()]
+    added = [] if created else [folder / name for name in names if not (folder / name).exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {folder} ({exc.strerror})") from None
+    try:
+        yield folder
+    except BaseException:
+        if created:
+            shutil.rmtree(created[-1], ignore_errors=True)
+        for item in added:
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+        raise

@@ -6,7 +6,7 @@ JSON with :meth:`to_dict` / :meth:`from_dict`. Each field names the equation or
 the documented **choice** it controls (see ``docs/method.md``).
 
 The weights of Eq. 1-3 carry their help and ranges in their field metadata (the
-command line is generated from it, see :mod:`video2stylegan.cli.ranges`):
+command line is generated from it, see :mod:`video2stylegan.cli.options`):
 ``range`` is what is accepted (non-finite values and values outside are refused),
 ``advised`` (where given) the documented range, outside which a value is an
 extrapolation the user may want, accepted with one logged warning.
