@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from video2stylegan.cli.options import bounded_int
+from video2stylegan.cli.options import add_detector_options, bounded_int, face_choice_type
 from video2stylegan.errors import InvalidOptionError, MediaError
 from video2stylegan.io.outputs import check_output, removed_on_failure
 
@@ -33,11 +33,6 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpe
 #: Sides of the aligned crops: 8 px (align_face's least) to 4096 px, four times FFHQ's 1024 (a 4096 px
 #: crop is 48 MB; 100000 px asked for a 30 GB image).
 SIZE_RANGE = (8, 4096)
-#: Most doublings of the image before detection. Each one halves the smallest face dlib finds (about
-#: 80 px at 0, 10 px at 3, below what 68 landmarks can be placed on) and multiplies time and memory
-#: by 4 (a 512 px image at 3: 2 s and 0.3 GB peak, measured with HOG; a 1024 px image at 3 is searched
-#: at 8192 px); 50 ran a minute and then ran out of memory.
-UPSAMPLE_MAX = 3
 
 
 def register(subparsers) -> None:
@@ -53,14 +48,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     p.add_argument("--size", type=bounded_int(*SIZE_RANGE), default=1024,
                    help=f"side of the aligned crops in pixels, {SIZE_RANGE[0]} to {SIZE_RANGE[1]} (default 1024)")
-    p.add_argument("--detector", choices=["hog", "cnn"], default="hog", help="dlib detector (default hog)")
+    add_detector_options(p)
     p.add_argument(
-        "--upsample", default="auto", type=_upsample,
-        help=f"times the detector doubles the image, 0 to {UPSAMPLE_MAX} or auto (default): each doubling "
-        "finds faces half as small (about 80 px at 0) at 4x the time and memory",
-    )
-    p.add_argument(
-        "--face", default=None, metavar="largest|previous|INDEX", type=_face_option,
+        "--face", default=None, metavar="largest|previous|INDEX", type=face_choice_type,
         help="which face when there are several: largest (images' default), previous (videos' "
         "default: nearest the previous frame's face) or an index, 0 = largest",
     )
@@ -75,31 +65,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _face_option(text: str):
-    """``--face`` checked at parse time: "largest", "previous" or an integer index."""
-    if text in ("largest", "previous"):
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'largest', 'previous' or an integer, got {text!r}") from None
-
-
 def _face_choice(choice, default: str):
     return default if choice is None else choice
-
-
-def _upsample(text: str):
-    """``--upsample``: "auto" or an integer from 0 to :data:`UPSAMPLE_MAX`, refused at parse time."""
-    if text == "auto":
-        return "auto"
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= UPSAMPLE_MAX:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or an integer from 0 to {UPSAMPLE_MAX}, got {text!r}")
-    return value
 
 
 def draw_overlay(image: np.ndarray, face, quad: np.ndarray | None = None) -> np.ndarray:

@@ -112,3 +112,52 @@ def add_field_option(parser, f: Field, **kwargs) -> argparse.Action:
     option = "--" + f.name.replace("_", "-")
     kwargs.setdefault("default", None)
     return parser.add_argument(option, dest=f.name, type=field_type(f), help=field_help(f), **kwargs)
+
+
+def face_choice_type(text: str):
+    """``--face``: "largest", "previous" or an integer index (0 = largest), checked at parse time."""
+    if text in ("largest", "previous"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'largest', 'previous' or an integer, got {text!r}") from None
+
+
+def face_index_type(text: str) -> int:
+    """``--source-face``: "largest" or an integer index among the faces, largest first (0 = largest)."""
+    if text == "largest":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'largest' or an integer face index (0 = largest), "
+                                         f"got {text!r}") from None
+
+
+def upsample_type(text: str):
+    """``--upsample``: "auto" or an integer from 0 to ``UPSAMPLE_MAX``, refused at parse time."""
+    from video2stylegan.faces.detection import UPSAMPLE_MAX
+
+    if text == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= UPSAMPLE_MAX:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an integer from 0 to {UPSAMPLE_MAX}, got {text!r}")
+    return value
+
+
+def add_detector_options(parser) -> None:
+    """``--detector`` and ``--upsample``, the face detector's options (``faces``, ``reenact``)."""
+    from video2stylegan.faces.detection import DETECTORS, SMALLEST_FACE_PX, UPSAMPLE_MAX
+
+    parser.add_argument("--detector", choices=DETECTORS, default="hog",
+                        help="dlib detector: hog (default, fast) or cnn (more robust to pose and blur, slow "
+                             "without CUDA)")
+    parser.add_argument("--upsample", default="auto", type=upsample_type,
+                        help=f"times the detector doubles the image, 0 to {UPSAMPLE_MAX} or auto (default): each "
+                             f"doubling finds faces half as small (about {SMALLEST_FACE_PX} px at 0) at 4x the "
+                             "time and memory")

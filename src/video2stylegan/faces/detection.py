@@ -26,6 +26,13 @@ from video2stylegan.faces.models import CNN_DETECTOR, LANDMARKS_68, dlib_model_p
 from video2stylegan.io.images import as_rgb_uint8
 
 DETECTORS = ("hog", "cnn")
+#: Width in pixels of the smallest face dlib's detectors find without upsampling; each doubling of the
+#: image (``upsample``) halves it. The one place this threshold is stated: messages and help derive from it.
+SMALLEST_FACE_PX = 80
+#: Most doublings offered on the command line (``--upsample``): at 3 faces of about 10 px are found,
+#: below what 68 landmarks can be placed on, and each doubling costs 4x time and memory (a 512 px image
+#: at 3: 2 s and 0.3 GB peak with HOG; 50 ran a minute and then ran out of memory).
+UPSAMPLE_MAX = 3
 
 # Index ranges of the iBUG 68-point convention (Python slices).
 JAW = slice(0, 17)
@@ -123,9 +130,28 @@ def _where(source: str | None, frame: int | None) -> str:
     return f"{source}, frame {frame}"
 
 
+def smallest_face(upsample: int | str = "auto") -> int:
+    """About the narrowest face (px) found at ``upsample`` doublings (``"auto"``: at least one doubling in
+    images up to 2048 px, see :func:`detect_faces`)."""
+    level = 1 if upsample == "auto" else int(upsample)
+    return max(1, SMALLEST_FACE_PX >> level)
+
+
+def no_face_advice(upsample: int | str = "auto") -> str:
+    """What to try when no face was found, in command-line spelling (``--upsample``, ``--detector``)."""
+    level = 1 if upsample == "auto" else int(upsample)
+    more = [f"--upsample {lv} (about {smallest_face(lv)} px)" for lv in range(level + 1, UPSAMPLE_MAX + 1)]
+    return (
+        f"faces narrower than about {smallest_face(upsample)} px are missed at --upsample {upsample}; "
+        "use an image where one face is visible and larger, "
+        + (f"try {' or '.join(more)}, " if more else "")
+        + "or try --detector cnn."
+    )
+
+
 def _auto_upsample(image: np.ndarray) -> int:
-    # dlib's HOG detector finds faces of at least ~80 px; one upsampling (x2)
-    # reaches ~40 px faces at 4x the time. Small images (where faces are small)
+    # dlib finds faces of at least SMALLEST_FACE_PX; one upsampling (x2)
+    # reaches half that at 4x the time. Small images (where faces are small)
     # start with it; larger ones start without and retry with it if needed.
     return 1 if max(image.shape[:2]) <= 512 else 0
 
@@ -219,7 +245,7 @@ def detect_faces(
 
     ``detector`` is ``"hog"`` (default) or ``"cnn"``. ``upsample`` is how many
     times dlib doubles the image before detecting (each doubling halves the
-    smallest findable face, about 80 px at 0, and quadruples the time);
+    smallest findable face, about :data:`SMALLEST_FACE_PX` at 0, and quadruples the time);
     ``"auto"`` uses 1 for images up to 512 px and 0 above, and retries once
     with one more doubling when nothing was found in an image up to 2048 px.
     """
@@ -255,6 +281,8 @@ def choose_face(
     *,
     source: str | None = None,
     frame: int | None = None,
+    upsample: int | str = "auto",
+    option: str = "--face",
 ) -> Face:
     """Pick one face: the largest, the ``choose``-th largest, or the one nearest ``previous``.
 
@@ -262,17 +290,16 @@ def choose_face(
     previous face's (ties broken by box overlap); without a previous face it
     falls back to the largest. Raises :class:`NoFaceError` naming ``source``
     (and ``frame``) when ``faces`` is empty or the index does not exist.
+    ``upsample`` (the level the faces were searched at) and ``option`` (the
+    command-line option that chose the index) only shape the messages.
     """
     where = _where(source, frame)
     if not faces:
-        raise NoFaceError(
-            f"no face found in {where}; use a photo where a face is visible and at least "
-            "about 40 pixels wide, or try detector='cnn'."
-        )
+        raise NoFaceError(f"no face found in {where}; {no_face_advice(upsample)}")
     if isinstance(choose, (int, np.integer)) and not isinstance(choose, bool):
         if not -len(faces) <= choose < len(faces):
             raise NoFaceError(
-                f"face index {choose} (--face) requested but only {len(faces)} face(s) found in {where}; "
+                f"face index {choose} ({option}) requested but only {len(faces)} face(s) found in {where}; "
                 f"use an index from 0 to {len(faces) - 1} (0 = largest)."
             )
         return faces[int(choose)]
@@ -301,11 +328,13 @@ def detect_face(
     previous: Face | None = None,
     source: str | None = None,
     frame: int | None = None,
+    option: str = "--face",
 ) -> Face:
     """Detect one face (see :func:`detect_faces` and :func:`choose_face`).
 
-    ``source`` and ``frame`` only make the error message say where no face was
-    found. Raises :class:`NoFaceError` when there is none.
+    ``source``, ``frame`` and ``option`` only make the error message say where
+    no face was found and which option chose an index. Raises :class:`NoFaceError`
+    when there is none.
     """
     faces = detect_faces(image, detector=detector, upsample=upsample)
-    return choose_face(faces, choose, previous, source=source, frame=frame)
+    return choose_face(faces, choose, previous, source=source, frame=frame, upsample=upsample, option=option)
