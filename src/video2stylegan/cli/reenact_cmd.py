@@ -6,7 +6,15 @@ import argparse
 import logging
 from pathlib import Path
 
-from video2stylegan.cli.options import FPS_RANGE_TEXT, add_field_option, bounded_int, fps_type
+from video2stylegan.cli.options import (
+    FPS_RANGE_TEXT,
+    add_detector_options,
+    add_field_option,
+    bounded_int,
+    face_choice_type,
+    face_index_type,
+    fps_type,
+)
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 from video2stylegan.method.config import (
@@ -125,6 +133,14 @@ def register(subparsers) -> None:
     p.add_argument("--keep-audio", action="store_true", help="mux the driving video's audio into the output")
     p.add_argument("--missing-faces", choices=("interpolate", "fail"), default="interpolate",
                    help="driving frames without a detectable face: interpolate their landmarks (default) or fail")
+    faces = p.add_argument_group("faces (see docs/faces.md)")
+    faces.add_argument("--face", default="previous", metavar="largest|previous|INDEX", type=face_choice_type,
+                       help="the person followed in the driving (and co-driving) clip when it shows several: "
+                            "previous (default: nearest the previous frame's face, the first frame's largest), "
+                            "largest in every frame, or an index, 0 = largest")
+    faces.add_argument("--source-face", default="largest", metavar="largest|INDEX", type=face_index_type,
+                       help="the face of a portrait that shows several: an index, 0 = largest (default largest)")
+    add_detector_options(faces)
     _add_method_options(p)
     _add_run_options(p)
     p.set_defaults(func=run_reenact)
@@ -218,6 +234,10 @@ def run_reenact(args: argparse.Namespace) -> None:
         side_by_side=args.side_by_side,
         keep_audio=args.keep_audio,
         on_missing_face=args.missing_faces,
+        face=args.face,
+        source_face=args.source_face,
+        detector=args.detector,
+        upsample=args.upsample,
     )
 
 

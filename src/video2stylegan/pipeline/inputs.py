@@ -16,6 +16,7 @@ framing. For a video that is already a face crop the two agree.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from video2stylegan.method.cache import file_sha256
 from video2stylegan.networks.transforms import from_uint8_images
 
 __all__ = ["SourceFace", "DrivingClip", "check_inputs", "load_source", "load_clip", "array_sha256"]
+
+log = logging.getLogger(__name__)
 
 
 def array_sha256(array: np.ndarray) -> str:
@@ -63,13 +66,23 @@ class SourceFace:
         return faces.canonical_params(self.aligned.landmarks, self.aligned.image.shape[:2]).as_array()
 
 
+#: File suffixes taken for still images when given as a driving or co-driving clip.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def is_image_file(path) -> bool:
+    """Whether ``path`` names a still image (by its suffix)."""
+    return isinstance(path, (str, os.PathLike)) and Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
 def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = None) -> None:
     """Check every input file of a run in one pass, before anything slow (a network) is loaded.
 
     ``source``: an image file (decoded once: :func:`~video2stylegan.io.images.check_image`) or
     an array (checked when aligned); ``driving`` and ``co_driving``: video files, probed with
     :func:`~video2stylegan.io.video.check_video` (every packet read, only the first frame
-    decoded); ``max_frames`` of the driving clip is all a truncated driving file must hold.
+    decoded); ``max_frames`` of the driving clip is all a truncated driving file must hold. A still
+    image given as a clip is checked as an image and accepted as one frame, with a logged notice.
     Every bad input is reported, in one :class:`MediaError` whose line names each file and
     its role, so a run with a broken clip fails in seconds rather than after the network loaded.
     """
@@ -77,9 +90,16 @@ def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = N
 
     problems = []
     checks = [(check_image, source, "source image", {})] if isinstance(source, (str, os.PathLike)) else []
-    checks += [(check_video, driving, "driving video", {"max_frames": max_frames})]
-    if co_driving is not None:
-        checks.append((check_video, co_driving, "co-driving video", {}))
+    for clip, role, options in ((driving, "driving", {"max_frames": max_frames}), (co_driving, "co-driving", {})):
+        if clip is None:
+            continue
+        if is_image_file(clip):
+            # a still is a clip of one frame (FFmpeg reads it so); said once, since it brings no motion
+            log.warning("--%s %s is an image: it is used as a clip of one frame (no motion to transfer); "
+                        "give a video to reenact motion", role, clip)
+            checks.append((check_image, clip, f"{role} image", {}))
+        else:
+            checks.append((check_video, clip, f"{role} video", options))
     for check, path, what, options in checks:
         try:
             check(path, what, **options)
@@ -89,11 +109,26 @@ def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = N
         raise MediaError(" | ".join(problems))
 
 
-def load_source(source, resolution: int, *, detector: str = "hog") -> SourceFace:
+#: A source face whose landmarks come closer to the image border than this fraction of the face's size
+#: (eye-to-mouth distance x 2) is taken to be cut by the border. Measured on ../shared/data/portraits:
+#: obama_partial_face.jpg -0.06 (landmarks beyond the border), the eleven full faces 0.20 (tps__source.png,
+#: a tight crop) to 1.03.
+PARTIAL_FACE_MARGIN = 0.05
+#: A source face crop (the FFHQ square in the photo) narrower than this fraction of the generator's
+#: resolution is upscaled more than 4x to become the projection's target: warned as low resolution.
+LOW_RESOLUTION_FRACTION = 0.25
+
+
+def load_source(source, resolution: int, *, choose: int | str = "largest", detector: str = "hog",
+                upsample: int | str = "auto") -> SourceFace:
     """Read and align the reference portrait (a path or an ``(H, W, 3)`` RGB array).
 
-    Raises :class:`NoFaceError` naming the file when it shows no face, and
-    :class:`MediaError` when it cannot be read.
+    ``choose``: which face when the portrait shows several, ``"largest"`` or an index (0 = largest;
+    ``--source-face``); ``detector`` and ``upsample`` as in :func:`~video2stylegan.faces.detect_faces`.
+    Logs a warning (one line each) when the portrait shows several faces (how many, which is used),
+    when the face is cut by the image border (:data:`PARTIAL_FACE_MARGIN`) and when its crop is
+    below :data:`LOW_RESOLUTION_FRACTION` of ``resolution``. Raises :class:`NoFaceError` naming the
+    file when it shows no face (or not the chosen one), and :class:`MediaError` when it cannot be read.
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -102,14 +137,44 @@ def load_source(source, resolution: int, *, detector: str = "hog") -> SourceFace
     else:
         image = as_rgb_uint8(source, "source image")
         name, digest = "array", array_sha256(image)
+    if (choose, detector, upsample) != ("largest", "hog", "auto"):
+        # the cache key names the face too: another face of the same photo is another reference
+        digest = hashlib.sha256(f"{digest}:face={choose}:{detector}:upsample={upsample}".encode()).hexdigest()
+    found = faces.detect_faces(image, detector=detector, upsample=upsample)
     try:
-        face = faces.detect_face(image, "largest", detector=detector, source=name)
+        face = faces.choose_face(found, choose, source=name, upsample=upsample, option="--source-face")
     except NoFaceError as exc:
-        raise NoFaceError(
-            f"{exc} The source portrait must show one face, reasonably frontal and at least about 80 px wide."
-        ) from None
+        raise NoFaceError(f"source portrait: {exc}") from None
+    if len(found) > 1:
+        index = next(i for i, f in enumerate(found) if f is face)
+        log.warning("the source portrait %s shows %d faces; using face %d (0 = largest, at x=%.0f, y=%.0f "
+                    "px); pick another with --source-face 0 to %d", name, len(found), index, *face.center,
+                    len(found) - 1)
     aligned = faces.align_face(image, face, resolution)
+    _warn_partial_face(face, image.shape[:2], name)
+    side = float(np.linalg.norm(aligned.quad[1] - aligned.quad[0]))
+    if side < LOW_RESOLUTION_FRACTION * resolution:
+        log.warning("the source face in %s is %.0f px across its crop, below a quarter of the network's %d px: "
+                    "it is upscaled %.1fx and the result will be blurry; use a larger photo of the face",
+                    name, side, resolution, resolution / side)
     return SourceFace(image=image, face=face, aligned=aligned, name=name, sha256=digest)
+
+
+def face_border_margin(face: faces.Face, shape: tuple[int, int]) -> float:
+    """Distance of the face's landmarks from the nearest image border, in units of the face's size
+    (negative: landmarks beyond the border)."""
+    h, w = shape
+    lm = face.landmarks
+    margin = min(lm[:, 0].min(), lm[:, 1].min(), w - 1 - lm[:, 0].max(), h - 1 - lm[:, 1].max())
+    return float(margin / max(face.size, 1e-6))
+
+
+def _warn_partial_face(face: faces.Face, shape: tuple[int, int], name: str) -> None:
+    margin = face_border_margin(face, shape)
+    if margin < PARTIAL_FACE_MARGIN:
+        log.warning("the source face in %s is cut by the image border (its landmarks reach %.2f face sizes from "
+                    "the edge): the missing part is invented by the network; use a photo showing the whole face",
+                    name, margin)
 
 
 @dataclass
@@ -157,6 +222,8 @@ def load_clip(
     role: str = "driving",
     on_missing: str = "interpolate",
     detector: str = "hog",
+    upsample: int | str = "auto",
+    choose: int | str = "previous",
     smooth: int = 3,
     preview_height: int | None = None,
     progress: bool = True,
@@ -170,7 +237,8 @@ def load_clip(
     ``on_missing``: frames without a detectable face get landmarks interpolated
     from their neighbours (``"interpolate"``, logged) or fail the run
     (``"fail"``, :class:`NoFaceError` naming the frames). A clip in which no
-    frame shows a face always fails. ``role`` only names the clip in messages.
+    frame shows a face always fails. ``role`` only names the clip in messages. ``choose``
+    (``--face``), ``detector`` and ``upsample``: passed to :func:`~video2stylegan.faces.track_faces`.
     """
     from video2stylegan.io.video import iter_frames, probe_video
     from video2stylegan.pipeline.output import fit_height
@@ -181,7 +249,7 @@ def load_clip(
         raise MediaError(f"the {role} video {path} has no frames that could be decoded")
     try:
         tracks = faces.track_faces(iter_frames(path, max_frames=max_frames), on_missing=on_missing,
-                                   detector=detector, source=path, progress=progress,
+                                   detector=detector, upsample=upsample, choose=choose, source=path, progress=progress,
                                    total=min(info.num_frames, max_frames or info.num_frames))
     except NoFaceError as exc:
         raise NoFaceError(f"{role} video: {exc}") from None

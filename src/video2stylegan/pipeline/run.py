@@ -137,6 +137,19 @@ def _check_out(out, inputs: dict) -> Path | None:
     return check_output(out, inputs, what="out")
 
 
+def _check_audio_rate(driving, fps: float) -> None:
+    """Refuse ``--fps`` differing from the driving clip's rate with ``--keep-audio``: the frames would be
+    played faster or slower than the audio they were cut from, which is copied unchanged."""
+    from video2stylegan.io.video import probe_video
+
+    rate = probe_video(driving).fps
+    if abs(rate - fps) > 1e-3 * rate:
+        raise InvalidOptionError(
+            f"--fps {fps:g} differs from the driving video's {rate:g} fps, and --keep-audio copies its audio "
+            f"unchanged: the audio would drift out of sync; drop --fps (or use --fps {rate:g}), or drop --keep-audio"
+        )
+
+
 def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: ReenactConfig, reference_angles):
     """``[T, 3]`` Eq. 7 targets in degrees from the pose-source clip (smoothed like the transform)."""
     with torch.no_grad():
@@ -168,6 +181,10 @@ def reenact(
     side_by_side: bool = False,
     keep_audio: bool = False,
     on_missing_face: str = "interpolate",
+    face="previous",
+    source_face="largest",
+    detector: str = "hog",
+    upsample="auto",
     pose_regressor: str = "auto",
     local_calibration: str = "auto",
     render_batch: int = 8,
@@ -188,7 +205,11 @@ def reenact(
     ``out``: an ``.mp4`` to write (``None``: only return the frames); before any work it is
     refused (:class:`~video2stylegan.errors.OutputError`) when it is ``source``, ``driving``,
     ``co_driving`` or the ``network`` file under any spelling, lies inside the package, or
-    cannot be written (:func:`video2stylegan.io.outputs.check_output`). ``fps``: 0.1 to 240.
+    cannot be written (:func:`video2stylegan.io.outputs.check_output`). ``fps``: 0.1 to 240; with
+    ``keep_audio`` it must be the driving clip's rate (else the audio would drift: refused).
+    ``face``: the face tracked in the driving (and co-driving) clip, ``"previous"`` (default),
+    ``"largest"`` or an index; ``source_face``: the portrait's face, ``"largest"`` or an index;
+    ``detector`` and ``upsample``: the face detector's options, for the portrait and the clips.
     ``cache_dir``: projections, PTI and calibration cache (default
     :func:`default_cache_dir`; ``False`` disables caching). ``low_memory``:
     turn on ``G.synthesis.recompute_activations`` (backward passes keep about
@@ -214,6 +235,8 @@ def reenact(
     # every input file read, probed and its first frame decoded before the network loads (minutes for
     # FFHQ): a missing, empty or truncated clip fails now, not an hour into a GPU run
     check_inputs(source, driving, co_driving, max_frames=max_frames)
+    if keep_audio and fps is not None:
+        _check_audio_rate(driving, fps)
     timer = StageTimer()
 
     with timer("network"):
@@ -241,14 +264,15 @@ def reenact(
         cache_root = Path(cache_dir or default_cache_dir())
 
     with timer("faces"):
-        src = load_source(source, R)
+        src = load_source(source, R, choose=source_face, detector=detector, upsample=upsample)
         preview = src.image.shape[0] if paste_back else R  # the output's height, for side by side
+        detection = {"choose": face, "detector": detector, "upsample": upsample}
         clip = load_clip(driving, R, max_frames=max_frames, role="driving", on_missing=on_missing_face,
-                         preview_height=preview, progress=progress)
+                         preview_height=preview, progress=progress, **detection)
         co = None
         if co_driving is not None and config.needs_codriving:
             co = load_clip(co_driving, R, max_frames=None, role="co-driving", on_missing=on_missing_face,
-                           preview_height=16, progress=progress)
+                           preview_height=16, progress=progress, **detection)
             if config.codriving_length == "truncate" and len(co) < len(clip):
                 clip = _truncate(clip, len(co))
     T = len(clip)
@@ -264,6 +288,8 @@ def reenact(
     if needs_drive_ws:
         with timer("embed driving"):
             clip_key = f"{clip.sha256}:aligned{R}:smooth3"
+            if (face, detector, upsample) != ("previous", "hog", "auto"):  # another face, other crops
+                clip_key += f":face={face}:{detector}:upsample={upsample}"
             frames_result = embed_clip(G, clip.targets(), clip_key, embedding, cache=cache, network_id=net_id,
                                        loss_fn=loss_fn, progress=progress)
         w_drive = frames_result.ws.to(device_t)
