@@ -43,6 +43,9 @@ def register(subparsers) -> None:
     p.add_argument("--smooth", type=int, default=1, help="smooth landmarks over N frames before dK (default 1: none; 3 removes most jitter)")
     p.add_argument("--no-learned", action="store_true", help="skip LPIPS, FID and FVD")
     p.add_argument("--detector", default="hog", choices=["hog", "cnn"], help="face detector (default hog)")
+    p.add_argument("--panel", type=bounded_int(1, 3), default=None,
+                   help="score one panel of a reenact --side-by-side result: 1 source, 2 driving, 3 result "
+                        "(required for a result at least twice as wide as high)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     g = p.add_argument_group("ground-truth benchmark (--suite)")
     g.add_argument("--suite", choices=["synthetic"], help="run the benchmark on the synthetic world instead")
@@ -97,6 +100,7 @@ def run(args: argparse.Namespace) -> None:
         id_stride=args.id_stride,
         smooth=args.smooth,
         detector=args.detector,
+        panel=args.panel,
         progress=not args.no_progress,
     )
     print(report.to_markdown())
@@ -108,17 +112,23 @@ def run(args: argparse.Namespace) -> None:
         print(f"per-frame table written to {args.csv}")
     if args.html is not None:
         write_evaluation_html(args.html, report, args.result, args.driving, args.source, args.ground_truth,
-                              args.max_frames)
+                              args.max_frames, panel=args.panel)
         print(f"HTML report written to {args.html}")
 
 
-def write_evaluation_html(path, report, result, driving, source=None, ground_truth=None, max_frames=None) -> None:
-    """The single-run report: the score table and a strip of reference/driving/result(/ground truth) frames."""
+def write_evaluation_html(path, report, result, driving, source=None, ground_truth=None, max_frames=None,
+                          panel=None) -> None:
+    """The single-run report: the score table and a strip of reference/driving/result(/ground truth) frames
+    (of a side-by-side result, the ``panel`` that was scored)."""
     from video2stylegan.io import read_image, read_video
     from video2stylegan.metrics.report import clip_strip, evaluation_tables, write_html_report
 
     n = report.info.get("frames") or max_frames
     clips = {"driving": read_video(driving, max_frames=n)[0], "result": read_video(result, max_frames=n)[0]}
+    if panel is not None:
+        from video2stylegan.metrics.evaluate import side_by_side_panel
+
+        clips["result"] = side_by_side_panel(clips["result"], panel)
     if ground_truth is not None:
         clips["ground truth"] = read_video(ground_truth, max_frames=n)[0]
     reference = read_image(source) if source is not None else None
@@ -131,7 +141,7 @@ def run_suite_command(args: argparse.Namespace) -> None:
     from video2stylegan.metrics.suite import VARIANTS, default_suite, run_suite, suite_budget
 
     single = [o for o, v in (("--result", args.result), ("--driving", args.driving), ("--json", args.json),
-                             ("--csv", args.csv), ("--html", args.html)) if v is not None]
+                             ("--csv", args.csv), ("--html", args.html), ("--panel", args.panel)) if v is not None]
     if single:
         raise InvalidOptionError(f"{', '.join(single)} apply to one video, not to --suite (its files go to --out-dir)")
     if args.frames is not None and args.frames < 3:

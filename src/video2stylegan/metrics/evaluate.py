@@ -45,6 +45,29 @@ METRICS = {
     "FID": ("FID between result frames and driving frames", "FID", "lower"),
     "FVD": ("FVD between result and driving (16-frame windows)", "FVD", "lower"),
 }
+#: A result at least this many times as wide as high is taken for frames side by side (``reenact
+#: --side-by-side`` writes source | driving | result: 3 panels, at least 3x as wide for a square driving
+#: clip, 2.8x for a 4:5 one); a plain result of reenact is square or the portrait's shape.
+SIDE_BY_SIDE_ASPECT = 2.0
+#: The panels of ``reenact --side-by-side``, by ``--panel`` number.
+PANELS = {1: "source", 2: "driving", 3: "result"}
+
+
+def side_by_side_panel(frames: np.ndarray, panel: int, name: str = "the result") -> np.ndarray:
+    """Panel ``panel`` (1 = source, 2 = driving, 3 = result) of ``reenact --side-by-side`` frames
+    ``(T, H, W, 3)``: the outer panels are ``H`` wide (square crops), the driving panel the rest."""
+    h, w = frames.shape[1:3]
+    if panel not in PANELS:
+        raise InvalidOptionError(f"--panel must be 1 (source), 2 (driving) or 3 (result), got {panel}")
+    if w < 2 * h + 2:
+        raise InvalidOptionError(
+            f"--panel {panel}: {name} is {w}x{h}, too narrow for source | driving | result side by side "
+            f"(at least {2 * h + 2} px wide at {h} px high); drop --panel for a result that is not side by side"
+        )
+    columns = {1: slice(0, h), 2: slice(h, w - h), 3: slice(w - h, w)}[panel]
+    return np.ascontiguousarray(frames[:, :, columns])
+
+
 # Per-frame columns whose value at frame t belongs to the transition t-1 -> t.
 TRANSITION_COLUMNS = ("dK", "dK_image", "LPIPS_temporal", "LPIPS_temporal_driving")
 
@@ -172,6 +195,20 @@ def _load_clip(clip, max_frames: int | None, what: str) -> tuple[np.ndarray, flo
     return arr, None, what
 
 
+def _one_panel(frames: np.ndarray, panel: int | None, name: str) -> np.ndarray:
+    """The frames to score: ``panel`` of side-by-side frames, or the frames when they are not side by side."""
+    h, w = frames.shape[1:3]
+    if panel is not None:
+        return side_by_side_panel(frames, panel, name)
+    if w >= SIDE_BY_SIDE_ASPECT * h:
+        raise InvalidOptionError(
+            f"{name} is {w}x{h}, {w / h:.1f} times as wide as high: frames side by side (reenact --side-by-side "
+            "writes source | driving | result), whose faces would be tracked and scored together; pass --panel 3 "
+            "to score the result panel (1 = source, 2 = driving), or score the output written without --side-by-side"
+        )
+    return frames
+
+
 def _pad_transition(values: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, np.nan)
     out[1 : 1 + len(values)] = values
@@ -230,6 +267,7 @@ def evaluate_video(
     result_faces=None,
     driving_faces=None,
     ground_truth_faces=None,
+    panel: int | None = None,
     progress: bool = True,
 ) -> EvaluationReport:
     """Score ``result`` against ``driving`` (and the reference image ``source``).
@@ -251,6 +289,8 @@ def evaluate_video(
     ``smooth``: centred moving average over that many frames applied to both
     clips' landmarks before dK (1 = none, the paper's definition; 3 removes
     most of dlib's frame-to-frame landmark jitter, see ``docs/metrics.md``).
+    ``panel``: score this panel of a ``reenact --side-by-side`` result (:func:`side_by_side_panel`);
+    a result at least :data:`SIDE_BY_SIDE_ASPECT` times as wide as high is refused without it.
     """
     from video2stylegan.faces import detect_face, track_faces
 
@@ -261,6 +301,7 @@ def evaluate_video(
     if max_frames is not None and max_frames < 2:
         raise InvalidOptionError(f"max_frames must be at least 2 (motion needs two frames), got {max_frames}")
     res, res_fps, res_name = _load_clip(result, max_frames, "result")
+    res = _one_panel(res, panel, res_name)
     drv, drv_fps, drv_name = _load_clip(driving, max_frames, "driving")
     report = EvaluationReport()
     n = min(len(res), len(drv))
