@@ -5,6 +5,22 @@ frame, by default the one nearest the previous frame's face, so a second
 person walking in does not steal the track), reports frames without a face and
 either fills their landmarks by linear interpolation between the nearest
 frames with a face (default) or fails with an error naming the frames.
+
+Real clips add three things (:mod:`video2stylegan.faces.shots`):
+
+* **cuts**: the frames that start a new shot (picture change plus face jump,
+  :func:`~video2stylegan.faces.shots.find_cuts`). Nothing is carried across a
+  cut: missing frames are filled within their shot, and smoothing of the track
+  (:meth:`VideoFaces.smooth`, :func:`smooth_by_shot`) runs shot by shot.
+* **partial** frames: the face's landmark box leaves the frame by more than
+  :data:`PARTIAL_MARGIN` of its size; dlib still places 68 points, but those
+  outside the picture are guesses. :meth:`VideoFaces.steady_landmarks` replaces
+  them by the values of the fully visible frames around them, within the shot.
+* **identity**: with several faces in a frame (``choose="previous"``), the one
+  followed is the same person as the face followed so far (dlib's 128-D
+  descriptor, :mod:`video2stylegan.faces.identity`), then the nearest in
+  position; size never decides after the first frame. A clip with several
+  faces logs one notice saying how many and which is followed.
 """
 
 from __future__ import annotations
@@ -19,6 +35,8 @@ import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, NoFaceError
 from video2stylegan.io.images import as_rgb_uint8
+from video2stylegan.faces import shots
+from video2stylegan.faces.alignment import centered_mean
 from video2stylegan.faces.detection import (
     Face,
     FaceChoice,
@@ -32,6 +50,18 @@ from video2stylegan.faces.detection import (
 log = logging.getLogger(__name__)
 
 ON_MISSING = ("interpolate", "fail")
+
+#: A face whose detected landmark box reaches beyond the frame by more than this fraction of the box's
+#: side is partial. Measured with two synthetic heads slid out of a 128 px frame in 6 px steps: dlib
+#: pulls its points inside the picture (a box truly 0.21 outside is detected 0.06 outside), and the
+#: landmark error (mean, in face sizes) stays at the in-frame 0.03-0.045 up to 0.026 detected outside,
+#: then grows: 0.049 at 0.042, 0.066 at 0.059, 0.051 at 0.11 (against 0.030 in frame); not found past
+#: 0.3 truly outside.
+PARTIAL_MARGIN = 0.03
+#: A lone face this many face sizes from the previous one, and not the same person, is not followed.
+IDENTITY_CHECK_DISTANCE = 1.0
+#: Weight of the position (in face sizes) against the identity distance when choosing among faces.
+POSITION_WEIGHT = 0.1
 
 
 @dataclass
@@ -51,9 +81,42 @@ class VideoFaces:
     shape: tuple[int, int]
     source: str | None = None
     missing: list[int] = field(default_factory=list)
+    #: first frames of new shots (empty: one shot)
+    cuts: list[int] = field(default_factory=list)
+    #: ``(T,)`` bool, True where the face leaves the frame by more than :data:`PARTIAL_MARGIN`
+    partial: np.ndarray | None = None
+    #: the most faces found in one frame
+    most_faces: int = 1
 
     def __len__(self) -> int:
         return len(self.landmarks)
+
+    @property
+    def partial_frames(self) -> list[int]:
+        """Indices of the partial frames."""
+        return [] if self.partial is None else [int(i) for i in np.flatnonzero(self.partial)]
+
+    @property
+    def shots(self) -> list[tuple[int, int]]:
+        """``[(start, stop), ...]`` half-open frame ranges of the shots."""
+        return shots.segments(len(self), self.cuts)
+
+    def steady_landmarks(self) -> np.ndarray:
+        """``(T, 68, 2)`` landmarks with partial frames replaced by interpolation between the
+        fully visible frames of their shot (held at a shot's ends); unchanged where a shot has
+        no fully visible frame."""
+        lms = self.landmarks.copy()
+        if self.partial is None or not self.partial.any():
+            return lms
+        for a, b in self.shots:
+            visible = ~self.partial[a:b]
+            if visible.any() and not visible.all():
+                lms[a:b] = _interpolate(lms[a:b], visible)
+        return lms
+
+    def smooth(self, values: np.ndarray, window: int) -> np.ndarray:
+        """Centred mean of per-frame ``values`` over ``window`` frames, shot by shot."""
+        return smooth_by_shot(values, window, self.cuts)
 
     def face(self, index: int) -> Face:
         """Frame ``index``'s face as a :class:`Face`."""
@@ -72,6 +135,62 @@ def _interpolate(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     for j in range(flat.shape[1]):
         flat[~known, j] = np.interp(t[~known], t[known], flat[known, j])
     return flat.reshape(values.shape)
+
+
+def smooth_by_shot(values: np.ndarray, window: int, cuts=()) -> np.ndarray:
+    """:func:`~video2stylegan.faces.alignment.centered_mean` of ``values`` (frames first) within
+    each shot, so no frame is averaged with one on the other side of a cut."""
+    values = np.asarray(values, np.float64)
+    out = np.empty_like(values)
+    for a, b in shots.segments(len(values), cuts):
+        out[a:b] = centered_mean(values[a:b], window)
+    return out
+
+
+def outside_fraction(landmarks: np.ndarray, shape: tuple[int, int]) -> float:
+    """How far the landmarks' bounding box reaches beyond the frame, in units of its side (0 inside)."""
+    h, w = shape[:2]
+    x0, y0 = landmarks.min(axis=0)
+    x1, y1 = landmarks.max(axis=0)
+    side = max(np.sqrt(max(x1 - x0, 1e-6) * max(y1 - y0, 1e-6)), 1e-6)
+    beyond = max(0.0, -0.5 - x0, -0.5 - y0, x1 - (w - 0.5), y1 - (h - 0.5))
+    return float(beyond / side)
+
+
+class _Identity:
+    """The followed person's descriptor, and the choice among several faces by identity then position."""
+
+    def __init__(self):
+        self.reference: np.ndarray | None = None
+
+    def remember(self, frame: np.ndarray, face: Face) -> None:
+        if self.reference is None:
+            from video2stylegan.faces.identity import face_descriptor
+
+            self.reference = face_descriptor(frame, face)
+
+    def distances(self, frame: np.ndarray, found: list[Face]) -> np.ndarray:
+        from video2stylegan.faces.identity import face_descriptors, identity_distance
+
+        vecs = face_descriptors([frame] * len(found), found)
+        return np.asarray(identity_distance(vecs, self.reference[None]))
+
+    def choose(self, frame: np.ndarray, found: list[Face], previous: Face, cut: bool) -> Face | None:
+        """The face of the same person (position breaks ties); ``None`` for a lone face that is
+        another person far from the previous one (the followed person left)."""
+        from video2stylegan.faces.identity import SAME_PERSON_THRESHOLD
+
+        shift = np.array([np.linalg.norm(f.center - previous.center) / max(previous.size, 1e-6) for f in found])
+        if len(found) == 1 and (cut or shift[0] <= IDENTITY_CHECK_DISTANCE):
+            return found[0]
+        d = self.distances(frame, found)
+        same = d < SAME_PERSON_THRESHOLD
+        if not same.any():
+            if len(found) == 1:
+                return None
+            return found[int(np.argmin(shift))]
+        score = np.where(same, d + POSITION_WEIGHT * (0.0 if cut else 1.0) * shift, np.inf)
+        return found[int(np.argmin(score))]
 
 
 def track_faces(
@@ -101,6 +220,9 @@ def track_faces(
     frame's face at a lowered threshold and neighbouring levels
     (:func:`~video2stylegan.faces.detection.redetect_near`) before calling it
     missing. ``source`` names the clip in messages. ``progress`` shows a tqdm bar.
+    With ``"previous"``, several faces in a frame are told apart by identity, then
+    position (module doc). The result carries the shot ``cuts`` and the ``partial``
+    frames; missing frames are filled within their shot.
     """
     if on_missing not in ON_MISSING:
         raise InvalidOptionError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
@@ -114,12 +236,26 @@ def track_faces(
     recovered = 0
     short: list[int] = []  # frames with faces, but fewer than an index ``choose`` needs
     most = 0  # the most faces found in one frame
+    several: list[int] = []  # frames with more than one face
     shape = None
+    identity = _Identity()
+    signature = None
+    hist_change: list[float] = [0.0]
+    pixel_change: list[float] = [0.0]
+    possible_cut = False
     bar = tqdm(frames, total=total, desc="faces", unit="frame", disable=not progress, leave=False)
     for index, frame in enumerate(bar):
         frame = as_rgb_uint8(frame, f"frame {index} of {name}")
         if shape is None:
             shape = frame.shape[:2]
+        current = shots.frame_signature(frame)
+        if signature is not None:
+            hc, pc = shots.picture_change(signature, current)
+            hist_change.append(hc)
+            pixel_change.append(pc)
+            # the picture alone says a cut may be here: position then says nothing about who is who
+            possible_cut = hc >= shots.CUT_HISTOGRAM or pc >= shots.CUT_PIXELS
+        signature = current
         if upsample == "auto":
             # Until a face is found, frames get the single-image policy; then
             # the clip keeps the level that found it (no per-frame retries,
@@ -151,7 +287,17 @@ def track_faces(
             short.append(index)
             faces.append(None)
             continue
-        face = choose_face(found, choose, previous, source=name, frame=index)
+        if len(found) > 1:
+            several.append(index)
+        if choose == "previous" and previous is not None:
+            face = identity.choose(frame, found, previous, possible_cut)
+            if face is None:
+                faces.append(None)
+                continue
+        else:
+            face = choose_face(found, choose, previous, source=name, frame=index)
+        if choose == "previous":
+            identity.remember(frame, face)  # once: the first face followed is the person
         faces.append(face)
         previous = face
     if not faces:
@@ -192,9 +338,26 @@ def track_faces(
     for i, f in enumerate(faces):
         if f is not None:
             lms[i], boxes[i], scores[i] = f.landmarks, f.box, f.score
+    cuts = shots.find_cuts(np.array(hist_change), np.array(pixel_change), shots.face_jumps(lms, known))
+    if cuts:
+        log.info("%s: %d shot cut(s), at frame(s) %s; the track is smoothed shot by shot", name, len(cuts),
+                 _ranges(cuts))
+    partial = np.array([f is not None and outside_fraction(f.landmarks, shape) > PARTIAL_MARGIN for f in faces])
+    if partial.any():
+        log.info("%s: the face leaves the frame in %d frame(s) (%s); they hold the nearest fully visible values",
+                 name, int(partial.sum()), _ranges([int(i) for i in np.flatnonzero(partial)]))
+    if several and choose == "previous":
+        first = next(f for f in faces if f is not None)
+        log.warning(
+            "%s: up to %d faces in a frame (%d of %d frames show several); following one person, the face "
+            "at x=%.0f, y=%.0f px in frame %d, by identity and position",
+            name, most, len(several), len(faces), *first.center, faces.index(first),
+        )
     if missing:
-        lms = _interpolate(lms, known)
-        boxes = _interpolate(boxes, known)
+        # within its shot; a shot without any face (a black frame between shots) joins the next one
+        for a, b in _fill_groups(shots.segments(len(faces), cuts), known):
+            lms[a:b] = _interpolate(lms[a:b], known[a:b])
+            boxes[a:b] = _interpolate(boxes[a:b], known[a:b])
     return VideoFaces(
         landmarks=lms,
         boxes=boxes,
@@ -203,7 +366,27 @@ def track_faces(
         shape=tuple(int(v) for v in shape),
         source=str(source) if source is not None else None,
         missing=missing,
+        cuts=cuts,
+        partial=partial,
+        most_faces=max(most, 1),
     )
+
+
+def _fill_groups(segments: list[tuple[int, int]], known: np.ndarray) -> list[tuple[int, int]]:
+    """Shots merged so that each group has a frame with a face: a faceless shot joins the next
+    (the last one, the previous)."""
+    groups: list[list[int]] = []
+    pending = None
+    for a, b in segments:
+        start = a if pending is None else pending
+        if known[a:b].any():
+            groups.append([start, b])
+            pending = None
+        else:
+            pending = start
+    if pending is not None:
+        groups[-1][1] = len(known)
+    return [tuple(g) for g in groups]
 
 
 def _is_index(choose) -> bool:
