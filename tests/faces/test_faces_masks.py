@@ -62,3 +62,40 @@ def test_bad_inputs():
         part_masks(np.zeros((68, 2)), (10, 10), parts=("hair",))
     with pytest.raises(InvalidOptionError):
         part_masks(np.zeros((67, 2)), (10, 10))
+
+
+def test_face_region_mask_covers_the_landmarks_and_a_measured_forehead(astronaut, astronaut_face):
+    from video2stylegan.faces import FOREHEAD, face_region_mask
+
+    lm = astronaut_face.landmarks
+    mask = face_region_mask(lm, astronaut.shape)
+    assert mask.shape == (512, 512) and mask.dtype == np.float32
+    # Every landmark is on or inside the region (those on the hull sit on its anti-aliased edge).
+    assert all(mask[int(round(y)), int(round(x))] >= 0.4 for x, y in lm)
+    inner = lm[27:68]  # nose, eyes, mouth: well inside
+    assert all(mask[int(round(y)), int(round(x))] == 1.0 for x, y in inner)
+    # The forehead: up from the brows by 0.2 of the face height is in, by 0.45 is out.
+    brows, chin = lm[17:27].mean(0), lm[8]
+    for t, expected in ((0.2, 1.0), (0.45, 0.0)):
+        x, y = brows + t * (brows - chin)
+        assert mask[int(round(y)), int(round(x))] == expected, t
+    assert FOREHEAD == 0.30
+    # The image corners (background) are out.
+    assert mask[0, 0] == mask[0, -1] == mask[-1, 0] == mask[-1, -1] == 0.0
+    # Feathering keeps the region's 0.5 level in place and only softens it.
+    soft = face_region_mask(lm, astronaut.shape, feather=0.05)
+    hard_area, soft_area = (mask >= 0.5).sum(), (soft >= 0.5).sum()
+    assert abs(soft_area - hard_area) < 0.03 * hard_area
+    assert ((soft > 0.02) & (soft < 0.98)).sum() > 5 * ((mask > 0.02) & (mask < 0.98)).sum()
+    grown = face_region_mask(lm, astronaut.shape, grow=0.1)
+    assert (grown >= 0.5).sum() > 1.2 * hard_area
+
+
+def test_face_region_mask_rejects_bad_input():
+    from video2stylegan.faces import face_region_mask
+
+    with pytest.raises(InvalidOptionError):
+        face_region_mask(np.zeros((5, 2)), (10, 10))
+    lm = np.random.default_rng(0).uniform(10, 90, (68, 2))
+    with pytest.raises(InvalidOptionError):
+        face_region_mask(lm, (100, 100), forehead=-0.1)
