@@ -8,7 +8,8 @@ Typical use::
     from video2stylegan import faces
     face = faces.detect_face(image)                 # largest face, 68 landmarks
     crop = faces.align_face(image, face, 1024)      # FFHQ crop + transform
-    frame = faces.paste_back(image, edited, crop)   # back into the photo
+    frame = faces.paste_back(image, edited, crop)   # back into the photo (alpha blend)
+    frame = faces.paste_face(image, generated, crop)  # seamless: face region, colour-matched, Poisson
     pose = faces.head_pose(face, image.shape)       # yaw, pitch, roll (degrees)
     t = faces.canonical_params(face, image.shape)   # tx, ty (image fractions), r (rad)
     masks = faces.part_masks(face, image.shape, size=256)
@@ -19,10 +20,8 @@ from video2stylegan.faces.alignment import (
     AlignedFace,
     align_face,
     align_frames,
-    blend_mask,
     face_hull_mask,
     ffhq_quad,
-    paste_back,
     quad_matrix,
     smooth_landmarks,
     smooth_quads,
@@ -43,17 +42,20 @@ from video2stylegan.faces.identity import (
     face_descriptors,
     identity_distance,
 )
-from video2stylegan.faces.masks import PARTS, part_masks
+from video2stylegan.faces.masks import FOREHEAD, PARTS, face_region_mask, part_masks
+from video2stylegan.faces.paste import BLENDS, blend_mask, match_colour, paste_back, paste_face, seam_error
 from video2stylegan.faces.pose import MEAN_FACE_3D, HeadPose, camera_matrix, euler_to_rotation, head_pose, rotation_to_euler
 from video2stylegan.faces.video import VideoFaces, track_faces, track_video
 
 __all__ = [
     "AlignedFace",
+    "BLENDS",
     "CanonicalParams",
     "DETECTORS",
     "FFHQ_EYE_CENTER",
     "FFHQ_EYE_LEFT",
     "FFHQ_EYE_RIGHT",
+    "FOREHEAD",
     "Face",
     "HeadPose",
     "MEAN_FACE_3D",
@@ -73,14 +75,18 @@ __all__ = [
     "face_descriptor",
     "face_descriptors",
     "face_hull_mask",
+    "face_region_mask",
     "ffhq_quad",
     "head_pose",
     "identity_distance",
     "landmarks_in_box",
+    "match_colour",
     "paste_back",
+    "paste_face",
     "part_masks",
     "quad_matrix",
     "rotation_to_euler",
+    "seam_error",
     "smooth_landmarks",
     "smooth_params",
     "smooth_quads",
