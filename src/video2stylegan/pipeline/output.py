@@ -4,6 +4,12 @@
 the crop pasted back into the source photo (``paste_back``), optionally beside
 the source and the driving frame (``side_by_side``: source | driving | result,
 all scaled to the result's height).
+
+The paste-back keeps the photo's full resolution (only the crop is warped,
+up or down, to the photo's pixels) and is seamless: the face region only,
+colour-matched to the photo, Poisson-blended (:func:`video2stylegan.faces.paste_face`;
+``blend`` picks another of :data:`video2stylegan.faces.BLENDS`, ``"square"``
+the old whole-crop alpha paste).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import numpy as np
 from PIL import Image
 
 from video2stylegan import faces
+from video2stylegan.errors import InvalidOptionError
+from video2stylegan.faces.paste import DEFAULT_BLEND
 
 __all__ = ["compose_frames", "fit_height"]
 
@@ -35,18 +43,27 @@ def compose_frames(
     driving=None,
     paste_back: bool = False,
     side_by_side: bool = False,
+    blend: str = DEFAULT_BLEND,
 ) -> Iterator[np.ndarray]:
     """Output frames from generated crops ``results`` (iterable of ``(R, R, 3)`` uint8).
 
     ``source``: the :class:`~video2stylegan.pipeline.inputs.SourceFace` (needed by
     ``paste_back`` and ``side_by_side``); ``driving``: the driving frames
-    ``(T, H, W, 3)`` (needed by ``side_by_side``).
+    ``(T, H, W, 3)`` (needed by ``side_by_side``). ``blend``: how ``paste_back``
+    blends, one of :data:`~video2stylegan.faces.BLENDS` or ``"square"``.
     """
+    if paste_back and blend not in (*faces.BLENDS, "square"):
+        raise InvalidOptionError(f"blend must be one of {(*faces.BLENDS, 'square')}, got {blend!r}")
     left = None
+    mask = None
     for j, crop in enumerate(results):
         frame = crop
-        if paste_back:
+        if paste_back and blend == "square":
             frame = faces.paste_back(source.image, crop, source.aligned, mask="crop")
+        elif paste_back:
+            if mask is None:  # the same photo and alignment every frame: one mask
+                mask = faces.blend_mask(source.aligned, source.image.shape[:2], mode="face")
+            frame = faces.paste_face(source.image, crop, source.aligned, blend=blend, mask=mask)
         if side_by_side:
             height = frame.shape[0]
             if left is None:
