@@ -36,6 +36,7 @@ __all__ = [
     "spike",
     "find_cuts",
     "segments",
+    "bridge_gaps",
 ]
 
 #: Histogram distance above which two frames are a cut whatever the face does (when it is a spike).
@@ -163,6 +164,28 @@ def find_cuts(
 
 def _strength(hist, pix, i):
     return hist[i] + pix[i]
+
+
+def bridge_gaps(cuts, landmarks: np.ndarray, known: np.ndarray) -> list[int]:
+    """``cuts`` without the pairs that only bracket frames without a face, when the face after
+    the gap continues the one before it (a jump below :data:`CUT_FACE_JUMP`): a blank or
+    flashed frame, or an occlusion, is not a change of shot."""
+    cuts = sorted(int(c) for c in cuts)
+    known = np.asarray(known, bool)
+    out: list[int] = []
+    i = 0
+    while i < len(cuts):
+        a = cuts[i]
+        if i + 1 < len(cuts):
+            b = cuts[i + 1]
+            if a >= 1 and known[a - 1] and b < len(known) and known[b] and not known[a:b].any():
+                pair = np.stack([landmarks[a - 1], landmarks[b]])
+                if face_jumps(pair)[1] < CUT_FACE_JUMP:
+                    i += 2
+                    continue
+        out.append(a)
+        i += 1
+    return out
 
 
 def segments(length: int, cuts) -> list[tuple[int, int]]:

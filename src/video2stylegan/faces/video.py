@@ -339,6 +339,7 @@ def track_faces(
         if f is not None:
             lms[i], boxes[i], scores[i] = f.landmarks, f.box, f.score
     cuts = shots.find_cuts(np.array(hist_change), np.array(pixel_change), shots.face_jumps(lms, known))
+    cuts = shots.bridge_gaps(cuts, lms, known)
     if cuts:
         log.info("%s: %d shot cut(s), at frame(s) %s; the track is smoothed shot by shot", name, len(cuts),
                  _ranges(cuts))
