@@ -277,3 +277,49 @@ def test_placement_drift_smooths_and_subtracts_the_reference():
     d = placement_drift(measured, [0.0, 0.0, 3.1], kernel=1)
     assert d[1].tolist() == pytest.approx([0.03, 0.0, 2 * math.pi - 6.2])  # the angle wraps across pi
     assert placement_drift(measured, [0.0, 0.0, 3.1], kernel=3)[1, 0] == pytest.approx(0.01)
+
+
+def _two_shots():
+    """A head drifting right and turning in shot 1 (frames 0-9), then a cut to a framing 0.3 to the
+    left and 0.5 rad turned, where it drifts on at the same speed (frames 10-19)."""
+    t = np.arange(20, dtype=np.float64)
+    p = np.stack([0.01 * t, 0.002 * t, 0.01 * t], axis=1)
+    p[10:] += [-0.3, 0.1, 0.5]
+    return p
+
+
+def test_reanchor_makes_a_cut_no_motion_and_keeps_each_shots_motion():
+    from video2stylegan.method.canonical import canonical_offsets
+
+    p = _two_shots()
+    d = canonical_offsets(p, kernel=3, cuts=[10])
+    steps = np.diff(d, axis=0)
+    # across the cut the portrait does not move; inside the shots it moves at the clip's speed
+    np.testing.assert_allclose(steps[9], 0.0, atol=1e-12)
+    np.testing.assert_allclose(steps[10:], np.diff(p[10:], axis=0), atol=1e-12)
+    np.testing.assert_allclose(steps[:9], np.diff(p[:10], axis=0), atol=1e-12)
+    # ignoring the cut passes its jump into the portrait (smoothed over three frames)
+    ignored = canonical_offsets(p, kernel=3, cuts=[10], policy="ignore")
+    assert abs(ignored[10, 0] - ignored[9, 0]) > 0.08  # 0.09: a third of the 0.3 jump, less the motion
+
+
+def test_smoothing_runs_shot_by_shot():
+    from video2stylegan.method.canonical import smooth_params
+
+    p = _two_shots()
+    smoothed = smooth_params(p, 5, cuts=[10])
+    # a linear motion passes a shrinking centred mean unchanged, when no window straddles the cut
+    np.testing.assert_allclose(smoothed, p, atol=1e-12)
+    assert np.abs(smooth_params(p, 5) - p).max() > 0.05
+
+
+def test_reanchor_wraps_angles_and_works_on_tensors():
+    from video2stylegan.method.canonical import reanchor_shots
+
+    r = np.array([[3.1], [3.12], [-3.1], [-3.08]])  # the cut lands past +-pi
+    out = reanchor_shots(r, [2], angle_columns=(0,))
+    np.testing.assert_allclose(out[:, 0], [3.1, 3.12, 3.12, 3.14], atol=1e-12)
+    w = torch.arange(12, dtype=torch.float32).reshape(4, 3)
+    got = reanchor_shots(w, [1, 3])
+    assert torch.equal(got[1], w[0]) and torch.equal(got[3], got[2])
+    assert torch.equal(got[2] - got[1], w[2] - w[1])

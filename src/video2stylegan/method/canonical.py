@@ -40,6 +40,14 @@ offsets become ``d_j - drift_j`` and the turn is about the frame's own eye
 centre ``e_ref + drift_j``, so every frame's eye centre and eye-to-mouth angle
 land where the offsets say, whatever the edits did to them.
 
+**Shot cuts** (``cuts``: the first frames of new shots, from
+:func:`video2stylegan.faces.track_faces`; ``ReenactConfig.cuts``): smoothing runs shot by shot,
+and with ``policy="reanchor"`` (default) the relative offsets of each shot are measured from
+the shot's own first frame and continue from the offset the previous shot ended on
+(:func:`reanchor_shots`), so a cut moves the portrait by nothing. ``policy="ignore"`` keeps the
+single-shot behaviour (smoothing and offsets through the cut). Absolute offsets are placements,
+not motions: they are smoothed by shot but not re-anchored.
+
 Fractions of the driving frame are used directly as fractions of the square
 generator image (the paper's reading); for a non-square driving frame ``tx``
 is a fraction of its width and ``ty`` of its height.
@@ -52,6 +60,7 @@ import torch
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces.canonical import FFHQ_EYE_CENTER
+from video2stylegan.method.config import CUT_POLICIES
 from video2stylegan.networks.transforms import content_transform
 
 __all__ = [
@@ -64,7 +73,38 @@ __all__ = [
     "canonical_transforms",
     "transforms_for_config",
     "placement_drift",
+    "CUT_POLICIES",
+    "reanchor_shots",
+    "shot_ranges",
 ]
+
+
+
+def shot_ranges(length: int, cuts=()) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` half-open ranges of the shots of a ``length``-frame sequence;
+    cuts outside ``1 .. length - 1`` are left out."""
+    edges = [0, *sorted({int(c) for c in (cuts or ()) if 0 < int(c) < length}), int(length)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def reanchor_shots(values, cuts=(), *, angle_columns=()):
+    """Per-frame ``values`` (array or tensor, frames first) with each shot after the first moved so
+    that it starts where the previous shot ended: ``v'_j = v_j - v_a + v'_{a-1}`` for a shot
+    starting at ``a``. Differences of the ``angle_columns`` (last axis) are wrapped to (-pi, pi]
+    first. A relative motion read from the result never jumps at a cut."""
+    out = values.clone() if torch.is_tensor(values) else np.array(values, np.float64, copy=True)
+    for a, b in shot_ranges(len(out), cuts)[1:]:
+        delta = out[a:b] - out[a]
+        for c in angle_columns:
+            delta[..., c] = _wrap(delta[..., c])
+        out[a:b] = delta + out[a - 1]
+    return out
+
+
+def _check_policy(policy: str) -> None:
+    if policy not in CUT_POLICIES:
+        raise InvalidOptionError(f"cut policy must be one of {CUT_POLICIES}, got {policy!r}")
+
 
 
 def as_params_array(params) -> np.ndarray:
@@ -97,9 +137,12 @@ def _wrap(angle):
     return np.pi - np.mod(np.pi - angle, 2 * np.pi)
 
 
-def smooth_params(params, kernel: int = 3, edges: str = "shrink") -> np.ndarray:
-    """Centred temporal mean filter of ``(T, 3)`` canonical parameters (see the module doc)."""
+def smooth_params(params, kernel: int = 3, edges: str = "shrink", cuts=()) -> np.ndarray:
+    """Centred temporal mean filter of ``(T, 3)`` canonical parameters (see the module doc), shot
+    by shot when ``cuts`` are given (each shot's ends are edges)."""
     p = as_params_array(params).copy()
+    if cuts is not None and len(shot_ranges(len(p), cuts)) > 1:
+        return np.concatenate([smooth_params(p[a:b], kernel, edges) for a, b in shot_ranges(len(p), cuts)])
     if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or kernel < 1 or kernel % 2 == 0:
         raise InvalidOptionError(f"smoothing kernel must be an odd integer >= 1, got {kernel!r}")
     if edges not in ("shrink", "replicate"):
@@ -168,6 +211,8 @@ def canonical_offsets(
     kernel: int = 3,
     edges: str = "shrink",
     drift=None,
+    cuts=(),
+    policy: str = "reanchor",
 ) -> np.ndarray:
     """``(T, 3)`` offsets ``(d_tx, d_ty, d_r)`` to apply to the reference, after smoothing.
 
@@ -175,10 +220,13 @@ def canonical_offsets(
     ``p_j - reference`` (``reference``: the reference's own ``(tx, ty, r)`` in
     its generated image; default ``(0, 0, 0)``, an FFHQ-aligned face).
     ``drift``: ``(T, 3)`` placement change the edits already made (module doc),
-    subtracted from the offsets.
+    subtracted from the offsets. ``cuts``, ``policy``: the shot cuts and what to do there (module doc).
     """
-    p = smooth_params(params, kernel, edges)
+    _check_policy(policy)
+    cuts = () if policy == "ignore" else cuts
+    p = smooth_params(params, kernel, edges, cuts)
     if mode == "relative":
+        p = reanchor_shots(p, cuts, angle_columns=(2,))
         anchor = p[0]
     elif mode == "absolute":
         anchor = np.zeros(3) if reference is None else as_params_array(reference)[0]
@@ -224,11 +272,14 @@ def canonical_transforms(
     edges: str = "shrink",
     dtype=torch.float32,
     drift=None,
+    cuts=(),
+    policy: str = "reanchor",
 ) -> torch.Tensor:
     """``[T, 3, 3]`` generator ``transform`` matrices (Eq. 6) from per-frame canonical
     parameters: smoothing, offsets, then the inverse of the content motion (``drift``:
-    the feedback of the module doc)."""
-    offsets = canonical_offsets(params, mode=mode, reference=reference, kernel=kernel, edges=edges, drift=drift)
+    the feedback of the module doc; ``cuts``, ``policy``: the shot cuts)."""
+    offsets = canonical_offsets(params, mode=mode, reference=reference, kernel=kernel, edges=edges, drift=drift,
+                                cuts=cuts, policy=policy)
     motion = content_motions(offsets, reference=reference, dtype=torch.float64, drift=drift)
     return torch.linalg.inv(motion).to(dtype)
 
@@ -241,11 +292,14 @@ def transforms_for_config(
     reference=None,
     dtype=torch.float32,
     drift=None,
+    cuts=(),
 ) -> torch.Tensor | None:
     """The canonical transforms a :class:`~video2stylegan.method.config.ReenactConfig` asks
     for, ``num_frames`` of them (co-driving parameters looped or truncated per
     ``config.codriving_length``), or ``None`` when the source is ``"none"``. ``drift``:
-    see :func:`canonical_transforms` (the caller decides, from ``config.canonical_feedback``)."""
+    see :func:`canonical_transforms` (the caller decides, from ``config.canonical_feedback``).
+    ``cuts``: the shot cuts of the clip the parameters come from (after looping, for a co-driving
+    clip), handled per ``config.cuts``."""
     source = config.canonical_source
     if source == "none":
         return None
@@ -265,16 +319,18 @@ def transforms_for_config(
         edges=config.smoothing_edges,
         dtype=dtype,
         drift=drift,
+        cuts=cuts,
+        policy=getattr(config, "cuts", "reanchor"),
     )
 
 
-def placement_drift(measured, reference, *, kernel: int = 3, edges: str = "shrink") -> np.ndarray:
+def placement_drift(measured, reference, *, kernel: int = 3, edges: str = "shrink", cuts=()) -> np.ndarray:
     """``(T, 3)`` drift for the feedback of the module doc: the per-frame ``measured``
     ``(tx, ty, r)`` of the edited faces before the transform, smoothed like the driving
     parameters (``kernel``, ``edges``; the landmark detector's jitter would otherwise pass
     into the motion), minus the ``reference`` face's parameters measured the same way.
     Angles are wrapped to (-pi, pi]."""
-    m = smooth_params(measured, kernel, edges)
+    m = smooth_params(measured, kernel, edges, cuts)
     d = m - as_params_array(reference)[0]
     d[:, 2] = _wrap(d[:, 2])
     return d

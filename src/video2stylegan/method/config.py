@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 METHODS = ("video2stylegan", "baseline")
 SOURCES = ("driving", "co-driving", "none")
 CANONICAL_MODES = ("relative", "absolute")
+#: What the method does at the driving clip's shot cuts (faces.shots): "reanchor" each shot's relative
+#: motion to its own first frame, continuing from where the previous shot left the portrait, or
+#: "ignore" them (the jump at the cut passes into the portrait).
+CUT_POLICIES = ("reanchor", "ignore")
 POSE_MODES = ("relative", "absolute")
 SMOOTHING_EDGES = ("shrink", "replicate")
 RESIDUAL_FORMS = ("accumulated", "literal")
@@ -47,6 +51,12 @@ def _weight(default: float, help: str, accepted: tuple[float, float], advised: t
     if advised is not None:
         metadata["advised"] = advised
     return field(default=default, metadata=metadata)
+
+
+def choice_fields() -> tuple:
+    """The fields of :class:`ReenactConfig` whose metadata hold their ``help`` and ``choices`` (one
+    ``--name`` option each: ``add_field_option(parser, f, choices=f.metadata["choices"])``)."""
+    return tuple(f for f in fields(ReenactConfig) if "choices" in f.metadata)
 
 
 def weight_fields() -> tuple:
@@ -126,6 +136,11 @@ class ReenactConfig:
     zeta_anchor: str = "reference"
     #: When the co-driving clip's length differs from the driving clip's: "loop" it or "truncate" both.
     codriving_length: str = "loop"
+    #: At the driving clip's shot cuts: "reanchor" or "ignore" (:data:`CUT_POLICIES`, docs/method.md).
+    cuts: str = field(default="reanchor", metadata={
+        "help": "at the driving clip's shot cuts: re-anchor each shot's motion to its own first frame so the "
+                "portrait moves on without a jump (reanchor), or pass the jump into the portrait (ignore)",
+        "choices": CUT_POLICIES})
 
     def __post_init__(self) -> None:
         self.validate()
@@ -173,6 +188,7 @@ class ReenactConfig:
         _check_choice("local_mode", self.local_mode, LOCAL_MODES)
         _check_choice("zeta_anchor", self.zeta_anchor, ZETA_ANCHORS)
         _check_choice("codriving_length", self.codriving_length, LENGTH_POLICIES)
+        _check_choice("cuts", self.cuts, CUT_POLICIES)
         return self
 
     # ------------------------------------------------------------ derived values
