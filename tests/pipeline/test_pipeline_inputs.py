@@ -108,3 +108,43 @@ def test_check_inputs_lets_a_truncated_clip_through_only_for_the_frames_it_holds
     check_inputs(demo_frames[0][0], whole, co_driving=whole)  # an array source is checked when it is aligned
     with pytest.raises(MediaError, match=rf"^co-driving video: {cut} is truncated"):
         check_inputs(demo_files.source, whole, co_driving=cut, max_frames=1)  # max_frames is the driving's
+
+
+def _shot(seed, frames, identity_seed, size=96):
+    from video2stylegan.synthetic.clips import identity_from_seed, render_clip
+    from video2stylegan.synthetic.trajectory import talking_trajectory
+
+    person = identity_from_seed(identity_seed)
+    return np.stack([r.image for r in render_clip(person, talking_trajectory(frames, 25.0, seed), size=size,
+                                                   supersample=1)])
+
+
+def test_clip_with_a_cut_and_a_face_leaving_the_frame(tmp_path):
+    first, second = _shot(0, 10, 0), _shot(2, 8, 5)
+    for i, s in zip(range(2, 9), (10, 20, 30, 38, 30, 20, 10)):  # the face slides out to the left and back
+        frame = first[i].copy()
+        first[i] = frame[0, 0]
+        first[i, :, : 96 - s] = frame[:, s:]
+    path = tmp_path / "two_shots.mp4"
+    write_video(path, np.concatenate([first, second]), 25.0, crf=12)
+    clip = load_clip(path, 64, progress=False)
+    assert len(clip.cuts) == 1 and abs(clip.cuts[0] - 10) <= 1
+    assert clip.partial and set(clip.partial) <= set(range(3, 8))
+    # each shot's canonical parameters are measured in its own first crop: both start near 0
+    for start in (0, clip.cuts[0]):
+        assert np.abs(clip.canonical[start, :2]).max() < 0.02
+    # the partial frames hold a fully visible frame's crop, so the face in them stays whole
+    visible = [k for k in range(10) if k not in clip.partial]
+    for j in clip.partial:
+        assert any(clip.aligned[j] is clip.aligned[k] for k in visible)
+    # the crop after the cut is that of the second shot alone (no smoothing across the cut)
+    write_video(tmp_path / "second.mp4", second, 25.0, crf=12)
+    alone = load_clip(tmp_path / "second.mp4", 64, progress=False)
+    # (within 2 px of a 90 px crop: the two encodings move the landmarks by up to 1.3 px)
+    np.testing.assert_allclose(clip.aligned[10].quad, alone.aligned[0].quad, atol=2.0)
+    from video2stylegan.faces import ffhq_quad
+    from video2stylegan.faces.video import smooth_by_shot
+
+    quads = np.stack([ffhq_quad(lm) for lm in clip.tracks.steady_landmarks()])
+    through = smooth_by_shot(quads, 3, cuts=())[10]  # what smoothing through the cut gives
+    assert np.abs(through - alone.aligned[0].quad).max() > 4.0

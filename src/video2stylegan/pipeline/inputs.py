@@ -192,6 +192,10 @@ class DrivingClip:
     sha256: str
     audio_path: Path | None = None
     missing: list[int] = field(default_factory=list)
+    #: first frames of new shots (:mod:`video2stylegan.faces.shots`)
+    cuts: list[int] = field(default_factory=list)
+    #: frames whose face leaves the picture: they hold the nearest fully visible frame's crop
+    partial: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -207,11 +211,32 @@ class DrivingClip:
         return from_uint8_images(np.stack([a.image for a in crops]))
 
 
-def clip_canonical_params(aligned: list[faces.AlignedFace], landmarks: np.ndarray) -> np.ndarray:
-    """``(T, 3)`` canonical parameters of every frame's landmarks, in the first crop's coordinates."""
-    first = aligned[0]
-    shape = first.image.shape[:2]
-    return np.stack([faces.canonical_params(first.to_aligned(lm), shape).as_array() for lm in landmarks])
+def clip_canonical_params(aligned: list[faces.AlignedFace], landmarks: np.ndarray, cuts=()) -> np.ndarray:
+    """``(T, 3)`` canonical parameters of every frame's landmarks, in the coordinates of the first
+    crop of its shot (``cuts``: first frames of new shots; a close-up after a wide shot measures
+    its motion against its own face size)."""
+    from video2stylegan.faces.shots import segments
+
+    rows = []
+    for a, b in segments(len(landmarks), cuts):
+        first = aligned[a]
+        shape = first.image.shape[:2]
+        rows += [faces.canonical_params(first.to_aligned(lm), shape).as_array() for lm in landmarks[a:b]]
+    return np.stack(rows)
+
+
+def _nearest_visible(partial: np.ndarray, cuts) -> np.ndarray:
+    """For every frame, the nearest frame of its shot whose face is fully visible (itself when it is;
+    itself too when its shot has none)."""
+    from video2stylegan.faces.shots import segments
+
+    index = np.arange(len(partial))
+    for a, b in segments(len(partial), cuts):
+        visible = np.flatnonzero(~partial[a:b]) + a
+        if len(visible):
+            for j in np.flatnonzero(partial[a:b]) + a:
+                index[j] = visible[np.argmin(np.abs(visible - j))]
+    return index
 
 
 def load_clip(
@@ -253,21 +278,29 @@ def load_clip(
                                    total=min(info.num_frames, max_frames or info.num_frames))
     except NoFaceError as exc:
         raise NoFaceError(f"{role} video: {exc}") from None
-    quads = faces.smooth_quads(np.stack([faces.ffhq_quad(lm) for lm in tracks.landmarks]), smooth)
+    # shot by shot, and partial faces replaced by their fully visible neighbours (faces.video)
+    steady = tracks.steady_landmarks()
+    quads = tracks.smooth(np.stack([faces.ffhq_quad(lm) for lm in steady]), smooth)
     aligned, previews = [], []
     for j, frame in enumerate(iter_frames(path, max_frames=len(tracks))):
-        aligned.append(faces.align_face(frame, tracks.landmarks[j], resolution, quad=quads[j]))
+        aligned.append(faces.align_face(frame, steady[j], resolution, quad=quads[j]))
         previews.append(fit_height(frame, preview_height or resolution))
     if len(aligned) != len(tracks):
         raise MediaError(f"the {role} video {path} gave {len(aligned)} frames on a second read, {len(tracks)} on the first")
+    partial = tracks.partial if tracks.partial is not None else np.zeros(len(tracks), bool)
+    # a partial frame's crop shows part of a face: its expression and pose targets hold the nearest
+    # fully visible frame's crop, while its placement follows the interpolated landmarks
+    aligned = [aligned[k] for k in _nearest_visible(partial, tracks.cuts)]
     return DrivingClip(
         frames=np.stack(previews),
         fps=float(info.fps),
         tracks=tracks,
         aligned=aligned,
-        canonical=clip_canonical_params(aligned, tracks.landmarks),
+        canonical=clip_canonical_params(aligned, steady, tracks.cuts),
         name=str(path),
         sha256=file_sha256(path),
         audio_path=path if info.has_audio else None,
         missing=list(tracks.missing),
+        cuts=list(tracks.cuts),
+        partial=tracks.partial_frames,
     )
