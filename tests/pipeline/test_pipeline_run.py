@@ -197,3 +197,49 @@ def test_all_bad_inputs_are_named_at_once(demo_files, tmp_path, monkeypatch, cap
     assert [p.split(":")[0] for p in parts] == ["source image", "driving video", "co-driving video"]
     assert f"image {cut} could not be decoded" in parts[0] and "the file may be truncated" in parts[0]
     assert str(bad["truncated"]) in parts[1] and str(bad["audio only"]) in parts[2]
+
+
+def _two_shot_clip(path):
+    from video2stylegan.io.video import write_video
+    from video2stylegan.synthetic.clips import identity_from_seed, render_clip
+    from video2stylegan.synthetic.trajectory import talking_trajectory
+
+    shots = [np.stack([r.image for r in render_clip(identity_from_seed(person), talking_trajectory(5, 25.0, seed),
+                                                    size=96, supersample=1)]) for seed, person in ((0, 0), (2, 5))]
+    write_video(path, np.concatenate(shots), 25.0, crf=12)
+    return path
+
+
+def test_a_cut_in_the_driving_clip_is_no_motion_of_the_portrait(tiny_G, demo_files, tiny_budget, tmp_path):
+    driving = _two_shot_clip(tmp_path / "two_shots.mp4")
+    kwargs = dict(network=tiny_G, embedding=tiny_budget, cache_dir=tmp_path, progress=False, method="baseline")
+    anchored = reenact(demo_files.source, driving, **kwargs)
+    assert len(anchored.cuts) == 1 and abs(anchored.cuts[0] - 5) <= 1
+    cut = anchored.cuts[0]
+    assert f"shot cuts in the driving clip at frame(s) {cut} (each shot re-anchored)" in anchored.summary()
+    step = lambda r, j: np.abs(r.frames[j].astype(int) - r.frames[j - 1]).mean()  # noqa: E731
+    # re-anchored, the first frame of the new shot continues the last of the old one exactly
+    assert step(anchored, cut) == 0.0
+    assert step(anchored, cut + 1) > 0.0  # and the new shot's own motion goes on
+    ignored = reenact(demo_files.source, driving, cuts="ignore", **kwargs)
+    # ignoring it, the cut passes into the portrait; the first shot is the same either way
+    assert step(ignored, cut) > 1.0
+    np.testing.assert_array_equal(ignored.frames[:cut], anchored.frames[:cut])
+
+
+def test_pose_targets_reanchor_each_shot_and_loop_the_cuts():
+    from video2stylegan.method.config import ReenactConfig
+    from video2stylegan.pipeline.run import _looped_cuts, _pose_targets
+
+    angles = torch.tensor([[0.0, 0, 0], [2, 0, 0], [4, 0, 0], [30, 5, 0], [32, 5, 0], [34, 5, 0]])
+    clip = type("Clip", (), {"cuts": [3], "targets": staticmethod(lambda idx: angles[list(idx)]),
+                             "__len__": lambda self: 6})()
+    ref = np.array([10.0, 0, 0])
+    got = _pose_targets(lambda x: x, clip, 6, ReenactConfig(smoothing_kernel=1), ref).numpy()
+    # the yaw turns 2 degrees a frame in both shots; the cut's 26 degrees and 5 of pitch are not a turn
+    np.testing.assert_allclose(got[:, 0], [10, 12, 14, 14, 16, 18])
+    np.testing.assert_allclose(got[:, 1], 0.0)
+    ignored = _pose_targets(lambda x: x, clip, 6, ReenactConfig(smoothing_kernel=1, cuts="ignore"), ref).numpy()
+    np.testing.assert_allclose(ignored[:, 0], [10, 12, 14, 40, 42, 44])
+    assert _looped_cuts([3], 6, 14, "loop") == [3, 9]
+    assert _looped_cuts([3], 6, 2, "truncate") == []

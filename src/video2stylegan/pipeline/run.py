@@ -33,10 +33,10 @@ import numpy as np
 import torch
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.faces.alignment import centered_mean
+from video2stylegan.faces.video import smooth_by_shot
 from video2stylegan.io.outputs import check_output
 from video2stylegan.io.video import check_fps
-from video2stylegan.method.canonical import match_length, transforms_for_config
+from video2stylegan.method.canonical import match_length, reanchor_shots, transforms_for_config
 from video2stylegan.method.config import ReenactConfig
 from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip, embed_source
 from video2stylegan.pipeline.inputs import DrivingClip, SourceFace, check_inputs, load_clip, load_source
@@ -78,7 +78,8 @@ class ReenactResult:
     the regressor's reading and the Eq. 7 targets; ``None`` without pose), ``placement_drift``
     (the canonical transform's feedback: mean absolute eye-centre drift of the edited faces in
     fractions of the width and mean absolute turn in degrees; ``None`` when not measured), and the
-    ``missing`` driving frames whose face was interpolated."""
+    ``missing`` driving frames whose face was interpolated, the ``cuts`` (first frames of new shots,
+    handled per ``config.cuts``) and the ``partial`` frames whose face left the picture."""
 
     frames: np.ndarray
     out: Path | None
@@ -94,6 +95,8 @@ class ReenactResult:
     placement_drift: tuple[float, float] | None = None
     local_channels: int = 0
     missing: list = field(default_factory=list)
+    cuts: list = field(default_factory=list)
+    partial: list = field(default_factory=list)
     driving_ws: torch.Tensor | None = None
     source: SourceFace | None = None
     driving: DrivingClip | None = None
@@ -117,7 +120,19 @@ class ReenactResult:
             lines.append(f"local channels: {self.local_channels}")
         if self.missing:
             lines.append(f"driving frames without a detected face (interpolated): {len(self.missing)}")
+        if self.cuts:
+            how = "each shot re-anchored" if self.config.cuts == "reanchor" else "ignored"
+            lines.append(f"shot cuts in the driving clip at frame(s) {', '.join(map(str, self.cuts))} ({how})")
+        if self.partial:
+            lines.append(f"driving frames with the face partly outside the picture (held from visible frames): "
+                         f"{len(self.partial)} ({_listed(self.partial)})")
         return "\n".join(lines)
+
+
+def _listed(frames: list, limit: int = 8) -> str:
+    """``[1, 2, 3, 9]`` -> ``"1, 2, 3, 9"``, shortened after ``limit``."""
+    text = ", ".join(map(str, frames[:limit]))
+    return text + (f", ... ({len(frames) - limit} more)" if len(frames) > limit else "")
 
 
 def default_cache_dir() -> Path:
@@ -150,15 +165,34 @@ def _check_audio_rate(driving, fps: float) -> None:
         )
 
 
+def _looped_cuts(cuts, length: int, num_frames: int, policy: str) -> list[int]:
+    """A clip's cuts where :func:`match_length` repeats it to ``num_frames`` frames."""
+    if policy != "loop":
+        return [c for c in cuts if c < num_frames]
+    return sorted(c + k for k in range(0, num_frames, length) for c in cuts if c + k < num_frames)
+
+
+def _reanchored_codes(w_drive: torch.Tensor, clip: DrivingClip, config: ReenactConfig) -> torch.Tensor:
+    """The driving codes with each shot moved to start where the previous one ended, so the
+    relative edits (Eq. 1's first-frame anchor, Eq. 10's ``w_j - w_0``, the baseline) read a
+    cut as no motion (``config.cuts``)."""
+    if config.cuts != "reanchor" or not clip.cuts or w_drive.shape[0] != len(clip):
+        return w_drive
+    return reanchor_shots(w_drive, clip.cuts)
+
+
 def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: ReenactConfig, reference_angles):
     """``[T, 3]`` Eq. 7 targets in degrees from the pose-source clip (smoothed like the transform)."""
     with torch.no_grad():
         angles = torch.cat([regressor(clip.targets(range(a, min(a + 16, len(clip)))))
                             for a in range(0, len(clip), 16)]).double().cpu().numpy()
+    cuts = clip.cuts if config.cuts == "reanchor" else []
     if config.smoothing_kernel > 1:
-        angles = centered_mean(angles, config.smoothing_kernel)
+        angles = smooth_by_shot(angles, config.smoothing_kernel, cuts)
+    cuts = _looped_cuts(cuts, len(clip), num_frames, config.codriving_length)
     angles = match_length(angles, num_frames, config.codriving_length)
     if config.pose_mode == "relative":
+        angles = reanchor_shots(angles, cuts)  # each shot's turn from its own first frame, no jump at a cut
         angles = np.asarray(reference_angles, np.float64).reshape(1, 3) + (angles - angles[:1])
     return torch.as_tensor(angles, dtype=torch.float32)
 
@@ -287,7 +321,7 @@ def reenact(
     drive_psnr = float("nan")
     if needs_drive_ws:
         with timer("embed driving"):
-            clip_key = f"{clip.sha256}:aligned{R}:smooth3"
+            clip_key = f"{clip.sha256}:aligned{R}:smooth3" + (":shots" if clip.cuts or clip.partial else "")
             if (face, detector, upsample) != ("previous", "hog", "auto"):  # another face, other crops
                 clip_key += f":face={face}:{detector}:upsample={upsample}"
             frames_result = embed_clip(G, clip.targets(), clip_key, embedding, cache=cache, network_id=net_id,
@@ -299,7 +333,9 @@ def reenact(
 
     result = ReenactResult(frames=np.zeros((0, R, R, 3), np.uint8), out=out, fps=float(fps or clip.fps),
                            config=config, source_psnr=ref.psnr, pti_psnr=ref.psnr_pti, driving_psnr=drive_psnr,
-                           missing=clip.missing, driving_ws=w_drive.detach().cpu(), source=src, driving=clip)
+                           missing=clip.missing, driving_ws=w_drive.detach().cpu(), source=src, driving=clip,
+                           cuts=list(clip.cuts), partial=list(clip.partial))
+    w_drive = _reanchored_codes(w_drive, clip, config)
 
     if config.method == "baseline":
         from video2stylegan.method.residual import baseline_codes
@@ -344,11 +380,14 @@ def _truncate(clip: DrivingClip, length: int) -> DrivingClip:
     from dataclasses import replace
 
     missing = [i for i in clip.missing if i < length]
+    cuts = [i for i in clip.cuts if i < length]
     t = clip.tracks
     tracks = replace(t, landmarks=t.landmarks[:length], boxes=t.boxes[:length], scores=t.scores[:length],
-                     detected=t.detected[:length], missing=missing)
+                     detected=t.detected[:length], missing=missing, cuts=cuts,
+                     partial=None if t.partial is None else t.partial[:length])
     return replace(clip, frames=clip.frames[:length], tracks=tracks, aligned=clip.aligned[:length],
-                   canonical=clip.canonical[:length], missing=missing)
+                   canonical=clip.canonical[:length], missing=missing, cuts=cuts,
+                   partial=[i for i in clip.partial if i < length])
 
 
 def _pose_key(w_ref, targets, regressor, layers, steps, lr) -> str:
@@ -452,6 +491,8 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
     transforms = transforms_for_config(
         config, T, driving_params=clip.canonical, codriving_params=None if co is None else co.canonical,
         reference=src.canonical, drift=drift,
+        cuts=_looped_cuts(co.cuts, len(co), T, config.codriving_length)
+        if co is not None and config.canonical_source == "co-driving" else clip.cuts,
     )
 
     def render(a, b):
