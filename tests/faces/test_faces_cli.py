@@ -36,6 +36,7 @@ def test_faces_on_a_video_with_a_faceless_frame(tmp_path):
     assert rc == 0
     data = json.loads((out / "faces.json").read_text())
     assert data["missing_frames"] == [2] and data["num_frames"] == 5
+    assert data["cuts"] == [] and data["partial_frames"] == []  # a blank frame is not a change of shot
     assert [f["interpolated"] for f in data["faces"]] == [False, False, True, False, False]
     assert probe_video(out / "aligned.mp4").num_frames == 5
     assert probe_video(out / "landmarks.mp4").num_frames == 5
@@ -104,3 +105,24 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
     assert main(["faces", str(face), "--out", str(kept)]) == 1
     assert "No space left on device" in capsys.readouterr().err
     assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+
+
+def test_faces_json_lists_cuts_and_partial_frames(tmp_path):
+    from video2stylegan.synthetic.clips import identity_from_seed, render_clip
+    from video2stylegan.synthetic.trajectory import talking_trajectory
+
+    def shot(seed, person):
+        return [r.image for r in render_clip(identity_from_seed(person), talking_trajectory(5, 25.0, seed), size=96,
+                                             supersample=1)]
+
+    frames = shot(0, 0) + shot(2, 5)
+    slid = frames[7].copy()
+    frames[7] = np.empty_like(slid)
+    frames[7][:] = slid[0, 0]
+    frames[7][:, 32:] = slid[:, :64]  # in the second shot the face leaves the picture for a frame
+    src = write_video(tmp_path / "clip.mp4", frames, 25)
+    out = tmp_path / "out"
+    assert main(["faces", str(src), "--out", str(out), "--size", "64", "--no-progress"]) == 0
+    data = json.loads((out / "faces.json").read_text())
+    assert data["cuts"] and abs(data["cuts"][0] - 5) <= 1
+    assert 7 in data["partial_frames"] and set(data["partial_frames"]) <= {7}

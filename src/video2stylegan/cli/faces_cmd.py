@@ -125,7 +125,7 @@ def _run_video(args, path: Path, out: Path) -> dict:
         detector=args.detector, upsample=args.upsample, on_missing=args.on_missing,
         progress=not args.no_progress,
     )
-    quads = faces.smooth_quads(np.stack([faces.ffhq_quad(lm) for lm in tracked.landmarks]), args.smooth)
+    quads = tracked.smooth(np.stack([faces.ffhq_quad(lm) for lm in tracked.landmarks]), args.smooth)  # by shot
     records = []
     frames_dir = out / "aligned"
     if args.frames:
@@ -152,6 +152,8 @@ def _run_video(args, path: Path, out: Path) -> dict:
         "fps": info.fps,
         "num_frames": len(tracked),
         "missing_frames": tracked.missing,
+        "cuts": tracked.cuts,  # first frames of new shots
+        "partial_frames": tracked.partial_frames,  # the face leaves the picture
         "smooth_window": args.smooth,
         "faces": records,
     }

@@ -167,24 +167,19 @@ def _strength(hist, pix, i):
 
 
 def bridge_gaps(cuts, landmarks: np.ndarray, known: np.ndarray) -> list[int]:
-    """``cuts`` without the pairs that only bracket frames without a face, when the face after
-    the gap continues the one before it (a jump below :data:`CUT_FACE_JUMP`): a blank or
-    flashed frame, or an occlusion, is not a change of shot."""
-    cuts = sorted(int(c) for c in cuts)
+    """``cuts`` without those that fall in or at the edge of a stretch of frames without a face,
+    when the face after the stretch continues the one before it (a jump below
+    :data:`CUT_FACE_JUMP`): a blank or flashed frame, or an occlusion, is not a change of shot."""
     known = np.asarray(known, bool)
+    seen = np.flatnonzero(known)
     out: list[int] = []
-    i = 0
-    while i < len(cuts):
-        a = cuts[i]
-        if i + 1 < len(cuts):
-            b = cuts[i + 1]
-            if a >= 1 and known[a - 1] and b < len(known) and known[b] and not known[a:b].any():
-                pair = np.stack([landmarks[a - 1], landmarks[b]])
-                if face_jumps(pair)[1] < CUT_FACE_JUMP:
-                    i += 2
-                    continue
-        out.append(a)
-        i += 1
+    for c in sorted(int(c) for c in cuts):
+        before, after = seen[seen < c], seen[seen >= c]
+        if len(before) and len(after) and after[0] - before[-1] > 1:
+            pair = np.stack([landmarks[before[-1]], landmarks[after[0]]])
+            if face_jumps(pair)[1] < CUT_FACE_JUMP:
+                continue
+        out.append(c)
     return out
 
 
