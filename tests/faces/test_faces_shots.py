@@ -135,3 +135,17 @@ def test_a_second_person_entering_does_not_take_the_track(caplog):
     notices = [r for r in caplog.records if "faces in a frame" in r.getMessage()]
     assert len(notices) == 1 and "up to 2 faces" in notices[0].getMessage()
     assert tracked.cuts == []
+
+
+def test_identity_not_position_decides_when_two_people_swap_places():
+    a, _ = _clip(0, 8, size=80)
+    b, _ = _clip(4, 8, identity_seed=7, size=80)
+    frames = np.empty((8, 80, 160, 3), np.uint8)
+    frames[:] = a[0, 0, 0]
+    frames[:4, :, :80], frames[:4, :, 80:] = a[:4], b[:4]
+    frames[4:, :, :80], frames[4:, :, 80:] = b[4:], a[4:]  # from frame 4 they have swapped places
+    tracked = track_faces(frames, upsample=1, progress=False)
+    x = tracked.landmarks[:, :, 0].mean(axis=1)
+    # frame 0 follows the larger face (the second person, on the right); when the two swap places the
+    # face nearest frame 3's is the other person, and the track goes with the person instead
+    assert (x[:4] > 80).all() and (x[4:] < 80).all(), x

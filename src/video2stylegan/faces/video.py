@@ -161,13 +161,22 @@ class _Identity:
     """The followed person's descriptor, and the choice among several faces by identity then position."""
 
     def __init__(self):
-        self.reference: np.ndarray | None = None
+        self._first: tuple[np.ndarray, Face] | None = None
+        self._reference: np.ndarray | None = None
 
     def remember(self, frame: np.ndarray, face: Face) -> None:
-        if self.reference is None:
+        """Keep the first face followed (its descriptor is computed only once a choice needs it,
+        so a clip with one face never loads the descriptor network)."""
+        if self._first is None:
+            self._first = (frame.copy(), face)
+
+    @property
+    def reference(self) -> np.ndarray:
+        if self._reference is None:
             from video2stylegan.faces.identity import face_descriptor
 
-            self.reference = face_descriptor(frame, face)
+            self._reference = face_descriptor(*self._first)
+        return self._reference
 
     def distances(self, frame: np.ndarray, found: list[Face]) -> np.ndarray:
         from video2stylegan.faces.identity import face_descriptors, identity_distance
