@@ -50,6 +50,9 @@ CUT_FACE_JUMP = 0.25
 #: How many times its neighbours' median change (plus a floor) a frame's change must be.
 CUT_SPIKE = 3.0
 
+#: Longest stretch of faceless frames (a blank, a flash, an occlusion) that :func:`bridge_gaps` joins.
+BRIDGE_FRAMES = 5
+
 _THUMB = 64
 _GREY = 32
 _BINS = 8
@@ -167,15 +170,16 @@ def _strength(hist, pix, i):
 
 
 def bridge_gaps(cuts, landmarks: np.ndarray, known: np.ndarray) -> list[int]:
-    """``cuts`` without those that fall in or at the edge of a stretch of frames without a face,
-    when the face after the stretch continues the one before it (a jump below
-    :data:`CUT_FACE_JUMP`): a blank or flashed frame, or an occlusion, is not a change of shot."""
+    """``cuts`` without those that fall in or at the edge of a stretch of at most
+    :data:`BRIDGE_FRAMES` frames without a face, when the face after the stretch continues the one
+    before it (a jump below :data:`CUT_FACE_JUMP`): a blank or flashed frame, or a short occlusion,
+    is not a change of shot. A longer faceless stretch is a cutaway and keeps its cuts."""
     known = np.asarray(known, bool)
     seen = np.flatnonzero(known)
     out: list[int] = []
     for c in sorted(int(c) for c in cuts):
         before, after = seen[seen < c], seen[seen >= c]
-        if len(before) and len(after) and after[0] - before[-1] > 1:
+        if len(before) and len(after) and 1 < after[0] - before[-1] <= BRIDGE_FRAMES + 1:
             pair = np.stack([landmarks[before[-1]], landmarks[after[0]]])
             if face_jumps(pair)[1] < CUT_FACE_JUMP:
                 continue
