@@ -47,3 +47,12 @@ def test_bad_option_values_are_rejected_by_the_parser(capsys):
         main(["demo", "--max-frames", "0"])
     assert info.value.code == 2
     assert "positive integer" in capsys.readouterr().err
+
+
+def test_cuts_option_comes_from_the_config_field(capsys):
+    base = ["reenact", "--source", "s.png", "--driving", "d.mp4", "--out", "o.mp4"]
+    assert config_from_args(build_parser().parse_args(base)).cuts == "reanchor"
+    assert config_from_args(build_parser().parse_args([*base, "--cuts", "ignore"])).cuts == "ignore"
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args([*base, "--cuts", "split-everything"])
+    assert info.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from video2stylegan.method.config import (
     SOURCES,
     ZETA_ANCHORS,
     ReenactConfig,
+    choice_fields,
     weight_fields,
 )
 
@@ -105,6 +106,8 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
         group.add_argument(f"--no-{name}", action="store_true", help=f"switch the {name} component off")
     for option, _, choices, text in CHOICES:
         group.add_argument(f"--{option}", choices=choices, default=None, help=text)
+    for f in choice_fields():
+        add_field_option(group, f, choices=f.metadata["choices"])
     group.add_argument("--no-canonical-feedback", action="store_true",
                        help="do not correct the canonical transform for where the edited face already is")
     group.add_argument("--pose-regressor", choices=("auto", "generator", "renderer"), default="auto",
@@ -171,6 +174,9 @@ def config_from_args(args: argparse.Namespace) -> ReenactConfig:
         value = getattr(args, option.replace("-", "_"))
         if value is not None:
             values[field] = value
+    for f in choice_fields():
+        if getattr(args, f.name) is not None:
+            values[f.name] = getattr(args, f.name)
     if args.no_canonical_feedback:
         values["canonical_feedback"] = False
     return ReenactConfig(**values)
