@@ -126,3 +126,11 @@ def test_faces_json_lists_cuts_and_partial_frames(tmp_path):
     data = json.loads((out / "faces.json").read_text())
     assert data["cuts"] and abs(data["cuts"][0] - 5) <= 1
     assert 7 in data["partial_frames"] and set(data["partial_frames"]) <= {7}
+
+
+def test_missing_faces_is_spelled_as_in_reenact_and_the_old_spelling_still_works():
+    from video2stylegan.cli.main import build_parser
+
+    for spelling in ("--missing-faces", "--on-missing"):
+        args = build_parser().parse_args(["faces", "clip.mp4", "--out", "o", spelling, "fail"])
+        assert args.on_missing == "fail"

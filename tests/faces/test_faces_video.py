@@ -41,8 +41,9 @@ def test_missing_frames_are_reported_and_interpolated(caplog):
 
 def test_missing_frames_can_fail_instead():
     clip = _moving_clip(n=5, blank=(1, 2, 4))
-    with pytest.raises(NoFaceError, match=r"3 of 5 frames of clip.mp4 \(frames 1-2, 4\)"):
+    with pytest.raises(NoFaceError, match=r"3 of 5 frames of clip.mp4 \(frames 1-2, 4\)") as info:
         track_faces(clip, upsample=0, on_missing="fail", progress=False, source="clip.mp4")
+    assert "--missing-faces interpolate" in str(info.value) and "on_missing=" not in str(info.value)
 
 
 def test_missing_at_the_ends_hold_the_nearest_face():
@@ -52,8 +53,12 @@ def test_missing_at_the_ends_hold_the_nearest_face():
 
 def test_no_face_anywhere_is_an_error():
     clip = _moving_clip(n=3, blank=(0, 1, 2))
-    with pytest.raises(NoFaceError, match="any of the 3 frames of empty.mp4"):
+    with pytest.raises(NoFaceError, match="any of the 3 frames of empty.mp4") as info:
         track_faces(clip, upsample=0, progress=False, source="empty.mp4")
+    # advice in command-line spelling, one threshold: 80 px at --upsample 0, and what the larger levels reach
+    assert "faces narrower than about 80 px are missed at --upsample 0" in str(info.value)
+    assert "--upsample 1 (about 40 px)" in str(info.value) and "--detector cnn" in str(info.value)
+    assert "detector='cnn'" not in str(info.value)
 
 
 def test_real_clip_track_and_align(shared_data):

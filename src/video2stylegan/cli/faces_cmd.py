@@ -55,7 +55,7 @@ def register(subparsers) -> None:
         "default: nearest the previous frame's face) or an index, 0 = largest",
     )
     p.add_argument(
-        "--on-missing", choices=["interpolate", "fail"], default="interpolate",
+        "--missing-faces", "--on-missing", dest="on_missing", choices=["interpolate", "fail"], default="interpolate",
         help="video frames without a face: interpolate neighbours' landmarks (default) or fail",
     )
     p.add_argument("--smooth", type=int, default=3, help="temporal window of the crop smoothing in frames (1 = off)")

@@ -44,6 +44,7 @@ from video2stylegan.faces.detection import (
     choose_face,
     detect_faces,
     landmarks_in_box,
+    no_face_advice,
     redetect_near,
 )
 
@@ -321,8 +322,8 @@ def track_faces(
         )
     if len(missing) == len(faces):
         raise NoFaceError(
-            f"no face found in any of the {len(faces)} frames of {name}; use a clip where a face "
-            "is visible and at least about 40 pixels wide, or try detector='cnn'."
+            f"no face found in any of the {len(faces)} frames of {name}; "
+            + no_face_advice(upsample).replace("use an image", "use a clip")
         )
     if missing:
         listed = _ranges(missing)
@@ -334,7 +335,7 @@ def track_faces(
         if on_missing == "fail":
             raise NoFaceError(
                 f"no face found in {len(missing)} of {len(faces)} frames of {name} (frames {listed}{why}); "
-                "pass on_missing='interpolate' to fill them from neighbouring frames, or trim the clip."
+                "use --missing-faces interpolate to fill them from neighbouring frames, or trim the clip."
             )
         log.warning(
             "%s: no face in %d of %d frames (frames %s%s); their landmarks are interpolated",
