@@ -1,4 +1,4 @@
-"""FFHQ alignment, its inverse (paste-back) and temporal smoothing of crops.
+"""FFHQ alignment and temporal smoothing of crops (the inverse, paste-back, is in :mod:`~video2stylegan.faces.paste`).
 
 The crop follows the recipe that produced the FFHQ dataset (Karras et al.,
 "A Style-Based Generator Architecture for GANs", 2019, dataset tools):
@@ -17,7 +17,7 @@ The crop follows the recipe that produced the FFHQ dataset (Karras et al.,
 Unlike the original script, which divided the quad by the shrink factor and so
 shifted it by up to half a shrunk pixel, every step here keeps the geometry
 exact, so :attr:`AlignedFace.matrix` is the precise map from image to crop and
-:func:`paste_back` is its exact inverse.
+:func:`video2stylegan.faces.paste.paste_back` is its exact inverse.
 
 Coordinates are pixel positions with integer values at pixel centres (dlib and
 OpenCV convention). Internally the affine maps are built in "corner"
