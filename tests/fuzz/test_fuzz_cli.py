@@ -134,6 +134,10 @@ CASES: list[Case] = [
     *net_cases("info", ["info"]),
     # ------------------------------------------------------------------ generate
     *number_cases("generate", GEN, "--trunc", forbid=(LOAD,), skip=("zero", "negative")),  # -2..2 is valid
+    Case("generate--translate-nan", [*GEN, "--translate", "nan,inf"], names=("--translate",), forbid=(LOAD,)),
+    Case("generate--device-meta", [*GEN, "--device", "meta"], names=("meta", "use auto, cpu, cuda")),
+    Case("generate--network-folder", ["generate", "--network", "{in}", "--outdir", "{out}/gen", "--seeds", "0",
+                                      "--device", "cpu"], names=("is a folder, not a network file",)),
     *number_cases("generate", GEN, "--rotate", forbid=(LOAD,), skip=("zero", "negative")),
     *number_cases("generate", GEN, "--batch", forbid=(LOAD,), skip=("huge",), bad={**BAD_NUMBERS, "huge": "9" * 30}),
     Case("generate--seeds-negative", [*GEN[:-4], "--seeds=-1", "--device", "cpu"], names=("--seeds",), exit=(1, 2),
@@ -177,6 +181,8 @@ CASES: list[Case] = [
     *number_cases("synth-video", SYNTHV, "--fps", forbid=(SYNTH,)),
     *number_cases("synth-video", SYNTHV, "--head-motion", forbid=(SYNTH,),
                   bad={"nan": "nan", "inf": "inf", "negative": "-1"}),
+    Case("synth-video--out-avi", [*SYNTHV, "--out", "{out}/s.avi"], names=(".mp4",)),  # refused by synth_video itself
+    Case("synth-video--seed-negative", [*SYNTHV, "--seed=-1"], exit=2, names=("--seed",), forbid=(SYNTH,)),
     Case("synth-video--ground-truth-not-npz", [*SYNTHV, "--ground-truth", "{out}/gt.txt"], names=("--ground-truth",),
          forbid=(SYNTH,)),
     # ------------------------------------------------------------------ reenact
@@ -223,6 +229,7 @@ CASES: list[Case] = [
          mutate=text("source.png")),
     # ------------------------------------------------------------------ train-synthetic
     *number_cases("train-synthetic", TRAIN_ARGS, "--lr", forbid=(TRAIN,), skip=("zero",)),
+    *number_cases("train-synthetic", TRAIN_ARGS, "--ema-kimg", forbid=(TRAIN,), skip=("zero", "huge")),
     *number_cases("train-synthetic", TRAIN_ARGS, "--steps", forbid=(TRAIN,),
                   skip=("nan", "inf", "-inf", "huge")),
     *number_cases("train-synthetic", TRAIN_ARGS, "--part-weight", forbid=(TRAIN,),
