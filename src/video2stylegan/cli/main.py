@@ -50,25 +50,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except Video2StyleGANError as exc:
-        print(f"video2stylegan {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return _report(args, f"error: {exc}")
     except KeyboardInterrupt:
-        print(f"video2stylegan {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _report(args, "interrupted", status=130)
     except OSError as exc:
         # the last line of defence: a full disk, a read-only folder or a permission error that a write site
         # did not turn into our own error is still one line, naming the file, not a traceback
-        print(f"video2stylegan {args.command}: error: {os_error_text(exc)}", file=sys.stderr)
-        return 1
+        return _report(args, f"error: {os_error_text(exc)}")
     except MemoryError:
-        print(f"video2stylegan {args.command}: error: out of memory; {MEMORY_HINT}", file=sys.stderr)
-        return 1
+        return _report(args, f"error: out of memory; {MEMORY_HINT}")
     except RuntimeError as exc:
         if not _is_gpu_out_of_memory(exc):
             raise
-        print(f"video2stylegan {args.command}: error: the GPU ran out of memory; {MEMORY_HINT}", file=sys.stderr)
-        return 1
+        return _report(args, f"error: the GPU ran out of memory; {MEMORY_HINT}")
     return 0
+
+
+def _report(args, text: str, status: int = 1) -> int:
+    """Print ``video2stylegan <command>: <text>`` as the one line on stderr; return the exit status."""
+    print(f"video2stylegan {args.command}: {text}", file=sys.stderr)
+    return status
 
 
 def _is_gpu_out_of_memory(exc: RuntimeError) -> bool:
