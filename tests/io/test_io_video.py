@@ -282,3 +282,25 @@ def test_check_video_refuses_truncated_undecodable_and_oversized_videos(tmp_path
     wide = _write_with_pts(tmp_path / "wide.mp4", [0], size=(16, MAX_VIDEO_SIDE + 2))
     with pytest.raises(MediaError, match=r"wide.mp4 is 8194x16 pixels; at most 8192 on a side is read"):
         check_video(wide)
+
+
+def test_frame_spool_reads_back_what_was_appended(tmp_path):
+    from video2stylegan.io.video import FrameSpool
+
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (6, 8, 3), dtype=np.uint8) for _ in range(5)]
+    spool = FrameSpool(tmp_path)
+    spool.extend(frames)
+    assert len(spool) == 5 and spool.shape == (5, 6, 8, 3) and spool.dtype == np.uint8
+    np.testing.assert_array_equal(np.asarray(spool), np.stack(frames))
+    np.testing.assert_array_equal(spool[3], frames[3])
+    view = spool[1:4]
+    assert len(view) == 3 and [f.tolist() for f in view] == [f.tolist() for f in frames[1:4]]
+    np.testing.assert_array_equal(spool[[4, 0, 4]][2], frames[4])
+    spool[0][:] = 0  # a frame read back is a copy: the stored one is unchanged
+    np.testing.assert_array_equal(spool[0], frames[0])
+    with pytest.raises(TypeError):
+        view.append(frames[0])
+    with pytest.raises(InvalidOptionError):
+        spool.append(frames[0].astype(np.float32))
+    assert list(tmp_path.iterdir()) == []  # the file has no name in the folder

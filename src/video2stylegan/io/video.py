@@ -300,6 +300,91 @@ def read_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[
     return np.stack(frames, axis=0), fps
 
 
+class FrameSpool:
+    """A sequence of ``uint8`` frames kept in an anonymous temporary file instead of memory.
+
+    A clip's per-frame images (aligned crops, previews, rendered frames) grow with its length: at
+    1024 px one RGB frame is 3 MB, a ten-minute clip at 25 fps 47 GB per copy. A spool holds them on
+    disk and reads one back when asked (plain reads, not a memory map, so frames read stay out of the
+    process' resident set). :meth:`append` adds a frame (any shape; it is stored as ``uint8`` bytes);
+    ``spool[j]`` reads frame ``j`` as a new array, ``spool[a:b]`` or ``spool[[j, k]]`` gives a view of
+    those frames sharing the file, ``len`` and iteration work like a list's, and ``np.asarray(spool)``
+    stacks every frame (for equal shapes). The file has no name (``tempfile.TemporaryFile`` in
+    ``folder``, default the system's temporary folder) and disappears when the last view of it is
+    released.
+    """
+
+    def __init__(self, folder: str | os.PathLike | None = None):
+        import tempfile
+
+        self._file = tempfile.TemporaryFile(prefix="video2stylegan-frames-", dir=folder)
+        self._entries: list[tuple[int, tuple[int, ...]]] = []  # (offset, shape) of each frame
+        self._end = 0
+        self._root = True  # only the spool that made the file appends to it
+
+    def append(self, frame) -> None:
+        if not self._root:
+            raise TypeError("a view of a FrameSpool is read-only; append to the spool it came from")
+        arr = np.ascontiguousarray(frame)
+        if arr.dtype != np.uint8:
+            raise InvalidOptionError(f"a FrameSpool holds uint8 frames, got {arr.dtype}")
+        self._file.seek(self._end)
+        self._file.write(memoryview(arr).cast("B"))
+        self._entries.append((self._end, arr.shape))
+        self._end += arr.nbytes
+
+    def extend(self, frames) -> None:
+        for frame in frames:
+            self.append(frame)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _read(self, entry) -> np.ndarray:
+        offset, shape = entry
+        out = np.empty(shape, np.uint8)
+        self._file.seek(offset)
+        if self._file.readinto(memoryview(out).cast("B")) != out.nbytes:
+            raise MediaError("a frame of a temporary frame file could not be read back (was the file truncated?)")
+        return out
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return self._read(self._entries[index])
+        view = FrameSpool.__new__(FrameSpool)
+        view._file, view._end, view._root = self._file, self._end, False
+        if isinstance(index, slice):
+            view._entries = self._entries[index]
+        else:
+            view._entries = [self._entries[int(j)] for j in index]
+        return view
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for entry in self._entries:
+            yield self._read(entry)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(T, *frame shape)`` when every frame has the first one's shape (``(0,)`` when empty)."""
+        if not self._entries:
+            return (0,)
+        first = self._entries[0][1]
+        if any(shape != first for _, shape in self._entries):
+            raise ValueError("the frames of this FrameSpool differ in shape")
+        return (len(self._entries), *first)
+
+    dtype = np.dtype(np.uint8)
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.empty(self.shape, np.uint8)
+        for j, entry in enumerate(self._entries):
+            out[j] = self._read(entry)
+        return out if dtype is None else out.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"FrameSpool({len(self)} frames)"
+
+
 #: Frame rates (frames per second) a video this package writes may be asked for: slower than 0.1 is a
 #: slideshow of over ten seconds a frame, faster than 240 no player shows; outside, the encoder's time
 #: base overflows (1e11) or rounds to zero (1e-300).
