@@ -243,3 +243,18 @@ def test_pose_targets_reanchor_each_shot_and_loop_the_cuts():
     np.testing.assert_allclose(ignored[:, 0], [10, 12, 14, 40, 42, 44])
     assert _looped_cuts([3], 6, 14, "loop") == [3, 9]
     assert _looped_cuts([3], 6, 2, "truncate") == []
+
+
+def test_spooled_frames_equal_kept_frames_and_the_same_video_is_written(tiny_G, demo_files, tiny_budget, tmp_path):
+    from video2stylegan.io.video import FrameSpool, read_video
+
+    kwargs = dict(network=tiny_G, embedding=tiny_budget, max_frames=4, cache_dir=tmp_path / "cache", progress=False,
+                  use_pose=False, use_local=False, side_by_side=True, render_batch=3)
+    kept = reenact(demo_files.source, demo_files.driving, out=tmp_path / "kept.mp4", keep_frames=True, **kwargs)
+    spooled = reenact(demo_files.source, demo_files.driving, out=tmp_path / "spooled.mp4", keep_frames=False,
+                      **kwargs)
+    assert isinstance(kept.frames, np.ndarray) and isinstance(spooled.frames, FrameSpool)
+    assert spooled.frames.shape == kept.frames.shape == (4, 64, 64, 3)
+    np.testing.assert_array_equal(np.asarray(spooled.frames), kept.frames)
+    np.testing.assert_array_equal(read_video(tmp_path / "spooled.mp4")[0], read_video(tmp_path / "kept.mp4")[0])
+    assert "4 frames" in spooled.summary()

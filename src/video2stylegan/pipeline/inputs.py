@@ -30,7 +30,7 @@ from video2stylegan.io.images import as_rgb_uint8, check_image, read_image
 from video2stylegan.method.cache import file_sha256
 from video2stylegan.networks.transforms import from_uint8_images
 
-__all__ = ["SourceFace", "DrivingClip", "check_inputs", "load_source", "load_clip", "array_sha256"]
+__all__ = ["AlignedCrops", "SourceFace", "DrivingClip", "check_inputs", "load_source", "load_clip", "array_sha256"]
 
 log = logging.getLogger(__name__)
 
@@ -177,16 +177,66 @@ def _warn_partial_face(face: faces.Face, shape: tuple[int, int], name: str) -> N
                     name, margin)
 
 
+class AlignedCrops:
+    """A clip's aligned crops as a read-only sequence of :class:`~video2stylegan.faces.AlignedFace`,
+    the images held in a :class:`~video2stylegan.io.video.FrameSpool` (on disk) and the geometry
+    (matrix, quad, landmarks: a few hundred bytes a frame) in memory, so a long clip's crops do not
+    fill the memory. ``crops[j]`` reads frame ``j``'s image back; ``crops[a:b]`` and ``crops[[j, k]]``
+    are views sharing the spool; :meth:`images` reads a batch as one ``(n, R, R, 3)`` array."""
+
+    def __init__(self, spool, geometry: list, slots: list[int]):
+        self._spool, self._geometry, self._slots = spool, geometry, slots
+
+    @classmethod
+    def build(cls, aligned_faces, folder=None) -> "AlignedCrops":
+        """Spool the images of ``aligned_faces`` (an iterable, consumed once)."""
+        from video2stylegan.io.video import FrameSpool
+
+        spool, geometry = FrameSpool(folder), []
+        for a in aligned_faces:
+            spool.append(a.image)
+            geometry.append((a.matrix, a.quad, a.landmarks, a.source_shape))
+        return cls(spool, geometry, list(range(len(geometry))))
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            slot = self._slots[index]
+            matrix, quad, landmarks, source_shape = self._geometry[slot]
+            return faces.AlignedFace(image=self._spool[slot], matrix=matrix, quad=quad, landmarks=landmarks,
+                                     source_shape=source_shape)
+        slots = self._slots[index] if isinstance(index, slice) else [self._slots[int(j)] for j in index]
+        return AlignedCrops(self._spool, self._geometry, slots)
+
+    def __iter__(self):
+        for j in range(len(self)):
+            yield self[j]
+
+    def slot(self, j: int) -> int:
+        """Which stored crop frame ``j`` shows (partial frames show a visible neighbour's)."""
+        return self._slots[j]
+
+    def images(self, indices=None) -> np.ndarray:
+        """``(n, R, R, 3)`` uint8 crops of ``indices`` (default: all frames)."""
+        picks = range(len(self)) if indices is None else indices
+        return np.stack([self._spool[self._slots[j]] for j in picks])
+
+
 @dataclass
 class DrivingClip:
-    """A driving (or co-driving) clip: ``frames`` ``(T, h, w, 3)`` uint8 previews, ``fps``, the
-    per-frame ``tracks`` (:class:`~video2stylegan.faces.VideoFaces`), ``aligned`` crops at
-    the generator's resolution, and ``canonical`` ``(T, 3)`` parameters (module doc)."""
+    """A driving (or co-driving) clip: ``frames``, the ``T`` uint8 previews ``(h, w, 3)`` (a
+    :class:`~video2stylegan.io.video.FrameSpool` from :func:`load_clip`: on disk, read back per
+    frame), ``fps``, the per-frame ``tracks`` (:class:`~video2stylegan.faces.VideoFaces`),
+    ``aligned`` crops at the generator's resolution (:class:`AlignedCrops` from :func:`load_clip`,
+    images on disk too; a list of :class:`~video2stylegan.faces.AlignedFace` works as well), and
+    ``canonical`` ``(T, 3)`` parameters (module doc)."""
 
     frames: np.ndarray
     fps: float
     tracks: faces.VideoFaces
-    aligned: list[faces.AlignedFace]
+    aligned: AlignedCrops
     canonical: np.ndarray
     name: str
     sha256: str
@@ -202,13 +252,20 @@ class DrivingClip:
 
     @property
     def aligned_images(self) -> np.ndarray:
-        """``(T, R, R, 3)`` uint8 aligned crops."""
-        return np.stack([a.image for a in self.aligned])
+        """``(T, R, R, 3)`` uint8 aligned crops (all in memory: for short clips)."""
+        return self.crops()
+
+    def crops(self, indices=None) -> np.ndarray:
+        """``(n, R, R, 3)`` uint8 aligned crops of ``indices`` (default: all frames)."""
+        if isinstance(self.aligned, AlignedCrops):
+            return self.aligned.images(indices)
+        picks = range(len(self.aligned)) if indices is None else indices
+        return np.stack([self.aligned[i].image for i in picks])
 
     def targets(self, indices=None) -> torch.Tensor:
-        """Aligned crops ``[T, 3, R, R]`` in [-1, 1] (all frames, or ``indices``)."""
-        crops = self.aligned if indices is None else [self.aligned[i] for i in indices]
-        return from_uint8_images(np.stack([a.image for a in crops]))
+        """Aligned crops ``[T, 3, R, R]`` in [-1, 1] (all frames, or ``indices``; float32, 12 bytes a
+        pixel: for a long clip ask for a batch at a time)."""
+        return from_uint8_images(self.crops(indices))
 
 
 def clip_canonical_params(aligned: list[faces.AlignedFace], landmarks: np.ndarray, cuts=()) -> np.ndarray:
@@ -255,17 +312,20 @@ def load_clip(
 ) -> DrivingClip:
     """Read a video file, track its face and align its frames at ``resolution``.
 
-    Two streamed passes over the file (tracking, then alignment), so memory
-    holds the aligned crops and small previews, never the full-size frames:
-    ``frames`` of the result are the frames scaled to ``preview_height``
-    rows (default ``resolution``), for side-by-side output.
+    Two streamed passes over the file (tracking, then alignment); the aligned
+    crops and the previews go to temporary files as they are made
+    (:class:`AlignedCrops`, :class:`~video2stylegan.io.video.FrameSpool`), so
+    memory does not grow with the clip's length beyond its landmarks and
+    geometry (about 2 KB a frame): ``frames`` of the result are the frames
+    scaled to ``preview_height`` rows (default ``resolution``), for
+    side-by-side output.
     ``on_missing``: frames without a detectable face get landmarks interpolated
     from their neighbours (``"interpolate"``, logged) or fail the run
     (``"fail"``, :class:`NoFaceError` naming the frames). A clip in which no
     frame shows a face always fails. ``role`` only names the clip in messages. ``choose``
     (``--face``), ``detector`` and ``upsample``: passed to :func:`~video2stylegan.faces.track_faces`.
     """
-    from video2stylegan.io.video import iter_frames, probe_video
+    from video2stylegan.io.video import FrameSpool, iter_frames, probe_video
     from video2stylegan.pipeline.output import fit_height
 
     path = Path(video)
@@ -281,18 +341,22 @@ def load_clip(
     # shot by shot, and partial faces replaced by their fully visible neighbours (faces.video)
     steady = tracks.steady_landmarks()
     quads = tracks.smooth(np.stack([faces.ffhq_quad(lm) for lm in steady]), smooth)
-    aligned, previews = [], []
-    for j, frame in enumerate(iter_frames(path, max_frames=len(tracks))):
-        aligned.append(faces.align_face(frame, steady[j], resolution, quad=quads[j]))
-        previews.append(fit_height(frame, preview_height or resolution))
+    previews = FrameSpool()
+
+    def aligned_frames():
+        for j, frame in enumerate(iter_frames(path, max_frames=len(tracks))):
+            previews.append(fit_height(frame, preview_height or resolution))
+            yield faces.align_face(frame, steady[j], resolution, quad=quads[j])
+
+    aligned = AlignedCrops.build(aligned_frames())
     if len(aligned) != len(tracks):
         raise MediaError(f"the {role} video {path} gave {len(aligned)} frames on a second read, {len(tracks)} on the first")
     partial = tracks.partial if tracks.partial is not None else np.zeros(len(tracks), bool)
     # a partial frame's crop shows part of a face: its expression and pose targets hold the nearest
     # fully visible frame's crop, while its placement follows the interpolated landmarks
-    aligned = [aligned[k] for k in _nearest_visible(partial, tracks.cuts)]
+    aligned = aligned[_nearest_visible(partial, tracks.cuts)]
     return DrivingClip(
-        frames=np.stack(previews),
+        frames=previews,
         fps=float(info.fps),
         tracks=tracks,
         aligned=aligned,

@@ -46,7 +46,11 @@ log = logging.getLogger(__name__)
 #: The network ``reenact`` uses unless told otherwise (downloaded once, then cached).
 DEFAULT_NETWORK = "stylegan3-r-ffhq-1024x1024"
 
-__all__ = ["DEFAULT_NETWORK", "ReenactResult", "StageTimer", "reenact"]
+#: ``reenact(keep_frames=None)`` keeps the generated crops in memory up to this size (a 1024-px run:
+#: about 85 frames; 128 px: about 5400), and beyond it in a temporary file.
+KEEP_FRAMES_BYTES = 256 * 2**20
+
+__all__ = ["DEFAULT_NETWORK", "KEEP_FRAMES_BYTES", "ReenactResult", "StageTimer", "reenact"]
 
 
 class StageTimer:
@@ -70,7 +74,9 @@ class StageTimer:
 
 @dataclass
 class ReenactResult:
-    """What a run produced: the generated crops ``frames`` ``(T, R, R, 3)`` uint8, the output
+    """What a run produced: the generated crops ``frames`` ``(T, R, R, 3)`` uint8 (an array, or for a long
+    clip written to ``out`` a :class:`~video2stylegan.io.video.FrameSpool` read from disk on access:
+    ``reenact(keep_frames=...)``), the output
     file (``None`` when none was asked for), ``fps``, the resolved ``config``, and the run's
     figures: ``timings`` per stage (s), cache ``hits``/``misses``, ``source_psnr`` /
     ``pti_psnr`` (dB) of the reference embedding, ``driving_psnr`` (mean dB of the frames'
@@ -223,6 +229,7 @@ def reenact(
     local_calibration: str = "auto",
     render_batch: int = 8,
     low_memory: bool = False,
+    keep_frames: bool | None = None,
     progress: bool = True,
     **config_overrides,
 ) -> ReenactResult:
@@ -248,6 +255,11 @@ def reenact(
     :func:`default_cache_dir`; ``False`` disables caching). ``low_memory``:
     turn on ``G.synthesis.recompute_activations`` (backward passes keep about
     0.4x the activations, at about 12 % more time on a CPU).
+    ``keep_frames``: where :attr:`ReenactResult.frames` lives. ``True``: one ``(T, R, R, 3)`` array in
+    memory; ``False``: a :class:`~video2stylegan.io.video.FrameSpool` (a temporary file, read back frame
+    by frame; ``np.asarray`` stacks it), so a long clip's memory does not grow with its length; ``None``
+    (default): in memory when no ``out`` is written or the frames take at most
+    :data:`KEEP_FRAMES_BYTES`, else spooled. The output video is written while rendering either way.
     """
     from video2stylegan.method.cache import ProjectionCache, network_identity
     from video2stylegan.method.losses import perceptual_loss
@@ -347,33 +359,56 @@ def reenact(
                                   network_name, pose_regressor, local_calibration, embedding.pose_steps, timer,
                                   result, progress, cache, render_batch)
 
-    with timer("render"):
-        crops = []
-        with torch.no_grad():
-            from tqdm.auto import tqdm
+    if keep_frames is None:
+        keep_frames = out is None or T * R * R * 3 <= KEEP_FRAMES_BYTES
+    if out is not None:
+        audio = clip.audio_path if keep_audio else None
+        if keep_audio and audio is None:
+            log.warning("--keep-audio: the driving video %s has no audio track; writing without audio", clip.name)
+    # one pass: each batch is rendered, kept (in memory or spooled to disk), composed and encoded before the
+    # next is rendered, so only a batch of frames is in memory at a time (plus the kept ones)
+    store = [] if keep_frames else None
+    if not keep_frames:
+        from video2stylegan.io.video import FrameSpool
 
-            from video2stylegan.networks.transforms import to_uint8_images
-
-            for a in tqdm(range(0, T, render_batch), desc="rendering", unit="batch", disable=not progress):
-                img = render(a, min(a + render_batch, T))
-                crops.append(to_uint8_images(img))
-        result.frames = np.concatenate(crops)
-
+        store = FrameSpool()
+    crops = _rendered_crops(render, T, render_batch, store, timer, progress)
     if out is not None:
         from video2stylegan.io.video import write_video
         from video2stylegan.pipeline.output import compose_frames
 
+        frames_out = compose_frames(crops, source=src, driving=clip.frames, paste_back=paste_back,
+                                    side_by_side=side_by_side)
         with timer("write"):
-            audio = clip.audio_path if keep_audio else None
-            if keep_audio and audio is None:
-                log.warning("--keep-audio: the driving video %s has no audio track; writing without audio", clip.name)
-            frames_out = compose_frames(result.frames, source=src, driving=clip.frames, paste_back=paste_back,
-                                        side_by_side=side_by_side)
             write_video(out, frames_out, result.fps, audio_from=audio)
+        # the rendering ran inside the writer's loop: its time is its own stage, not the encoder's
+        timer.seconds["write"] -= timer.seconds.get("render", 0.0)
+    else:
+        for _ in crops:
+            pass
+    if keep_frames:
+        result.frames = np.stack(store) if store else np.zeros((0, R, R, 3), np.uint8)
+    else:
+        result.frames = store
     if cache is not None:
         result.cache = {**cache.stats(), "pti_cached": ref.cached_pti}
     result.timings = dict(timer.seconds)
     return result
+
+
+def _rendered_crops(render, T: int, batch: int, store, timer: StageTimer, progress: bool):
+    """Yield the ``T`` rendered crops ``(R, R, 3)`` uint8, ``batch`` frames rendered at a time (timed as the
+    ``render`` stage), each appended to ``store`` (a list or a :class:`~video2stylegan.io.video.FrameSpool`)."""
+    from tqdm.auto import tqdm
+
+    from video2stylegan.networks.transforms import to_uint8_images
+
+    for a in tqdm(range(0, T, batch), desc="rendering", unit="batch", disable=not progress):
+        with timer("render"), torch.no_grad():
+            images = to_uint8_images(render(a, min(a + batch, T)))
+        for crop in images:
+            store.append(crop)
+            yield crop
 
 
 def _truncate(clip: DrivingClip, length: int) -> DrivingClip:
