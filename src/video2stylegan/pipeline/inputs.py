@@ -27,6 +27,7 @@ import torch
 from video2stylegan import faces
 from video2stylegan.errors import MediaError, NoFaceError
 from video2stylegan.io.images import as_rgb_uint8, check_image, read_image
+from video2stylegan.io.video import FrameSpool, check_video, iter_frames, probe_video
 from video2stylegan.method.cache import file_sha256
 from video2stylegan.networks.transforms import from_uint8_images
 
@@ -86,8 +87,6 @@ def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = N
     Every bad input is reported, in one :class:`MediaError` whose line names each file and
     its role, so a run with a broken clip fails in seconds rather than after the network loaded.
     """
-    from video2stylegan.io.video import check_video
-
     problems = []
     checks = [(check_image, source, "source image", {})] if isinstance(source, (str, os.PathLike)) else []
     for clip, role, options in ((driving, "driving", {"max_frames": max_frames}), (co_driving, "co-driving", {})):
@@ -190,8 +189,6 @@ class AlignedCrops:
     @classmethod
     def build(cls, aligned_faces, folder=None) -> "AlignedCrops":
         """Spool the images of ``aligned_faces`` (an iterable, consumed once)."""
-        from video2stylegan.io.video import FrameSpool
-
         spool, geometry = FrameSpool(folder), []
         for a in aligned_faces:
             spool.append(a.image)
@@ -233,7 +230,7 @@ class DrivingClip:
     images on disk too; a list of :class:`~video2stylegan.faces.AlignedFace` works as well), and
     ``canonical`` ``(T, 3)`` parameters (module doc)."""
 
-    frames: np.ndarray
+    frames: np.ndarray | FrameSpool
     fps: float
     tracks: faces.VideoFaces
     aligned: AlignedCrops
@@ -325,7 +322,6 @@ def load_clip(
     frame shows a face always fails. ``role`` only names the clip in messages. ``choose``
     (``--face``), ``detector`` and ``upsample``: passed to :func:`~video2stylegan.faces.track_faces`.
     """
-    from video2stylegan.io.video import FrameSpool, iter_frames, probe_video
     from video2stylegan.pipeline.output import fit_height
 
     path = Path(video)
