@@ -15,11 +15,29 @@ import torch
 
 from video2stylegan.errors import CheckpointError
 from video2stylegan.io.atomic import atomic_output
-from video2stylegan.networks.state import build_generator, load_state, plain_value
+from video2stylegan.networks.state import build_generator, load_state, non_finite_tensors, plain_value
 
 CONFIG_KEY = "video2stylegan.config"
 FORMAT_KEY = "video2stylegan.format"
 FORMAT_VERSION = "1"
+
+
+def generator_metadata(G, extra: dict | None = None) -> dict[str, str]:
+    """The metadata of a network file: ``G``'s constructor arguments (and ``extra``) as JSON under
+    :data:`CONFIG_KEY`, and the format version."""
+    config = {"class": "StyleGAN3Generator", "init_kwargs": plain_value(G.init_kwargs)}
+    if extra:
+        config["extra"] = plain_value(extra)
+    return {CONFIG_KEY: json.dumps(config), FORMAT_KEY: FORMAT_VERSION}
+
+
+def generator_tensors(G, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """``G``'s state dict as a network file stores it: on the CPU, contiguous, floats cast to ``dtype``."""
+    tensors = {}
+    for name, tensor in G.state_dict().items():
+        tensor = tensor.detach().cpu()
+        tensors[name] = (tensor.to(dtype) if tensor.is_floating_point() else tensor).contiguous()
+    return tensors
 
 
 def save_generator(G, path: str | Path, dtype: torch.dtype = torch.float32, extra: dict | None = None) -> Path:
@@ -27,24 +45,17 @@ def save_generator(G, path: str | Path, dtype: torch.dtype = torch.float32, extr
     from safetensors.torch import save_file
 
     path = Path(path)
-    config = {"class": "StyleGAN3Generator", "init_kwargs": plain_value(G.init_kwargs)}
-    if extra:
-        config["extra"] = plain_value(extra)
-    tensors = {}
-    for name, tensor in G.state_dict().items():
-        tensor = tensor.detach().cpu()
-        if tensor.is_floating_point():
-            if not bool(torch.isfinite(tensor).all()):
-                raise CheckpointError(f"{path} was not written: {name} holds non-finite values (NaN or inf)")
-            tensor = tensor.to(dtype)
-            if not bool(torch.isfinite(tensor).all()):
-                raise CheckpointError(f"{path} was not written: {name} has values beyond the range of {dtype}; "
-                                      "store it as float32")
-        tensors[name] = tensor.contiguous()
-    metadata = {CONFIG_KEY: json.dumps(config), FORMAT_KEY: FORMAT_VERSION}
+    bad = non_finite_tensors(G.state_dict().items())
+    if bad:
+        raise CheckpointError(f"{path} was not written: {bad[0]} holds non-finite values (NaN or inf)")
+    tensors = generator_tensors(G, dtype)
+    bad = non_finite_tensors(tensors.items())
+    if bad:
+        raise CheckpointError(f"{path} was not written: {bad[0]} has values beyond the range of {dtype}; "
+                              "store it as float32")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, suffix=".partial", what="network", error=CheckpointError) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+        save_file(tensors, str(tmp), metadata=generator_metadata(G, extra))
     return path
 
 

@@ -88,6 +88,19 @@ def build_generator(init_kwargs: dict, where: str) -> Generator:
         raise CheckpointError(f"{where}: unsupported generator settings {kwargs} ({type(exc).__name__}: {exc})") from None
 
 
+def non_finite_tensors(named) -> list[str]:
+    """Names of the floating-point tensors of ``named`` (``(name, tensor)`` pairs) that hold nan or inf, in
+    order; one device synchronisation when all are finite and on one device."""
+    named = [(name, t) for name, t in named if torch.is_tensor(t) and t.is_floating_point()]
+    if not named:
+        return []
+    flags = [torch.isfinite(t).all() for _, t in named]
+    ok = torch.stack([flag.to(flags[0].device) for flag in flags])
+    if bool(ok.all()):
+        return []
+    return [name for (name, _), good in zip(named, ok.tolist()) if not good]
+
+
 def load_state(G: Generator, state: dict, where: str) -> None:
     """Copy ``state`` into ``G``: exactly the same names and shapes, finite values only."""
     expected = G.state_dict()
@@ -102,10 +115,12 @@ def load_state(G: Generator, state: dict, where: str) -> None:
     for name, tensor in state.items():
         if tuple(tensor.shape) != tuple(expected[name].shape):
             raise CheckpointError(f"{where}: {name} has shape {list(tensor.shape)}, expected {list(expected[name].shape)}")
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            bad = int((~torch.isfinite(tensor)).sum())
-            raise CheckpointError(
-                f"{where}: {name} holds {bad} non-finite values (NaN or inf) of {tensor.numel()}: the file is damaged "
-                "or its training diverged; download or convert it again"
-            )
+    bad = non_finite_tensors(state.items())
+    if bad:
+        tensor = state[bad[0]]
+        count = int((~torch.isfinite(tensor)).sum())
+        raise CheckpointError(
+            f"{where}: {bad[0]} holds {count} non-finite values (NaN or inf) of {tensor.numel()}: the file is damaged "
+            "or its training diverged; download or convert it again"
+        )
     G.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)

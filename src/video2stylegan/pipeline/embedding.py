@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,17 @@ from pathlib import Path
 import torch
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.method.cache import BadEntry, ProjectionCache, canonical_json, read_tensor_entry, touch
-from video2stylegan.method.cache import write_tensor_entry
+from video2stylegan.method.cache import (
+    BadEntry,
+    ProjectionCache,
+    canonical_json,
+    read_tensor_entry,
+    touch,
+    write_tensor_entry,
+)
 from video2stylegan.method.projection import FramesResult, ProjectionSettings, project_frames, project_image
 from video2stylegan.method.pti import pivotal_tuning
+from video2stylegan.networks.checkpoint import generator_metadata, generator_tensors
 
 log = logging.getLogger(__name__)
 
@@ -176,15 +182,6 @@ def pti_entry_path(cache: ProjectionCache, key: str) -> Path:
     return Path(cache.root) / "pti" / f"{key}.safetensors"
 
 
-def _stored_state(G) -> dict[str, torch.Tensor]:
-    """The tensors a PTI entry stores: G's state dict on the CPU, floats as float32."""
-    state = {}
-    for name, t in G.state_dict().items():
-        t = t.detach().to("cpu")
-        state[name] = (t.float() if t.is_floating_point() else t).contiguous()
-    return state
-
-
 def load_pti_entry(cache: ProjectionCache, path: Path, G):
     """The PTI-tuned copy of ``G`` stored at ``path``, or ``None`` (absent, or bad: then deleted).
 
@@ -209,13 +206,8 @@ def load_pti_entry(cache: ProjectionCache, path: Path, G):
 def save_pti_entry(cache: ProjectionCache, path: Path, G_pti) -> Path | None:
     """Store a PTI-tuned generator at ``path`` with its record; ``None`` when the write failed (warned
     once per cache). The file is also a network file: its config metadata is ``save_generator``'s."""
-    from video2stylegan.networks.checkpoint import CONFIG_KEY, FORMAT_KEY, FORMAT_VERSION
-    from video2stylegan.networks.state import plain_value
-
-    config = {"class": "StyleGAN3Generator", "init_kwargs": plain_value(G_pti.init_kwargs)}
-    metadata = {CONFIG_KEY: json.dumps(config), FORMAT_KEY: FORMAT_VERSION}
     try:
-        return write_tensor_entry(path, _stored_state(G_pti), metadata, what="PTI cache entry")
+        return write_tensor_entry(path, generator_tensors(G_pti), generator_metadata(G_pti), what="PTI cache entry")
     except OSError as exc:
         cache.write_failed(path.parent, exc)
         return None

@@ -43,6 +43,7 @@ import torch
 from video2stylegan.errors import CheckpointError, GenerationError, InvalidOptionError
 from video2stylegan.io.atomic import atomic_output
 from video2stylegan.io.outputs import check_output
+from video2stylegan.networks.state import non_finite_tensors
 from video2stylegan.synthetic.head_model import BROWS, EYES, MOUTH, NOSE
 from video2stylegan.synthetic.params import NATURAL_POSE_SIGMA, Expression, HeadParams, Identity, Pose
 from video2stylegan.synthetic.renderer import render
@@ -391,19 +392,6 @@ class Run:
 def _write_text(path: Path, text: str) -> None:
     with atomic_output(path, what="file", error=CheckpointError) as tmp:
         tmp.write_text(text)
-
-
-def non_finite_tensors(named) -> list[str]:
-    """Names of the floating-point tensors of ``named`` (``(name, tensor)`` pairs) that hold nan or inf, in
-    order; one device synchronisation when all are finite and on one device."""
-    named = [(name, t) for name, t in named if torch.is_tensor(t) and t.is_floating_point()]
-    if not named:
-        return []
-    flags = [torch.isfinite(t).all() for _, t in named]
-    ok = torch.stack([flag.to(flags[0].device) for flag in flags])
-    if bool(ok.all()):
-        return []
-    return [name for (name, _), good in zip(named, ok.tolist()) if not good]
 
 
 def _optimizer_tensors(opt):
