@@ -27,7 +27,9 @@ chunk of ``batch`` frames starts from the solution of the frame before it,
 with the much shorter ``settings_next``; ``batch=1`` (default) is the strict
 frame-by-frame chain. Without warm start every frame is a cold start with
 ``settings_first``, ``batch`` frames at a time. A :class:`ProjectionCache`
-makes reruns free.
+makes reruns free. The frames come as one tensor or from a
+:class:`FrameSource`, read one chunk at a time, so a long clip's frames need
+not all be in memory.
 
 Defaults (measured with ``benchmarks/projection.py`` on the untrained
 ``random-t-128`` network and a 64 px random network, weight-free loss; see
@@ -47,10 +49,11 @@ import hashlib
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import torch
 
+from video2stylegan.errors import InvalidOptionError
 from video2stylegan.method.losses import perceptual_loss, pixel_loss, psnr
 
 log = logging.getLogger(__name__)
@@ -251,6 +254,38 @@ class FramesResult:
         return int(sum(self.steps))
 
 
+@runtime_checkable
+class FrameSource(Protocol):
+    """Frames read on demand: ``len(source)`` frames; ``source.targets(indices)`` returns the frames
+    ``indices`` (a list of frame indices, in that order) as ``[n, 3, R, R]`` in [-1, 1]. A
+    :class:`~video2stylegan.pipeline.inputs.DrivingClip` is one (its aligned crops, spooled on disk)."""
+
+    def __len__(self) -> int: ...
+
+    def targets(self, indices: list[int]) -> torch.Tensor: ...
+
+
+def frame_reader(frames) -> tuple[int, Callable[[list[int]], torch.Tensor]]:
+    """``(T, read)`` for a tensor ``[T, 3, R, R]``, a sequence of ``[3, R, R]`` frames or a
+    :class:`FrameSource`: ``read(indices)`` gives those frames as one ``[n, 3, R, R]`` tensor and holds
+    no other frame (a tensor is indexed, so its chunks are exactly the rows it holds)."""
+    if isinstance(frames, torch.Tensor):
+        return frames.shape[0], lambda indices: frames[indices]
+    if isinstance(frames, FrameSource):
+        def read(indices):
+            chunk = frames.targets(list(indices))
+            if not isinstance(chunk, torch.Tensor) or chunk.ndim != 4 or chunk.shape[0] != len(indices):
+                got = list(chunk.shape) if isinstance(chunk, torch.Tensor) else type(chunk).__name__
+                raise InvalidOptionError(f"the frame source {type(frames).__name__} gave {got} for {len(indices)} "
+                                         "frames; its targets(indices) must return one [n, 3, R, R] tensor")
+            return chunk
+        return len(frames), read
+    if isinstance(frames, Sequence) or (hasattr(frames, "__len__") and hasattr(frames, "__getitem__")):
+        return len(frames), lambda indices: torch.stack([torch.as_tensor(frames[j]) for j in indices])
+    raise InvalidOptionError(f"frames must be a [T, 3, R, R] tensor, a sequence of [3, R, R] frames or a frame "
+                             f"source with len() and targets(indices), got {type(frames).__name__}")
+
+
 def frames_settings_dict(
     settings_first: ProjectionSettings, settings_next: ProjectionSettings, warm_start: bool, batch: int
 ) -> dict:
@@ -263,7 +298,7 @@ def frames_settings_dict(
 
 def project_frames(
     G,
-    frames: torch.Tensor | Sequence[torch.Tensor],
+    frames: torch.Tensor | Sequence[torch.Tensor] | FrameSource,
     settings_first: ProjectionSettings | None = None,
     settings_next: ProjectionSettings | None = None,
     warm_start: bool = True,
@@ -277,7 +312,12 @@ def project_frames(
     init_ws: torch.Tensor | None = None,
     first_index: int = 0,
 ) -> FramesResult:
-    """Project aligned frames ``[T, 3, R, R]`` (or a sequence of ``[3, R, R]``) in [-1, 1] into W+.
+    """Project aligned frames ``[T, 3, R, R]`` (or a sequence of ``[3, R, R]``, or a :class:`FrameSource`)
+    in [-1, 1] into W+.
+
+    Only the frames of the chunk being optimised are read (plus those of cached entries stored without a
+    PSNR, to measure it), so with a :class:`FrameSource` memory holds one chunk whatever the clip's
+    length; cache hits read no frame. The result does not depend on how the frames are given.
 
     Warm start: frame 0 (cold, ``settings_first``), then chunks of ``batch``
     frames each initialised from the ws of the frame just before the chunk
@@ -296,11 +336,7 @@ def project_frames(
     """
     s_first = settings_first or ProjectionSettings()
     s_next = settings_next or ProjectionSettings.warm()
-    if isinstance(frames, torch.Tensor):
-        frames_t = frames
-    else:
-        frames_t = torch.stack([torch.as_tensor(f) for f in frames])
-    T = frames_t.shape[0]
+    T, read = frame_reader(frames)
     batch = max(1, int(batch))
     device = G.w_avg.device
     use_cache = cache is not None
@@ -346,7 +382,7 @@ def project_frames(
             else:
                 todo.append(j)
         if todo:
-            target = frames_t[todo].to(device=device, dtype=torch.float32)
+            target = read(todo).to(device=device, dtype=torch.float32)
             init = (init_ws if a == 0 else ws_out[a - 1])[None] if warm else None
             r = project_image(G, target, s, init_ws=init, progress=False, loss_fn=loss_fn, identity_fn=identity_fn,
                               desc=f"frames {a}-{b - 1}")
@@ -361,12 +397,12 @@ def project_frames(
         if idx:  # entries stored without their PSNR
             with torch.no_grad():
                 img = G.synthesis(torch.stack([ws_out[j] for j in idx]))
-                psnr_out[idx] = psnr(img, frames_t[idx].to(device=device, dtype=torch.float32)).cpu()
+                psnr_out[idx] = psnr(img, read(idx).to(device=device, dtype=torch.float32)).cpu()
         bar.update(b - a)
         bar.set_postfix(psnr=f"{float(psnr_out[a:b].mean()):.2f}")
     bar.close()
     return FramesResult(ws=torch.stack(ws_out), psnr=psnr_out, steps=steps, cached=cached)
 
 
-__all__ = ["FramesResult", "ProjectionResult", "ProjectionSettings", "frames_settings_dict", "project_frames",
+__all__ = ["FrameSource", "FramesResult", "ProjectionResult", "ProjectionSettings", "frames_settings_dict", "project_frames",
            "project_image"]

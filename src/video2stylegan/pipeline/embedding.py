@@ -25,7 +25,13 @@ from video2stylegan.method.cache import (
     touch,
     write_tensor_entry,
 )
-from video2stylegan.method.projection import FramesResult, ProjectionSettings, project_frames, project_image
+from video2stylegan.method.projection import (
+    FrameSource,
+    FramesResult,
+    ProjectionSettings,
+    project_frames,
+    project_image,
+)
 from video2stylegan.method.pti import pivotal_tuning
 from video2stylegan.networks.checkpoint import generator_metadata, generator_tensors
 
@@ -257,7 +263,7 @@ def default_frame_batch(G) -> int:
 
 def embed_clip(
     G,
-    targets: torch.Tensor,
+    frames: torch.Tensor | FrameSource,
     clip_key: str,
     options: EmbeddingOptions,
     *,
@@ -266,15 +272,19 @@ def embed_clip(
     loss_fn=None,
     progress: bool = True,
 ) -> FramesResult:
-    """Project aligned frames ``[T, 3, R, R]`` into W+, each warm-started from the one before.
+    """Project a clip's aligned frames into W+, each warm-started from the one before.
 
-    ``clip_key`` identifies the frames in the cache (file hash plus alignment settings).
+    ``frames``: the clip itself (a :class:`~video2stylegan.method.projection.FrameSource` such as a
+    :class:`~video2stylegan.pipeline.inputs.DrivingClip`, read one chunk of ``frame_batch`` frames at a
+    time, so memory does not grow with the clip's length) or a ``[T, 3, R, R]`` tensor in [-1, 1]; both
+    give the same result and the same cache entries. ``clip_key`` identifies the frames in the cache
+    (file hash plus alignment settings).
     """
     if cache is not None:
         cache.expect_ws(network_id, G.num_ws, G.w_dim)
     return project_frames(
         G,
-        targets,
+        frames,
         options.first_frame_settings(),
         options.next_frame_settings(),
         warm_start=True,

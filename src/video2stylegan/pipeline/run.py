@@ -336,7 +336,7 @@ def reenact(
             clip_key = f"{clip.sha256}:aligned{R}:smooth3" + (":shots" if clip.cuts or clip.partial else "")
             if (face, detector, upsample) != ("previous", "hog", "auto"):  # another face, other crops
                 clip_key += f":face={face}:{detector}:upsample={upsample}"
-            frames_result = embed_clip(G, clip.targets(), clip_key, embedding, cache=cache, network_id=net_id,
+            frames_result = embed_clip(G, clip, clip_key, embedding, cache=cache, network_id=net_id,
                                        loss_fn=loss_fn, progress=progress)
         w_drive = frames_result.ws.to(device_t)
         drive_psnr = float(frames_result.psnr.nanmean())
