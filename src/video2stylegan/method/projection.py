@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import torch
+from tqdm.auto import tqdm
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.method.losses import perceptual_loss, pixel_loss, psnr
@@ -188,8 +189,6 @@ def project_image(
     psnr_hist: list[float] = []
     reached = [-1] * n
     steps_run = 0
-    from tqdm.auto import tqdm
-
     bar = tqdm(range(s.steps), desc=desc, disable=not progress, leave=False)
     for step in bar:
         # Reached-threshold check happens on the image of the current ws (before the step).
@@ -365,8 +364,6 @@ def project_frames(
         chunks += [(a, min(a + batch, T), s_next, True) for a in range(1, T, batch)]
     else:
         chunks += [(a, min(a + batch, T), s_first, False) for a in range(0, T, batch)]
-
-    from tqdm.auto import tqdm
 
     bar = tqdm(total=T, desc="projecting frames", unit="frame", disable=not progress)
     for a, b, s, warm in chunks:

@@ -25,6 +25,7 @@ from video2stylegan.method.cache import (
     touch,
     write_tensor_entry,
 )
+from video2stylegan.method.losses import psnr as psnr_fn
 from video2stylegan.method.projection import (
     FrameSource,
     FramesResult,
@@ -144,8 +145,6 @@ def embed_source(
     :mod:`video2stylegan.method.cache`; the PTI weights must also fit ``G``):
     a bad one is deleted with a warning and recomputed.
     """
-    from video2stylegan.method.losses import psnr as psnr_fn
-
     device = G.w_avg.device
     settings = options.source_settings()
     key_source = f"ref:{source_hash}"
