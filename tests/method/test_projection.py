@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from video2stylegan.method.projection import ProjectionSettings, project_frames, project_image
+from video2stylegan.method.projection import ProjectionSettings, frames_settings_dict, project_frames, project_image
 from video2stylegan.networks.stylegan3 import Generator
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,75 @@ def test_batch_w_mode_and_init(G):
 
     project_image(G, frames[:1], s.replace(steps=1, identity_weight=0.5), identity_fn=ident, progress=False)
     assert calls == [1]
+
+
+class CountingSource:
+    """A frame source over a tensor that records every batch of indices read from it."""
+
+    def __init__(self, frames):
+        self.frames, self.reads = frames, []
+
+    def __len__(self):
+        return self.frames.shape[0]
+
+    def targets(self, indices):
+        self.reads.append(list(indices))
+        return self.frames[indices].clone()
+
+
+@pytest.mark.parametrize("warm_start, batch", [(True, 2), (True, 1), (False, 2)])
+def test_frame_source_gives_bitwise_the_tensor_result_reading_one_chunk_at_a_time(G, warm_start, batch):
+    _, frames = clip(G, 5, 0.1, seed=3)
+    first = ProjectionSettings(steps=3, perceptual="fallback")
+    nxt = ProjectionSettings.warm(steps=2, perceptual="fallback")
+    kw = dict(warm_start=warm_start, batch=batch, progress=False)
+    whole = project_frames(G, frames, first, nxt, **kw)
+    source = CountingSource(frames)
+    streamed = project_frames(G, source, first, nxt, **kw)
+    listed = project_frames(G, list(frames), first, nxt, **kw)
+    for other in (streamed, listed):
+        assert torch.equal(other.ws, whole.ws) and torch.equal(other.psnr, whole.psnr)
+        assert other.steps == whole.steps
+    assert whole.psnr.isfinite().all() and not torch.equal(whole.ws[0], whole.ws[-1])
+    # every frame read exactly once, in chunks of at most `batch` frames (frame 0 alone when warm)
+    assert sorted(j for r in source.reads for j in r) == list(range(5))
+    assert max(len(r) for r in source.reads) == batch
+    if warm_start:
+        assert source.reads[0] == [0]
+
+
+def test_frame_source_reads_only_frames_the_cache_cannot_answer(G, tmp_path):
+    from video2stylegan.method.cache import ProjectionCache, network_identity
+
+    _, frames = clip(G, 4, 0.1, seed=4)
+    first = ProjectionSettings(steps=2, perceptual="fallback")
+    nxt = ProjectionSettings.warm(steps=1, perceptual="fallback")
+    cache = ProjectionCache(tmp_path)
+    kw = dict(cache=cache, network_id=network_identity(G), source_hash="clip", batch=2, progress=False)
+    fresh = project_frames(G, frames, first, nxt, **kw)  # entries written by the tensor path
+    source = CountingSource(frames)
+    again = project_frames(G, source, first, nxt, **kw)
+    assert all(again.cached) and cache.hits == 4 and source.reads == []  # same keys; cached PSNRs need no frame
+    assert torch.equal(again.ws, fresh.ws) and torch.equal(again.psnr, fresh.psnr)
+    # an entry stored without its PSNR: only that frame is read back, to measure it
+    settings = frames_settings_dict(first, nxt, True, 2)
+    cache.put(kw["network_id"], "clip", 2, settings, fresh.ws[2].numpy(), psnr=None)
+    third = project_frames(G, source, first, nxt, **kw)
+    assert source.reads == [[2]] and all(third.cached)
+    torch.testing.assert_close(third.psnr, fresh.psnr, rtol=0, atol=1e-4)
+
+
+def test_bad_frame_sources_are_named():
+    from video2stylegan.errors import InvalidOptionError
+
+    G = Generator(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=3, channel_base=256, channel_max=8)
+    s = ProjectionSettings(steps=1, perceptual="fallback")
+
+    class Short(CountingSource):
+        def targets(self, indices):
+            return self.frames[:1]
+
+    with pytest.raises(InvalidOptionError, match=r"Short gave \[1, 3, 16, 16\] for 2 frames"):
+        project_frames(G, Short(torch.zeros(3, 3, 16, 16)), s, s, warm_start=False, batch=2, progress=False)
+    with pytest.raises(InvalidOptionError, match="frame source with len"):
+        project_frames(G, 42, s, s, progress=False)
