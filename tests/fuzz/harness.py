@@ -37,7 +37,7 @@ CALIBRATE = ("video2stylegan.method.local_channels:calibrate_local_channels",
              "video2stylegan.method.local_channels:calibrate_cached",
              "video2stylegan.method.pose:calibrate_pose_regressor")
 EVALUATE = ("video2stylegan.metrics:evaluate_video", "video2stylegan.metrics.suite:run_suite")
-TRAIN = "video2stylegan.synthetic.training:train"
+TRAIN = "video2stylegan.training.loop:train"
 DETECT = "video2stylegan.faces.detection:detect_faces"
 ALWAYS_FORBIDDEN = (DOWNLOAD,)
 

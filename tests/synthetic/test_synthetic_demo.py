@@ -78,7 +78,7 @@ def test_generate_demo_into_another_folder(tmp_path, monkeypatch):
 def test_network_grid_rows_are_renders_mapped_latents_and_samples():
     import torch
 
-    from video2stylegan.synthetic.training import HELDOUT_STREAM, TrainConfig, build_generator, sample_batch
+    from video2stylegan.training.loop import HELDOUT_STREAM, TrainConfig, build_generator, sample_batch
 
     G = build_generator(TrainConfig(resolution=32, w_dim=16, channel_base=256, channel_max=16, num_layers=4)).eval()
     grid = demo.network_grid(G, count=3, psi=0.5)

@@ -15,7 +15,7 @@ def _config_fields() -> tuple:
     option's type, range and help come from the field; unset options keep TrainConfig's default)."""
     from dataclasses import fields
 
-    from video2stylegan.synthetic.training import TrainConfig
+    from video2stylegan.training.loop import TrainConfig
 
     return tuple(f for f in fields(TrainConfig) if f.metadata.get("help"))
 
@@ -62,7 +62,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> None:
     import torch
 
-    from video2stylegan.synthetic.training import TrainConfig, export_generator, train
+    from video2stylegan.training.loop import TrainConfig, export_generator, train
 
     torch.set_num_threads(args.threads)
     overrides = {f.name: getattr(args, f.name) for f in _config_fields() if getattr(args, f.name) is not None}

@@ -161,7 +161,7 @@ def network_grid(G, count: int = 8, psi: float = 0.7, seed: int = 0) -> np.ndarr
     import torch
 
     from video2stylegan.networks.transforms import to_uint8_images
-    from video2stylegan.synthetic.training import HELDOUT_STREAM, sample_batch
+    from video2stylegan.training.loop import HELDOUT_STREAM, sample_batch
 
     z, renders = sample_batch(range(1000, 1000 + count), G.img_resolution, seed, HELDOUT_STREAM)
     random_z = torch.randn(count, G.z_dim, generator=torch.Generator().manual_seed(seed))

@@ -10,7 +10,7 @@ from video2stylegan.errors import CheckpointError, InvalidOptionError
 from video2stylegan.io.outputs import PACKAGE_DIR
 from video2stylegan.synthetic import sample_params
 from video2stylegan.synthetic.params import HeadParams
-from video2stylegan.synthetic.training import (
+from video2stylegan.training.loop import (
     TrainConfig,
     Z_DIM,
     build_generator,
@@ -320,7 +320,7 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
 def test_init_from_an_exported_network_starts_both_generators(tmp_path):
     from safetensors.torch import load_file
 
-    from video2stylegan.synthetic.training import export_generator
+    from video2stylegan.training.loop import export_generator
 
     config = TrainConfig(**TINY)
     train(tmp_path / "a", 3, config, **_quiet())
@@ -430,7 +430,7 @@ def test_a_non_finite_step_stops_training_and_keeps_the_last_good_checkpoint(tmp
     """Three ways training goes non-finite (the loss; G's weights through a nan learning rate; G_ema's through
     a nan EMA decay, what '--ema-kimg nan' did): the step is named, nothing of it is written, and the
     checkpoint before it stays the run's latest, byte for byte and finite."""
-    import video2stylegan.synthetic.training as training
+    import video2stylegan.training.loop as training
     from video2stylegan.errors import GenerationError
 
     run = tmp_path / "r"
@@ -459,7 +459,7 @@ def test_save_checkpoint_refuses_non_finite_tensors_before_touching_the_disk(tmp
     import copy
 
     from video2stylegan.errors import GenerationError
-    from video2stylegan.synthetic.training import Run, save_checkpoint
+    from video2stylegan.training.loop import Run, save_checkpoint
 
     run = tmp_path / "r"
     good = train(run, 1, TrainConfig(**TINY), **_quiet()).checkpoint

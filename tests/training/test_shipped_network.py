@@ -39,7 +39,7 @@ def test_samples_are_faces_that_dlib_reads(G):
 def test_generator_draws_the_render_of_its_latent(G):
     """G(z) against render(z_to_params(z)) for held-out latents the trainer never saw."""
     from video2stylegan.method.losses import psnr
-    from video2stylegan.synthetic.training import HELDOUT_STREAM, sample_batch
+    from video2stylegan.training.loop import HELDOUT_STREAM, sample_batch
 
     z, renders = sample_batch(range(200, 204), 128, 0, HELDOUT_STREAM)
     with torch.no_grad():
