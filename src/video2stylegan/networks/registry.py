@@ -1,6 +1,11 @@
 """Short names of known networks, where to get them, and the download cache.
 
-Official StyleGAN3 networks are downloaded on first use into the cache folder
+:data:`NETWORKS` maps a registry name to a :class:`NetworkSpec` of one of three kinds:
+an official StyleGAN3 download (``url`` and the ``generator_kwargs`` NVIDIA trained it
+with), an untrained ``random-*`` network built here from a fixed seed (``random_init``),
+or a ``.safetensors`` file shipped in the package (``bundled``).
+
+Official networks are downloaded on first use into the cache folder
 (``$VIDEO2STYLEGAN_CACHE``, default ``~/.cache/video2stylegan``): streamed to a
 ``.partial`` file with a progress bar, checked, then renamed into place, so an
 interrupted download never leaves a file that looks complete.
@@ -15,8 +20,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+from tqdm import tqdm
+
 from video2stylegan.errors import DownloadError, InvalidOptionError
 from video2stylegan.io.atomic import atomic_output
+from video2stylegan.networks.stylegan3 import Generator
 
 NGC_BASE = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan3/versions/1/files"
 CACHE_ENV = "VIDEO2STYLEGAN_CACHE"
@@ -25,6 +34,9 @@ CONNECT_TIMEOUT_S = 15.0
 
 @dataclass(frozen=True)
 class NetworkSpec:
+    """One registry entry: its name, and where its generator comes from (exactly one of ``url``,
+    ``random_init`` and ``bundled`` is set)."""
+
     name: str
     url: str | None  # None: shipped in the package (`bundled`) or built from `random_init`
     description: str
@@ -143,22 +155,14 @@ def architecture_mismatch(spec: NetworkSpec, init_kwargs: dict, keys=ARCHITECTUR
     return mismatches
 
 
-def build_meta_network(spec: NetworkSpec):
+def build_meta_network(spec: NetworkSpec) -> Generator:
     """The architecture of an official entry on the ``meta`` device (no weights, no download)."""
-    import torch
-
-    from video2stylegan.networks.stylegan3 import Generator
-
     with torch.device("meta"):
         return Generator(**spec.generator_kwargs)
 
 
-def build_random_network(spec: NetworkSpec):
+def build_random_network(spec: NetworkSpec) -> Generator:
     """The untrained network of a ``random-*`` entry, identical on every machine for a given torch version."""
-    import torch
-
-    from video2stylegan.networks.stylegan3 import Generator
-
     kwargs = dict(spec.random_init)
     with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's RNG state
         torch.manual_seed(kwargs.pop("seed"))
@@ -200,8 +204,6 @@ def download(spec: NetworkSpec, progress: bool = True) -> Path:
 
 
 def _stream(response, out, digest, total, label, progress) -> int:
-    from tqdm import tqdm
-
     received = 0
     with tqdm(total=total or None, unit="B", unit_scale=True, desc=f"downloading {label}", disable=not progress) as bar:
         while True:
