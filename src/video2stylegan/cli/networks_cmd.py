@@ -7,9 +7,18 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
+import torch
+from tqdm import tqdm
+
 from video2stylegan.cli.options import bounded_float, bounded_int
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.io import write_image
 from video2stylegan.io.outputs import check_output, removed_on_failure
+from video2stylegan.networks.checkpoint import save_generator
+from video2stylegan.networks.loading import load_generator
+from video2stylegan.networks.registry import NETWORKS, build_meta_network, cached_path
+from video2stylegan.networks.transforms import make_transform_degrees, to_uint8_images
 
 
 #: Largest seed: ``numpy.random.RandomState`` (which draws each seed's z) takes seeds up to 2**32 - 1.
@@ -114,9 +123,6 @@ def describe(G) -> str:
 
 
 def run_info(args: argparse.Namespace) -> None:
-    from video2stylegan.networks.loading import load_generator
-    from video2stylegan.networks.registry import NETWORKS, build_meta_network, cached_path
-
     spec = NETWORKS.get(args.network)
     if spec is not None and spec.generator_kwargs is not None and not Path(args.network).exists() \
             and not cached_path(spec).is_file():
@@ -128,13 +134,6 @@ def run_info(args: argparse.Namespace) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> None:
-    import torch
-    from tqdm import tqdm
-
-    from video2stylegan.io import write_image
-    from video2stylegan.networks.loading import load_generator
-    from video2stylegan.networks.transforms import make_transform_degrees, to_uint8_images
-
     seeds = parse_seeds(args.seeds)
     if args.batch < 1:
         raise InvalidOptionError("--batch must be at least 1")
@@ -157,8 +156,6 @@ def run_generate(args: argparse.Namespace) -> None:
 
 
 def _seed_z(seed: int, z_dim: int):
-    import numpy as np
-
     return np.random.RandomState(seed).randn(z_dim).astype(np.float32)
 
 
@@ -172,11 +169,6 @@ def _converted_size(args: argparse.Namespace) -> int | None:
 
 
 def run_convert(args: argparse.Namespace) -> None:
-    import torch
-
-    from video2stylegan.networks.checkpoint import save_generator
-    from video2stylegan.networks.loading import load_generator
-
     if args.target.suffix != ".safetensors":
         raise InvalidOptionError(f"convert: target {args.target} should end in .safetensors")
     check_output(args.target, {"source": args.source}, what="target", expected_bytes=_converted_size(args))
