@@ -477,12 +477,13 @@ def _add_audio_stream(container, audio_from: Path):
     return out
 
 
-def _encode_audio(container, out, audio_from: Path, duration: float) -> None:
+def _encode_audio(container, out, audio_from: Path, duration: float, start: float = 0.0) -> None:
     """Encode ``audio_from``'s first audio track, trimmed to ``duration`` s, into ``out``.
 
     The audio keeps its timing relative to the source's first video frame, so
     frames rendered from that video's frames stay in sync with it: audio before
     that frame is dropped and a late-starting track is preceded by silence.
+    ``start``: seconds after that frame where the copied audio begins (one shot of the clip).
     """
     import av
 
@@ -493,6 +494,7 @@ def _encode_audio(container, out, audio_from: Path, duration: float) -> None:
         rate = out.codec_context.sample_rate
         layout = out.codec_context.layout.name
         ref_start = float(v_in.start_time * v_in.time_base) if v_in.start_time is not None else 0.0
+        ref_start += float(start)
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         total = int(round(duration * rate))
         written = 0
@@ -548,6 +550,7 @@ def write_video(
     fps: float,
     audio_from: str | os.PathLike | None = None,
     *,
+    audio_start: float = 0.0,
     crf: int = 18,
     preset: str = "medium",
 ) -> Path:
@@ -558,7 +561,8 @@ def write_video(
     is consumed lazily, so a generator of any length works. Odd widths or
     heights are padded to even by repeating the last column/row. ``fps`` may be
     fractional (29.97). With ``audio_from``, that video's audio track is muxed
-    in, re-encoded as AAC and trimmed to the new video's duration.
+    in, re-encoded as AAC and trimmed to the new video's duration; ``audio_start`` (s): where in that
+    track, after its first video frame, the copied audio begins (a later part of the clip).
 
     The file appears only when complete (written beside ``path`` under a
     temporary name, then renamed). Raises :class:`MediaError` when the folder is
@@ -581,7 +585,7 @@ def write_video(
         with atomic_output(path, suffix=".tmp.mp4", what="video") as tmp:
             container = av.open(str(tmp), mode="w", format="mp4")
             try:
-                _encode_frames(container, frames_iterable, rate, crf, preset, audio_path, path)
+                _encode_frames(container, frames_iterable, rate, crf, preset, audio_path, path, audio_start)
             finally:
                 container.close()
     except av.FFmpegError as exc:
@@ -589,7 +593,7 @@ def write_video(
     return path
 
 
-def _encode_frames(container, frames_iterable, rate, crf, preset, audio_path, path) -> int:
+def _encode_frames(container, frames_iterable, rate, crf, preset, audio_path, path, audio_start=0.0) -> int:
     """Encode the frames (and audio) into an open output container; returns the frame count."""
     import av
 
@@ -631,5 +635,5 @@ def _encode_frames(container, frames_iterable, rate, crf, preset, audio_path, pa
     for packet in stream.encode(None):
         container.mux(packet)
     if audio_path is not None:
-        _encode_audio(container, audio_stream, audio_path, count / float(rate))
+        _encode_audio(container, audio_stream, audio_path, count / float(rate), audio_start)
     return count
