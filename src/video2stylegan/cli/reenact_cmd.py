@@ -28,6 +28,7 @@ from video2stylegan.method.config import (
     choice_fields,
     weight_fields,
 )
+from video2stylegan.pipeline.output import check_shot_outputs
 
 #: (name, help) of the Eq. 1-3 weights; help, type and range come from the ReenactConfig fields.
 WEIGHTS = tuple((f.name, f.metadata["help"]) for f in weight_fields())
@@ -219,8 +220,11 @@ def _run(args, default_preset: str, **kwargs) -> None:
 
 
 def check_run_outputs(args: argparse.Namespace, inputs: dict) -> None:
-    """Refuse an ``--out`` or ``--cache`` that is one of ``inputs`` or cannot be written, before any work."""
+    """Refuse an ``--out`` or ``--cache`` that is one of ``inputs`` or cannot be written, before any work;
+    with ``--cuts split``, also an existing file named like one of ``--out``'s shot files that is an input."""
     check_output(args.out, inputs, what="--out")
+    if getattr(args, "cuts", None) == "split":
+        check_shot_outputs(args.out, inputs, what="--out")
     if args.cache is not None and not args.no_cache:
         check_output(args.cache, inputs, what="--cache", kind="dir")
 

@@ -26,9 +26,10 @@ METHODS = ("video2stylegan", "baseline")
 SOURCES = ("driving", "co-driving", "none")
 CANONICAL_MODES = ("relative", "absolute")
 #: What the method does at the driving clip's shot cuts (faces.shots): "reanchor" each shot's relative
-#: motion to its own first frame, continuing from where the previous shot left the portrait, or
-#: "ignore" them (the jump at the cut passes into the portrait).
-CUT_POLICIES = ("reanchor", "ignore")
+#: motion to its own first frame, continuing from where the previous shot left the portrait,
+#: "ignore" them (the jump at the cut passes into the portrait), or "split": the method re-anchors as
+#: with "reanchor", and ``reenact`` writes one video per shot (pipeline.output.shot_paths).
+CUT_POLICIES = ("reanchor", "ignore", "split")
 POSE_MODES = ("relative", "absolute")
 SMOOTHING_EDGES = ("shrink", "replicate")
 RESIDUAL_FORMS = ("accumulated", "literal")
@@ -136,10 +137,13 @@ class ReenactConfig:
     zeta_anchor: str = "reference"
     #: When the co-driving clip's length differs from the driving clip's: "loop" it or "truncate" both.
     codriving_length: str = "loop"
-    #: At the driving clip's shot cuts: "reanchor" or "ignore" (:data:`CUT_POLICIES`, docs/method.md).
+    #: At the driving clip's shot cuts: "reanchor", "ignore" or "split" (:data:`CUT_POLICIES`, docs/method.md).
     cuts: str = field(default="reanchor", metadata={
         "help": "at the driving clip's shot cuts: re-anchor each shot's motion to its own first frame so the "
-                "portrait moves on without a jump (reanchor), or pass the jump into the portrait (ignore)",
+                "portrait moves on without a jump (reanchor), pass the jump into the portrait (ignore), or "
+                "re-anchor and write one video per shot (split: --out result.mp4 writes result.shot01.mp4, "
+                "result.shot02.mp4, ..., numbered from 1 with at least two digits; a clip without cuts "
+                "writes result.shot01.mp4 alone; with --keep-audio each file gets its shot's audio)",
         "choices": CUT_POLICIES})
 
     def __post_init__(self) -> None:

@@ -15,7 +15,8 @@ Stages (each timed, each with a progress bar where it is long):
 7. ``render``: Eq. 10 residuals, Eq. 1-3 combination in S space, canonical
    transform (Eq. 6) through the Fourier features, synthesis with the PTI
    generator.
-8. ``write``: paste back / side by side, encode the MP4 (audio optional).
+8. ``write``: paste back / side by side, encode the MP4 (audio optional); with ``cuts="split"``
+   one MP4 per shot of the driving clip (:func:`video2stylegan.pipeline.output.write_output`).
 
 The baseline (``method="baseline"``) skips 5-6 and renders
 ``w_ref + (w_j - w_0)`` on all layers with the PTI generator.
@@ -36,10 +37,11 @@ from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces.video import smooth_by_shot
 from video2stylegan.io.outputs import check_output
 from video2stylegan.io.video import check_fps
-from video2stylegan.method.canonical import match_length, reanchor_shots, transforms_for_config
+from video2stylegan.method.canonical import match_length, reanchor_shots, shot_ranges, transforms_for_config
 from video2stylegan.method.config import ReenactConfig
 from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip, embed_source
 from video2stylegan.pipeline.inputs import DrivingClip, SourceFace, check_inputs, load_clip, load_source
+from video2stylegan.pipeline.output import check_shot_outputs, compose_frames, write_output
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,9 @@ class ReenactResult:
     """What a run produced: the generated crops ``frames`` ``(T, R, R, 3)`` uint8 (an array, or for a long
     clip written to ``out`` a :class:`~video2stylegan.io.video.FrameSpool` read from disk on access:
     ``reenact(keep_frames=...)``), the output
-    file (``None`` when none was asked for), ``fps``, the resolved ``config``, and the run's
+    file asked for ``out`` (``None`` when none was; with ``config.cuts == "split"`` the name the shot
+    files are named after, itself not written), the files written ``outputs`` (``[out]``, or the shot
+    files in order; ``[]`` without ``out``), ``fps``, the resolved ``config``, and the run's
     figures: ``timings`` per stage (s), cache ``hits``/``misses``, ``source_psnr`` /
     ``pti_psnr`` (dB) of the reference embedding, ``driving_psnr`` (mean dB of the frames'
     projections), ``pose_error_before`` / ``pose_error_after`` (mean absolute degrees between
@@ -106,10 +110,17 @@ class ReenactResult:
     driving_ws: torch.Tensor | None = None
     source: SourceFace | None = None
     driving: DrivingClip | None = None
+    outputs: list = field(default_factory=list)
 
     def summary(self) -> str:
         """A few lines for the terminal: frames, time per stage, cache use, quality figures."""
-        lines = [f"{len(self.frames)} frames at {self.fps:g} fps" + (f" -> {self.out}" if self.out else "")]
+        split = self.config.cuts == "split" and bool(self.outputs)
+        lines = [f"{len(self.frames)} frames at {self.fps:g} fps"
+                 + (f" -> {len(self.outputs)} file(s), one per shot:" if split
+                    else f" -> {self.out}" if self.out else "")]
+        if split:
+            for path, (a, b) in zip(self.outputs, shot_ranges(len(self.frames), self.cuts)):
+                lines.append(f"  {path} (frames {a}-{b - 1}, {b - a} frames)")
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
         lines.append(f"time: {sum(self.timings.values()):.1f}s ({stages})")
         lines.append(f"cache: {self.cache.get('hits', 0)} hits, {self.cache.get('misses', 0)} misses"
@@ -127,8 +138,12 @@ class ReenactResult:
         if self.missing:
             lines.append(f"driving frames without a detected face (interpolated): {len(self.missing)}")
         if self.cuts:
-            how = "each shot re-anchored" if self.config.cuts == "reanchor" else "ignored"
+            how = {"ignore": "ignored", "split": "each shot re-anchored and written to its own file"}.get(
+                self.config.cuts, "each shot re-anchored")
             lines.append(f"shot cuts in the driving clip at frame(s) {', '.join(map(str, self.cuts))} ({how})")
+        elif split:
+            lines.append(f"no shot cuts in the driving clip: the whole clip is one shot, written to "
+                         f"{self.outputs[0]}")
         if self.partial:
             lines.append(f"driving frames with the face partly outside the picture (held from visible frames): "
                          f"{len(self.partial)} ({_listed(self.partial)})")
@@ -148,14 +163,18 @@ def default_cache_dir() -> Path:
     return cache_dir()
 
 
-def _check_out(out, inputs: dict) -> Path | None:
-    """``out`` as a Path once it is known to be a writable ``.mp4`` that is none of ``inputs``."""
+def _check_out(out, inputs: dict, split: bool = False) -> Path | None:
+    """``out`` as a Path once it is known to be a writable ``.mp4`` that is none of ``inputs``; with
+    ``split``, no existing file named like one of its shot files is one of ``inputs`` either."""
     if out is None:
         return None
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise InvalidOptionError(f"the output must be an .mp4 file, got {out}")
-    return check_output(out, inputs, what="out")
+    out = check_output(out, inputs, what="out")
+    if split:
+        check_shot_outputs(out, inputs, what="out")
+    return out
 
 
 def _check_audio_rate(driving, fps: float) -> None:
@@ -182,7 +201,7 @@ def _reanchored_codes(w_drive: torch.Tensor, clip: DrivingClip, config: ReenactC
     """The driving codes with each shot moved to start where the previous one ended, so the
     relative edits (Eq. 1's first-frame anchor, Eq. 10's ``w_j - w_0``, the baseline) read a
     cut as no motion (``config.cuts``)."""
-    if config.cuts != "reanchor" or not clip.cuts or w_drive.shape[0] != len(clip):
+    if config.cuts == "ignore" or not clip.cuts or w_drive.shape[0] != len(clip):
         return w_drive
     return reanchor_shots(w_drive, clip.cuts)
 
@@ -192,7 +211,7 @@ def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: Reenact
     with torch.no_grad():
         angles = torch.cat([regressor(clip.targets(range(a, min(a + 16, len(clip)))))
                             for a in range(0, len(clip), 16)]).double().cpu().numpy()
-    cuts = clip.cuts if config.cuts == "reanchor" else []
+    cuts = [] if config.cuts == "ignore" else clip.cuts  # "split" re-anchors like "reanchor"
     if config.smoothing_kernel > 1:
         angles = smooth_by_shot(angles, config.smoothing_kernel, cuts)
     cuts = _looped_cuts(cuts, len(clip), num_frames, config.codriving_length)
@@ -246,8 +265,15 @@ def reenact(
     ``out``: an ``.mp4`` to write (``None``: only return the frames); before any work it is
     refused (:class:`~video2stylegan.errors.OutputError`) when it is ``source``, ``driving``,
     ``co_driving`` or the ``network`` file under any spelling, lies inside the package, or
-    cannot be written (:func:`video2stylegan.io.outputs.check_output`). ``fps``: 0.1 to 240; with
-    ``keep_audio`` it must be the driving clip's rate (else the audio would drift: refused).
+    cannot be written (:func:`video2stylegan.io.outputs.check_output`). With ``cuts="split"``
+    the frames of each shot of the driving clip go to their own file instead, ``result.shot01.mp4``,
+    ``result.shot02.mp4``, ... for ``out="result.mp4"`` (one, ``result.shot01.mp4``, for a clip
+    without cuts; :func:`~video2stylegan.pipeline.output.shot_paths`), listed in
+    :attr:`ReenactResult.outputs`; each is refused like ``out`` (before any work, an existing file of
+    such a name that is an input; once the shots are known, each name), and they appear together or
+    not at all. ``fps``: 0.1 to 240; with
+    ``keep_audio`` it must be the driving clip's rate (else the audio would drift: refused); with
+    ``cuts="split"`` each shot file gets its shot's stretch of the audio.
     ``face``: the face tracked in the driving (and co-driving) clip, ``"previous"`` (default),
     ``"largest"`` or an index; ``source_face``: the portrait's face, ``"largest"`` or an index;
     ``detector`` and ``upsample``: the face detector's options, for the portrait and the clips.
@@ -269,7 +295,8 @@ def reenact(
         else (config or ReenactConfig())
     embedding = embedding or EmbeddingOptions.preset(quality)
     # before anything is loaded: an output that is an input (or unwritable) fails now, not after the run
-    out = _check_out(out, {"source": source, "driving": driving, "co_driving": co_driving, "network": network})
+    inputs = {"source": source, "driving": driving, "co_driving": co_driving, "network": network}
+    out = _check_out(out, inputs, split=config.cuts == "split")
     if max_frames is not None and (isinstance(max_frames, bool) or int(max_frames) < 1):
         raise InvalidOptionError(f"max_frames must be a positive integer, got {max_frames!r}")
     if fps is not None:
@@ -322,6 +349,10 @@ def reenact(
             if config.codriving_length == "truncate" and len(co) < len(clip):
                 clip = _truncate(clip, len(co))
     T = len(clip)
+    shots = None
+    if out is not None and config.cuts == "split":
+        shots = shot_ranges(T, clip.cuts)
+        check_shot_outputs(out, inputs, what="out", count=len(shots))  # the names are known now
     loss_fn = perceptual_loss(device=device_t, allow_lpips=(embedding.perceptual != "fallback"))
 
     with timer("embed source"):
@@ -374,13 +405,10 @@ def reenact(
         store = FrameSpool()
     crops = _rendered_crops(render, T, render_batch, store, timer, progress)
     if out is not None:
-        from video2stylegan.io.video import write_video
-        from video2stylegan.pipeline.output import compose_frames
-
         frames_out = compose_frames(crops, source=src, driving=clip.frames, paste_back=paste_back,
                                     side_by_side=side_by_side)
         with timer("write"):
-            write_video(out, frames_out, result.fps, audio_from=audio)
+            result.outputs = write_output(out, frames_out, result.fps, shots=shots, audio_from=audio)
         # the rendering ran inside the writer's loop: its time is its own stage, not the encoder's
         timer.seconds["write"] -= timer.seconds.get("render", 0.0)
     else:
