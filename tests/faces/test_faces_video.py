@@ -160,3 +160,62 @@ def test_frames_with_too_few_faces_for_the_index_are_named(caplog):
     assert tracked.detected.tolist() == [True, False, False, True]
     with pytest.raises(NoFaceError, match=r"2 of 4 frames of pair\.mp4 \(frames 1-2; 2 of them"):
         track_faces(frames, choose=1, upsample=0, on_missing="fail", progress=False, source="pair.mp4")
+
+
+def _shrinking_clip(sizes, positions=None):
+    """The drawn face at ``sizes`` px (one frame each, 0: no face) on a 640x600 canvas (above 512 px:
+    ``upsample="auto"`` starts at level 0, where HOG finds boxes of about 80 px and wider), its top-left
+    corner at ``positions`` (default ``(40, 40)``)."""
+    frames = np.empty((len(sizes), 600, 640, 3), np.uint8)
+    frames[:] = BLANK
+    for i, size in enumerate(sizes):
+        if size:
+            x, y = (40, 40) if positions is None else positions[i]
+            frames[i, y : y + size, x : x + size] = draw_face(size)
+    return frames
+
+
+def _levels_used(monkeypatch):
+    """Record the upsampling level of every full-frame detection ``track_faces`` runs, frame by frame."""
+    from video2stylegan.faces import video
+
+    calls: list[tuple[tuple[int, int], int]] = []
+    real = video._detect_boxes
+
+    def spy(image, detector, upsample, threshold=0.0):
+        calls.append((image.shape[:2], upsample))
+        return real(image, detector, upsample, threshold)
+
+    monkeypatch.setattr(video, "_detect_boxes", spy)
+    return calls
+
+
+def test_auto_upsampling_follows_a_face_that_shrinks_and_comes_back_down(monkeypatch):
+    # HOG boxes at level 0: 149 px for the face drawn at 300 px, down to 72 px at 130; the face at 110 px
+    # (a 62 px box at level 1) is missed at level 0
+    sizes = [300, 260, 220, 180, 150, 130, 110, 90, 90, 130, 200, 300, 300]
+    calls = _levels_used(monkeypatch)
+    tracked = track_faces(_shrinking_clip(sizes), recover=False, progress=False)
+    assert tracked.missing == []  # before, the clip kept level 0 and lost frames 6-8
+    # the landmarks follow the face: the eye centre at the drawn face's, scaled with its size
+    for i, size in enumerate(sizes):
+        eye = tracked.landmarks[i, 36:42].mean(0)
+        expected = 40 + np.array(DRAWN["left_eye"]) * size / 400
+        assert np.linalg.norm(eye - expected) < 0.06 * size, (i, eye, expected)
+    full = [level for shape, level in calls if shape == (600, 640)]
+    # frames 0-5 one detection each at level 0 (the ordinary case costs what it did); frame 6 misses at 0
+    # and is found at 1; frames 7-11 stay at 1: frame 10's face (200 px drawn) has an 89 px box, under
+    # 1.5 x 80 px, frame 11's (300 px) a 155 px one: frame 12 is back at level 0
+    assert full[:8] == [0, 0, 0, 0, 0, 0, 0, 1], full
+    assert full[8:] == [1, 1, 1, 1, 1, 0], full
+
+
+def test_auto_upsampling_finds_a_smaller_face_elsewhere_after_a_gap():
+    # a wide shot after two blank frames: the face is 90 px drawn (about 45 px box) and far from where
+    # it was, so the search near the previous face cannot help; the blank frames raised the level
+    sizes = [300, 300, 0, 0, 90, 90, 90]
+    positions = [(40, 40)] * 4 + [(500, 450)] * 3
+    tracked = track_faces(_shrinking_clip(sizes, positions), progress=False)
+    assert tracked.missing == [2, 3]
+    centre = tracked.landmarks[4:].mean(axis=1)
+    assert np.abs(centre - (500 + 45, 450 + 45)).max() < 15, centre

@@ -38,14 +38,17 @@ from video2stylegan.io.images import as_rgb_uint8
 from video2stylegan.faces import shots
 from video2stylegan.faces.alignment import centered_mean
 from video2stylegan.faces.detection import (
+    DETECTORS,
     Face,
     FaceChoice,
-    _detect_auto,
+    _auto_upsample,
+    _detect_boxes,
     choose_face,
     detect_faces,
     landmarks_in_box,
     no_face_advice,
     redetect_near,
+    smallest_face,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,12 @@ PARTIAL_MARGIN = 0.03
 IDENTITY_CHECK_DISTANCE = 1.0
 #: Weight of the position (in face sizes) against the identity distance when choosing among faces.
 POSITION_WEIGHT = 0.1
+#: With ``upsample="auto"``, a clip tracked at a raised upsampling level comes back down one level once the
+#: face's box is this many times the smallest face the lower level finds (:func:`smallest_face`): a face
+#: that only just fits the lower level stays at the raised one, so the level does not flip every frame.
+#: Measured with the drawn face on a 640x600 canvas: at level 0 HOG finds its boxes down to 72-86 px
+#: (by position) and misses those of 62 px; the level-1 boxes of the same faces are up to 14 % narrower.
+UPSAMPLE_DOWN_HEADROOM = 1.5
 
 
 @dataclass
@@ -224,8 +233,13 @@ def track_faces(
     ``"interpolate"`` (frames without a face get landmarks interpolated from
     the nearest frames with one; logged as a warning) or ``"fail"``
     (:class:`NoFaceError` naming the frames). A clip where no frame has a face
-    always fails. ``upsample="auto"`` applies :func:`detect_faces`' policy
-    until the first face is found and then keeps that level for the clip.
+    always fails. ``upsample="auto"``: the clip starts at :func:`detect_faces`' level for its frame
+    size (1 up to 512 px, else 0) and, in a frame where the face is not found there (nor near the
+    previous face), goes one level up (as far as that policy's retry: one more doubling, in frames up
+    to 2048 px) and stays up, so a face that gets smaller stays tracked; once the face's box is
+    :data:`UPSAMPLE_DOWN_HEADROOM` times what the lower level finds, it comes back down. A frame whose
+    face is found at the current level costs one detection, as before; a frame without a face pays
+    for the top level.
     ``recover``: when a frame has no face, look again near the previous
     frame's face at a lowered threshold and neighbouring levels
     (:func:`~video2stylegan.faces.detection.redetect_near`) before calling it
@@ -236,6 +250,8 @@ def track_faces(
     """
     if on_missing not in ON_MISSING:
         raise InvalidOptionError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
+    if detector not in DETECTORS:
+        raise InvalidOptionError(f"detector must be one of {DETECTORS}, got {detector!r}")
     from tqdm.auto import tqdm
 
     name = str(source) if source is not None else "the video"
@@ -248,6 +264,8 @@ def track_faces(
     most = 0  # the most faces found in one frame
     several: list[int] = []  # frames with more than one face
     shape = None
+    auto = upsample == "auto"
+    level = floor = top = None  # with "auto": the upsampling level of the next frame, and its range
     identity = _Identity()
     signature = None
     hist_change: list[float] = [0.0]
@@ -266,27 +284,22 @@ def track_faces(
             # the picture alone says a cut may be here: position then says nothing about who is who
             possible_cut = hc >= shots.CUT_HISTOGRAM or pc >= shots.CUT_PIXELS
         signature = current
-        if upsample == "auto":
-            # Until a face is found, frames get the single-image policy; then
-            # the clip keeps the level that found it (no per-frame retries,
-            # which would make every faceless frame several times slower).
-            boxes, level = _detect_auto(np.ascontiguousarray(frame), detector)
-            found = [
-                Face(box=b, landmarks=landmarks_in_box(frame, b), score=sc, detector=detector)
-                for b, sc in boxes
-            ]
-            found.sort(key=lambda f: -f.area)
-            if found:
-                upsample = level
+        if auto:
+            if level is None:  # the single-image policy's levels, from the frame size (the same for every frame)
+                floor = level = _auto_upsample(frame)
+                top = floor + int(max(shape) <= 2048)
+            found = _faces_at(frame, detector, level)
         else:
             found = detect_faces(frame, detector=detector, upsample=upsample)
-        if not found and previous is not None and recover and upsample != "auto":
-            boxes = redetect_near(frame, previous, detector, int(upsample))
-            found = [
-                Face(box=b, landmarks=landmarks_in_box(frame, b), score=sc, detector=detector)
-                for b, sc in boxes
-            ]
+        if not found and previous is not None and recover:
+            near = redetect_near(frame, previous, detector, level if auto else int(upsample))
+            found = _faces_of(frame, near, detector)
             recovered += bool(found)
+        while auto and not found and level < top:
+            # the face may have shrunk below this level's reach: the next level, and the clip stays there
+            # (a frame without any face tries every level, as the frames before the first face always did)
+            level += 1
+            found = _faces_at(frame, detector, level)
         if not found:
             faces.append(None)
             continue
@@ -308,6 +321,8 @@ def track_faces(
             face = choose_face(found, choose, previous, source=name, frame=index)
         if choose == "previous":
             identity.remember(frame, face)  # once: the first face followed is the person
+        if auto and level > floor and face.box[2] - face.box[0] >= UPSAMPLE_DOWN_HEADROOM * smallest_face(level - 1):
+            level -= 1  # the face is large again: the cheaper level finds it
         faces.append(face)
         previous = face
     if not faces:
@@ -381,6 +396,18 @@ def track_faces(
         partial=partial,
         most_faces=max(most, 1),
     )
+
+
+def _faces_of(frame: np.ndarray, boxes, detector: str) -> list[Face]:
+    """Faces with their landmarks from raw detections ``[(box, score), ...]``, largest box first."""
+    found = [Face(box=b, landmarks=landmarks_in_box(frame, b), score=sc, detector=detector) for b, sc in boxes]
+    found.sort(key=lambda f: -f.area)
+    return found
+
+
+def _faces_at(frame: np.ndarray, detector: str, level: int) -> list[Face]:
+    """The faces of ``frame`` found at one upsampling ``level``, largest first."""
+    return _faces_of(frame, _detect_boxes(np.ascontiguousarray(frame), detector, level), detector)
 
 
 def _fill_groups(segments: list[tuple[int, int]], known: np.ndarray) -> list[tuple[int, int]]:
