@@ -202,12 +202,12 @@ class SnapshotWriter:
             ("buffer", "phases", block.phases),
         ], (), kwargs)
 
-    def synthesis_layer(self, layer, layer_kwargs):
+    def synthesis_layer(self, layer, layer_kwargs, use_fp16):
         # SynthesisNetwork.__init__: SynthesisLayer(w_dim=..., is_torgb=..., ..., out_half_width=..., **layer_kwargs);
         # use_fp16 is a numpy bool there (a comparison of numpy values), the cutoffs and widths numpy floats.
         kwargs = dict(
             w_dim=layer.w_dim, is_torgb=bool(layer.is_torgb), is_critically_sampled=bool(layer.is_critically_sampled),
-            use_fp16=np.bool_(layer.use_fp16), in_channels=int(layer.in_channels), out_channels=int(layer.out_channels),
+            use_fp16=use_fp16, in_channels=int(layer.in_channels), out_channels=int(layer.out_channels),
             in_size=int(layer.in_size[0]), out_size=int(layer.out_size[0]),
             in_sampling_rate=int(layer.in_sampling_rate), out_sampling_rate=int(layer.out_sampling_rate),
             in_cutoff=np.float64(layer.in_cutoff), out_cutoff=np.float64(layer.out_cutoff),
@@ -252,11 +252,17 @@ class SnapshotWriter:
                       img_channels=synthesis.img_channels, **synthesis_kwargs)
         fields = [("attr", name, getattr(synthesis, name)) for name in (
             "w_dim", "num_ws", "img_resolution", "img_channels", "num_layers", "num_critical", "margin_size",
-            "output_scale", "num_fp16_res")]
+            "output_scale")]
+        # Our network ignores num_fp16_res; NVIDIA's keeps it and gives each layer
+        # use_fp16 = sampling_rate * 2 ** num_fp16_res > img_resolution (numpy values).
+        num_fp16_res = synthesis_kwargs.get("num_fp16_res", 4)
+        fields.append(("attr", "num_fp16_res", num_fp16_res))
         fields.append(("module", "input", self.synthesis_input(synthesis.input, synthesis.w_dim)))
         fields.append(("attr", "layer_names", list(synthesis.layer_names)))
         for name in synthesis.layer_names:
-            fields.append(("module", name, self.synthesis_layer(getattr(synthesis, name), layer_kwargs)))
+            layer = getattr(synthesis, name)
+            use_fp16 = np.float64(layer.out_sampling_rate) * (2 ** num_fp16_res) > synthesis.img_resolution
+            fields.append(("module", name, self.synthesis_layer(layer, layer_kwargs, use_fp16)))
         return self.record("SynthesisNetwork", self.generator_src, fields, (), kwargs)
 
     def generator(self, G: Generator, init_kwargs: dict):

@@ -1,10 +1,13 @@
 """StyleGAN3 generator (Karras et al. 2021, "Alias-Free Generative Adversarial Networks").
 
-Architecture, parameter names and buffer names match NVIDIA's official
-networks, so an official ``G_ema`` state dict loads 1:1 (see
-:mod:`video2stylegan.networks.official_pickle`). Both configs are supported:
-T (3x3 convolutions, separable filters) and R (1x1 convolutions, radial
-downsampling filters, ``conv_kernel=1, use_radial_filters=True``).
+``G.mapping``: z ``[N, z_dim]`` -> ws ``[N, num_ws, w_dim]``; ``G.synthesis``: ws -> image
+``[N, img_channels, R, R]``, float32 (float64 for float64 ws), roughly in [-1, 1].
+Architecture, parameter names and buffer names match NVIDIA's official networks, so an
+official ``G_ema`` state dict loads 1:1 (see :mod:`video2stylegan.networks.official_pickle`);
+an image depends only on its own latents, not on the rest of its batch (docs/networks.md,
+"One deliberate difference").
+Both configs are supported: T (3x3 convolutions, separable filters) and R (1x1
+convolutions, radial downsampling filters, ``conv_kernel=1, use_radial_filters=True``).
 
 On top of the official forward pass this module offers the latent-space API
 the method needs: per-call Fourier ``transform``, S space (``styles`` /
@@ -129,34 +132,41 @@ class SynthesisInput(nn.Module):
 
 
 class SynthesisLayer(nn.Module):
-    """Modulated convolution followed by a filtered leaky ReLU (or the final ToRGB)."""
+    """Modulated convolution followed by a filtered leaky ReLU (or the final ToRGB).
 
+    Maps ``[N, in_channels, in_size, in_size]`` to ``[N, out_channels, out_size, out_size]``.
+    Frequencies are in cycles per image side and sampling rates in samples per image side
+    (the image spans one unit, the margin lies outside it); sizes are in pixels, margin included.
+    """
+
+    # The argument names, order and defaults are NVIDIA's: the keyword arguments reach this
+    # constructor from a stored generator's ``init_kwargs`` (through SynthesisNetwork's
+    # ``**layer_kwargs``), and state.py accepts a stored argument only if it is declared here
+    # or in SynthesisNetwork. Hence one long list instead of grouped arguments.
     def __init__(
         self,
-        w_dim,
-        is_torgb,
-        is_critically_sampled,
-        use_fp16,
-        in_channels,
-        out_channels,
-        in_size,
-        out_size,
-        in_sampling_rate,
-        out_sampling_rate,
-        in_cutoff,
-        out_cutoff,
-        in_half_width,
-        out_half_width,
-        conv_kernel=3,
-        filter_size=6,
-        lrelu_upsampling=2,
-        use_radial_filters=False,
-        conv_clamp=256,
-        magnitude_ema_beta=0.999,
+        w_dim,  # length of a w vector; the affine layer maps it to this layer's style
+        is_torgb,  # the last layer: 1x1 convolution to RGB, no leaky ReLU, no resampling filters
+        is_critically_sampled,  # one of the last layers, whose cutoff sits at half the sampling rate
+        in_channels,  # feature channels of the input
+        out_channels,  # feature channels of the output (img_channels for ToRGB)
+        in_size,  # input side in pixels, margin included
+        out_size,  # output side in pixels, margin included
+        in_sampling_rate,  # of the input: samples per image side
+        out_sampling_rate,  # of the output: samples per image side
+        in_cutoff,  # low-pass cutoff of the input signal, cycles per image side
+        out_cutoff,  # low-pass cutoff of the output signal, cycles per image side
+        in_half_width,  # half the transition band of the upsampling filter, cycles per image side
+        out_half_width,  # half the transition band of the downsampling filter, cycles per image side
+        conv_kernel=3,  # side of the convolution kernel, pixels (3 in T, 1 in R; always 1 for ToRGB)
+        filter_size=6,  # taps of a resampling filter per unit of its up- or downsampling factor
+        lrelu_upsampling=2,  # the leaky ReLU runs at this multiple of the higher sampling rate (not in ToRGB)
+        use_radial_filters=False,  # R config: a radially symmetric (jinc) downsampling filter, unless critical
+        conv_clamp=256,  # the output is clamped to [-conv_clamp, conv_clamp]; None: no clamp
+        magnitude_ema_beta=0.999,  # decay of the running mean square of the input (updated in training)
     ):
         super().__init__()
         self.w_dim, self.is_torgb, self.is_critically_sampled = w_dim, is_torgb, is_critically_sampled
-        self.use_fp16 = use_fp16
         self.in_channels, self.out_channels = in_channels, out_channels
         self.in_size = np.broadcast_to(np.asarray(in_size), [2])
         self.out_size = np.broadcast_to(np.asarray(out_size), [2])
@@ -261,28 +271,31 @@ class SynthesisLayer(nn.Module):
 class SynthesisNetwork(nn.Module):
     """ws ``[N, num_ws, w_dim]`` -> image ``[N, img_channels, R, R]`` (roughly in [-1, 1])."""
 
+    # NVIDIA's argument list (names, defaults): a stored generator's ``init_kwargs`` pass through
+    # Generator to here unchanged, so every name an official network may carry must be accepted
+    # (hence one long list instead of grouped arguments).
     def __init__(
         self,
-        w_dim,
-        img_resolution,
-        img_channels,
-        channel_base=32768,
-        channel_max=512,
-        num_layers=14,
-        num_critical=2,
-        first_cutoff=2,
-        first_stopband=2**2.1,
-        last_stopband_rel=2**0.3,
-        margin_size=10,
-        output_scale=0.25,
-        num_fp16_res=4,
-        **layer_kwargs,
+        w_dim,  # length of a w vector
+        img_resolution,  # R: side of the output image, pixels
+        img_channels,  # channels of the output image (3: RGB)
+        channel_base=32768,  # a layer has channel_base / 2 / (its cutoff) channels...
+        channel_max=512,  # ...but at most this many
+        num_layers=14,  # synthesis layers besides the Fourier input and ToRGB
+        num_critical=2,  # how many of the last layers are critically sampled
+        first_cutoff=2,  # cutoff of the first layer, cycles per image side
+        first_stopband=2**2.1,  # stopband of the first layer, cycles per image side
+        last_stopband_rel=2**0.3,  # stopband of the last layer, relative to its cutoff (R / 2)
+        margin_size=10,  # pixels computed outside the image on each side (not in the last two layers)
+        output_scale=0.25,  # the last layer's output is multiplied by this
+        num_fp16_res=4,  # accepted and ignored: NVIDIA's float16 switch for the highest resolutions
+        **layer_kwargs,  # SynthesisLayer's keyword arguments, the same for every layer
     ):
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         self.num_layers, self.num_critical = num_layers, num_critical
         self.num_ws = num_layers + 2
-        self.margin_size, self.output_scale, self.num_fp16_res = margin_size, output_scale, num_fp16_res
+        self.margin_size, self.output_scale = margin_size, output_scale
 
         # Cutoffs and stopbands grow geometrically up to the last non-critical layer.
         last_cutoff = img_resolution / 2
@@ -308,7 +321,6 @@ class SynthesisNetwork(nn.Module):
                 w_dim=w_dim,
                 is_torgb=idx == num_layers,
                 is_critically_sampled=idx >= num_layers - num_critical,
-                use_fp16=bool(sampling_rates[idx] * (2**num_fp16_res) > img_resolution),
                 in_channels=int(channels[prev]),
                 out_channels=int(channels[idx]),
                 in_size=int(sizes[prev]),
