@@ -149,3 +149,37 @@ def test_clip_with_a_cut_and_a_face_leaving_the_frame(tmp_path):
     quads = np.stack([ffhq_quad(lm) for lm in clip.tracks.steady_landmarks()])
     through = smooth_by_shot(quads, 3, cuts=())[10]  # what smoothing through the cut gives
     assert np.abs(through - alone.aligned[0].quad).max() > 4.0
+
+
+def test_a_source_face_index_the_portrait_lacks_fails_before_the_network_loads(shared_data, tmp_path):
+    portrait = shared_data / "portraits" / "face_recognition__two_people.jpg"
+    driving = shared_data / "driving" / "tps__driving.mp4"
+    nowhere = tmp_path / "no_such_network.pkl"  # loading it would fail with a CheckpointError
+    with pytest.raises(NoFaceError, match=r"^source portrait: face index 2 \(--source-face\) requested but only 2 "
+                                          r"face\(s\) found in .*two_people\.jpg; use an index from 0 to 1 "
+                                          r"\(0 = largest\)\.$"):
+        reenact(portrait, driving, network=nowhere, source_face=2, max_frames=2, cache_dir=False, progress=False)
+    with pytest.raises(NoFaceError, match=r"face index -3 \(--source-face\).*only 2 face"):
+        reenact(portrait, driving, network=nowhere, source_face=-3, max_frames=2, cache_dir=False, progress=False)
+    # an index the portrait has goes on to the network, which is where this run fails
+    from video2stylegan.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="no_such_network.pkl"):
+        reenact(portrait, driving, network=nowhere, source_face=1, max_frames=2, cache_dir=False, progress=False)
+
+
+def test_check_inputs_detects_the_portrait_once_and_refuses_a_faceless_one(shared_data, tmp_path):
+    from video2stylegan.io.images import write_image
+    from video2stylegan.pipeline import inputs
+
+    portrait = shared_data / "portraits" / "face_recognition__two_people.jpg"
+    driving = shared_data / "driving" / "tps__driving.mp4"
+    inputs.check_inputs(portrait, driving, source_face=1)
+    (found,) = inputs._PORTRAIT_FACES.values()
+    assert len(found) == 2
+    # load_source takes the faces check_inputs found: the very same face, not a second detection
+    assert load_source(portrait, 64, choose=1).face is found[1]
+    wall = write_image(tmp_path / "wall.png", np.full((200, 200, 3), 128, np.uint8))
+    with pytest.raises(NoFaceError, match=r"^source portrait: no face found in .*wall\.png; "):
+        inputs.check_inputs(wall, driving, source_face="largest")
+    inputs.check_inputs(wall, driving)  # without source_face the faces are not looked at

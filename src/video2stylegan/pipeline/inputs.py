@@ -76,7 +76,8 @@ def is_image_file(path) -> bool:
     return isinstance(path, (str, os.PathLike)) and Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = None) -> None:
+def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = None, source_face=None,
+                 detector: str = "hog", upsample: int | str = "auto") -> None:
     """Check every input file of a run in one pass, before anything slow (a network) is loaded.
 
     ``source``: an image file (decoded once: :func:`~video2stylegan.io.images.check_image`) or
@@ -86,6 +87,12 @@ def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = N
     image given as a clip is checked as an image and accepted as one frame, with a logged notice.
     Every bad input is reported, in one :class:`MediaError` whose line names each file and
     its role, so a run with a broken clip fails in seconds rather than after the network loaded.
+
+    ``source_face`` (``"largest"`` or an index, ``--source-face``; ``None``: not checked) with
+    ``detector`` and ``upsample``: once the files are sound, the portrait's faces are detected (once:
+    :func:`load_source` with the same options reuses them) and a portrait without a face, or without
+    the face of that index, fails here with :func:`load_source`'s :class:`NoFaceError` (how many faces
+    were found, the valid indices), not after the network loaded.
     """
     problems = []
     checks = [(check_image, source, "source image", {})] if isinstance(source, (str, os.PathLike)) else []
@@ -106,6 +113,42 @@ def check_inputs(source, driving, co_driving=None, *, max_frames: int | None = N
             problems.append(str(exc))
     if problems:
         raise MediaError(" | ".join(problems))
+    if source_face is not None:
+        image, name, digest = _read_portrait(source)
+        _choose_source_face(_portrait_faces(image, digest, detector, upsample), source_face, name, upsample)
+
+
+def _read_portrait(source) -> tuple[np.ndarray, str, str]:
+    """``(image, name, sha256)`` of the portrait (a path or an RGB array)."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        return read_image(path), str(path), file_sha256(path)
+    image = as_rgb_uint8(source, "source image")
+    return image, "array", array_sha256(image)
+
+
+#: The portrait's faces last detected, keyed by ``(sha256, detector, upsample)``: :func:`check_inputs`
+#: finds them before the network loads and :func:`load_source` takes them from here (one entry).
+_PORTRAIT_FACES: dict[tuple, list] = {}
+
+
+def _portrait_faces(image: np.ndarray, digest: str, detector: str, upsample) -> list[faces.Face]:
+    """All faces of the portrait, largest first, detected once per image and options."""
+    key = (digest, detector, str(upsample))
+    found = _PORTRAIT_FACES.get(key)
+    if found is None:
+        found = faces.detect_faces(image, detector=detector, upsample=upsample)
+        _PORTRAIT_FACES.clear()
+        _PORTRAIT_FACES[key] = found
+    return list(found)
+
+
+def _choose_source_face(found: list, choose, name: str, upsample) -> faces.Face:
+    """The portrait's face ``choose`` among ``found``, or :class:`NoFaceError` naming the portrait."""
+    try:
+        return faces.choose_face(found, choose, source=name, upsample=upsample, option="--source-face")
+    except NoFaceError as exc:
+        raise NoFaceError(f"source portrait: {exc}") from None
 
 
 #: A source face whose landmarks come closer to the image border than this fraction of the face's size
@@ -129,21 +172,12 @@ def load_source(source, resolution: int, *, choose: int | str = "largest", detec
     below :data:`LOW_RESOLUTION_FRACTION` of ``resolution``. Raises :class:`NoFaceError` naming the
     file when it shows no face (or not the chosen one), and :class:`MediaError` when it cannot be read.
     """
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        image = read_image(path)
-        name, digest = str(path), file_sha256(path)
-    else:
-        image = as_rgb_uint8(source, "source image")
-        name, digest = "array", array_sha256(image)
+    image, name, digest = _read_portrait(source)
+    found = _portrait_faces(image, digest, detector, upsample)
+    face = _choose_source_face(found, choose, name, upsample)
     if (choose, detector, upsample) != ("largest", "hog", "auto"):
         # the cache key names the face too: another face of the same photo is another reference
         digest = hashlib.sha256(f"{digest}:face={choose}:{detector}:upsample={upsample}".encode()).hexdigest()
-    found = faces.detect_faces(image, detector=detector, upsample=upsample)
-    try:
-        face = faces.choose_face(found, choose, source=name, upsample=upsample, option="--source-face")
-    except NoFaceError as exc:
-        raise NoFaceError(f"source portrait: {exc}") from None
     if len(found) > 1:
         index = next(i for i, f in enumerate(found) if f is face)
         log.warning("the source portrait %s shows %d faces; using face %d (0 = largest, at x=%.0f, y=%.0f "

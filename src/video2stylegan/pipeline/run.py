@@ -261,7 +261,8 @@ def reenact(
     preset, see :data:`~video2stylegan.pipeline.embedding.EMBEDDING_PRESETS`).
     Before the network loads, every input file is checked (:func:`~video2stylegan.pipeline.inputs.check_inputs`:
     it exists, decodes, and a clip holds its frames), and any that fails is named in one
-    :class:`~video2stylegan.errors.MediaError`.
+    :class:`~video2stylegan.errors.MediaError`; a portrait without the face ``source_face`` asks for
+    fails then too (:class:`~video2stylegan.errors.NoFaceError`).
     ``out``: an ``.mp4`` to write (``None``: only return the frames); before any work it is
     refused (:class:`~video2stylegan.errors.OutputError`) when it is ``source``, ``driving``,
     ``co_driving`` or the ``network`` file under any spelling, lies inside the package, or
@@ -307,7 +308,8 @@ def reenact(
         )
     # every input file read, probed and its first frame decoded before the network loads (minutes for
     # FFHQ): a missing, empty or truncated clip fails now, not an hour into a GPU run
-    check_inputs(source, driving, co_driving, max_frames=max_frames)
+    check_inputs(source, driving, co_driving, max_frames=max_frames, source_face=source_face, detector=detector,
+                 upsample=upsample)
     if keep_audio and fps is not None:
         _check_audio_rate(driving, fps)
     timer = StageTimer()
