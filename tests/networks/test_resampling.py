@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from tests.networks import reference_ops as ref
-from video2stylegan.networks.resampling import design_lowpass_filter, downsample2d, filtered_lrelu, upsample2d
+from video2stylegan.networks.resampling import (
+    Nonlinearity,
+    design_lowpass_filter,
+    downsample2d,
+    filtered_lrelu,
+    upsample2d,
+)
 
 
 @pytest.mark.parametrize(
@@ -33,9 +39,10 @@ def test_filtered_lrelu_and_its_gradient_match_reference():
     torch.manual_seed(2)
     x = (torch.randn(2, 3, 20, 20) * 100).requires_grad_(True)  # large enough to hit the clamp
     fu, fd, b = torch.randn(24) * 0.3, torch.randn(12) * 0.3, torch.randn(3)
-    args = dict(up=4, down=2, padding=[29, 28, 29, 28], gain=2**0.5, slope=0.2, clamp=256.0)
-    ours = filtered_lrelu(x, fu, fd, b, **args)
-    theirs = ref.filtered_lrelu(x, fu, fd, b, **args)
+    args = dict(up=4, down=2, padding=[29, 28, 29, 28])
+    act = Nonlinearity(gain=2**0.5, slope=0.2, clamp=256.0)
+    ours = filtered_lrelu(x + b.reshape(1, -1, 1, 1), fu, fd, act=act, **args)
+    theirs = ref.filtered_lrelu(x, fu, fd, b, **args, **act._asdict())
     torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-3)
     weights = torch.randn_like(ours)
     (g_ours,) = torch.autograd.grad((ours * weights).sum(), x)
@@ -56,7 +63,7 @@ def test_lowpass_filters_have_unit_dc_gain_and_identity_is_none():
 def test_filtered_lrelu_without_filters_leaves_its_input_alone():
     x = torch.randn(1, 2, 8, 8)
     before = x.clone()
-    out = filtered_lrelu(x, None, None, None, up=1, down=1, padding=[0, 0, 0, 0], gain=1.0, slope=0.2, clamp=0.5)
+    out = filtered_lrelu(x, None, None, up=1, down=1, padding=[0, 0, 0, 0], act=Nonlinearity(1.0, 0.2, 0.5))
     assert torch.equal(x, before)
     torch.testing.assert_close(out, torch.nn.functional.leaky_relu(before, 0.2).clamp(-0.5, 0.5))
 
@@ -72,11 +79,11 @@ def test_recomputed_filtered_lrelu_equals_the_stored_one_and_keeps_only_its_inpu
     torch.manual_seed(3)
     x = (torch.randn(2, 3, 22, 22, dtype=torch.float64) * 100).requires_grad_(True)  # hits the clamp
     fu, fd = torch.randn(6 * up, dtype=torch.float64) * 0.3, torch.randn(12, dtype=torch.float64) * 0.3
-    args = dict(up=up, down=2, padding=padding, gain=2**0.5, slope=0.2, clamp=256.0)
+    args = dict(up=up, down=2, padding=padding, act=Nonlinearity(gain=2**0.5, slope=0.2, clamp=256.0))
     weights = torch.randn(2, 3, 20, 20, dtype=torch.float64)
-    stored, g_stored, kept_stored = _saved_bytes_and_gradient(lambda v: filtered_lrelu(v, fu, fd, None, **args), x, weights)
+    stored, g_stored, kept_stored = _saved_bytes_and_gradient(lambda v: filtered_lrelu(v, fu, fd, **args), x, weights)
     again, g_again, kept_again = _saved_bytes_and_gradient(
-        lambda v: filtered_lrelu(v, fu, fd, None, recompute=True, **args), x, weights)
+        lambda v: filtered_lrelu(v, fu, fd, recompute=True, **args), x, weights)
     assert stored.shape == (2, 3, 20, 20) and float(stored.detach().abs().max()) > 100
     torch.testing.assert_close(again, stored, rtol=0, atol=1e-12)
     torch.testing.assert_close(g_again, g_stored, rtol=0, atol=1e-12)
@@ -88,11 +95,11 @@ def test_recomputed_filtered_lrelu_under_autocast_matches_the_stored_one():
     torch.manual_seed(4)
     x = (torch.randn(1, 3, 22, 22) * 10).requires_grad_(True)
     fu, fd = torch.randn(12) * 0.3, torch.randn(12) * 0.3
-    args = dict(up=2, down=2, padding=[9, 8, 9, 8], gain=2**0.5, slope=0.2, clamp=256.0)
+    args = dict(up=2, down=2, padding=[9, 8, 9, 8], act=Nonlinearity(gain=2**0.5, slope=0.2, clamp=256.0))
     grads = []
     for recompute in (False, True):
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            out = filtered_lrelu(x, fu, fd, None, recompute=recompute, **args)
+            out = filtered_lrelu(x, fu, fd, recompute=recompute, **args)
         assert out.dtype == torch.bfloat16
         grads.append(torch.autograd.grad(out.float().square().sum(), x)[0])
     assert grads[1].dtype == torch.float32

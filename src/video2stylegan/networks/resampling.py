@@ -22,6 +22,8 @@ The results equal the zero-insertion reference up to float rounding
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.signal
 import scipy.special
@@ -126,28 +128,34 @@ def _downsampling(channels, dtype, f, down):
             ConvPass(f.expand(channels, 1, taps).reshape(channels, 1, 1, taps), (1, down), groups=channels)]
 
 
+class Nonlinearity(NamedTuple):
+    """The pointwise part of :func:`filtered_lrelu`: ``clamp(leaky_relu(v, slope) * gain, -clamp, clamp)``."""
+
+    gain: float  # scale of the output, > 0 (sqrt(2) in the synthesis layers, 1 in ToRGB)
+    slope: float  # slope of the negative part (0.2; 1 makes it linear, as in ToRGB)
+    clamp: float | None  # bound of the output's magnitude; None: no clamp
+
+
 def filtered_lrelu(
     x: torch.Tensor,
     fu: torch.Tensor | None,
     fd: torch.Tensor | None,
-    bias: torch.Tensor | None,
     up: int,
     down: int,
     padding: list[int],
-    gain: float,
-    slope: float,
-    clamp: float | None,
+    act: Nonlinearity,
     recompute: bool = False,
 ) -> torch.Tensor:
-    """Bias (if not already added), upsample (fu), leaky ReLU * gain with clamping, downsample (fd).
+    """Upsample NCHW ``x`` by ``up`` with ``fu``, apply ``act``, filter with ``fd`` and downsample by ``down``.
 
+    ``fu``/``fd``: the filters as :func:`design_lowpass_filter` returns them (``None``: identity);
+    ``padding``: ``[x_lo, x_hi, y_lo, y_hi]`` of the upsampling, as in :func:`upsample2d`.
     ``recompute``: keep only ``x`` for backward and upsample it again there,
     instead of keeping the upsampled activations (4x larger): less memory for
     a second upsampling.
     """
+    gain, slope, clamp = act
     # leaky_relu(g * v) == g * leaky_relu(v) for g > 0: the gain rides on the upsampling filter.
-    if bias is not None:
-        x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
     if recompute and slope != 1 and fu is not None and fd is not None and torch.is_grad_enabled():
         up_passes, crop = _upsampling(x, fu, up, padding, gain)
         if crop is None:
@@ -231,7 +239,7 @@ def _flat_view(x: torch.Tensor) -> torch.Tensor:
     """``x`` as a 1-D tensor without copying when it is contiguous in NCHW or channels-last layout.
 
     Full reductions such as ``aminmax`` copy a channels-last tensor to NCHW
-    first (measured: 30x slower on an 8x29x300x300 activation).
+    first (``benchmarks/RESULTS.md``: "Filtered leaky ReLU backward").
     """
     if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
         return x.permute(0, 2, 3, 1).reshape(-1)

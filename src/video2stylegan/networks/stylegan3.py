@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from video2stylegan.networks.layers import LRELU_GAIN, FullyConnectedLayer, modulated_conv2d, prepare_conv_weight
-from video2stylegan.networks.resampling import design_lowpass_filter, filtered_lrelu
+from video2stylegan.networks.resampling import Nonlinearity, design_lowpass_filter, filtered_lrelu
 
 INPUT_LAYER = "input"
 
@@ -243,18 +243,12 @@ class SynthesisLayer(nn.Module):
             x, self.weight, style, demodulate=not self.is_torgb, padding=self.conv_kernel - 1,
             input_gain=input_gain, bias=self.bias, prepared=self._prepared_weight(),
         )
+        # The bias was added by the convolution; ToRGB is linear (gain and slope 1) but clamped all the same.
+        act = Nonlinearity(gain=1.0 if self.is_torgb else LRELU_GAIN, slope=1.0 if self.is_torgb else 0.2,
+                           clamp=self.conv_clamp)
         return filtered_lrelu(
-            x,
-            self.up_filter,
-            self.down_filter,
-            None,  # the bias was added by the convolution
-            up=self.up_factor,
-            down=self.down_factor,
-            padding=self.padding,
-            gain=1.0 if self.is_torgb else LRELU_GAIN,
-            slope=1.0 if self.is_torgb else 0.2,
-            clamp=self.conv_clamp,
-            recompute=self.recompute_activations,
+            x, self.up_filter, self.down_filter, up=self.up_factor, down=self.down_factor, padding=self.padding,
+            act=act, recompute=self.recompute_activations,
         )
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, update_emas: bool = False) -> torch.Tensor:
