@@ -3,11 +3,10 @@
 glibc's ``malloc`` hands every block above 32 MB (its largest mmap threshold)
 straight back to the kernel when it is freed, so each new activation of that
 size is page-faulted in again, one 4 KB page at a time. A StyleGAN3 step
-allocates and frees such blocks by the dozen (the upsampled feature maps):
-on our 2-core machine a batch-8 training step of the synthetic network spent
-0.4-0.5 s of its 1.2 s in the kernel, faulting in about 140 000 pages.
-Serving every allocation from the heap and never trimming it removes most of
-that (``benchmarks/RESULTS.md``). The price: the process keeps its peak
+allocates and frees such blocks by the dozen (the upsampled feature maps).
+:func:`keep_freed_memory` serves every allocation from the heap and never
+trims it, which removes those page faults (``benchmarks/RESULTS.md``, "Kept
+freed memory", has the measurement). The price: the process keeps its peak
 memory until it exits, which suits a command that runs one job.
 """
 

@@ -6,8 +6,9 @@ nothing but the kernel and the input's shape. In the synthesis network the
 resampling filters (constant buffers) feed on the largest tensors there are,
 the upsampled activations, and the modulated convolutions of a frozen
 generator (projection, pose optimisation) have constant weights too. Not
-keeping their inputs leaves 0.52x (T config) and 0.61x (R config) of the
-activations for backward (``benchmarks/synthesis.py`` measures it).
+keeping their inputs leaves only part of the activations for backward
+(``python benchmarks/synthesis.py`` measures how much; the figures per
+config are in ``benchmarks/RESULTS.md``, "Memory kept for backward").
 
 A chain of passes (the two 1-D passes of a separable filter) runs as one
 autograd node, which keeps the per-call overhead of a Python-level node to

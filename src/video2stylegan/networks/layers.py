@@ -1,4 +1,10 @@
-"""Building blocks shared by the mapping and synthesis networks."""
+"""Building blocks shared by the mapping and synthesis networks.
+
+:class:`FullyConnectedLayer`: ``[N, in_features]`` -> ``[N, out_features]``, its weights scaled
+at run time (equalised learning rate). :func:`modulated_conv2d`: features ``[N, I, H, W]``, a
+weight ``[O, I, k, k]`` and per-sample styles ``[N, I]`` -> ``[N, O, H + 2p - k + 1, W + 2p - k + 1]``
+for padding ``p``, each sample convolved with its own modulated (and demodulated) weight.
+"""
 
 from __future__ import annotations
 
@@ -77,10 +83,10 @@ def modulated_conv2d(
     Since the modulation scales input channels and the demodulation output
     channels, it runs as ``conv(x * s * g, w) * d + b`` with one shared
     weight: no ``[N, O, I, k, k]`` tensor, and one ``addcmul`` for ``* d + b``.
-    (Forming the modulated weight at batch 1 was measured slower: oneDNN
-    re-packs a new weight on every call, and the backward pass then needs a
-    weight gradient, a second full convolution.) ``prepared`` is
-    :func:`prepare_conv_weight`'s result for ``weight``, when the caller caches it.
+    A per-sample modulated weight would be a new weight on every call (oneDNN
+    re-packs each one) and would need its own gradient in backward, a second
+    full convolution. ``prepared`` is :func:`prepare_conv_weight`'s result for
+    ``weight``, when the caller caches it.
 
     Style pre-normalisation (``s / rms(s)``) is done per sample. NVIDIA's code
     normalises by the RMS over the whole batch, which makes an image depend on

@@ -1,4 +1,11 @@
-"""``load_generator``: one entry point for registry names, official ``.pkl`` and our ``.safetensors``."""
+"""``load_generator``: one entry point for registry names, official ``.pkl`` and our ``.safetensors``.
+
+Whatever the source, the result is a :class:`~video2stylegan.networks.stylegan3.Generator`
+in eval mode, its weights frozen (no gradients), on the requested device; every failure
+(a missing, damaged or foreign file, a failed download, an unusable device) raises
+:class:`~video2stylegan.errors.CheckpointError`, :class:`~video2stylegan.errors.DownloadError`
+or :class:`~video2stylegan.errors.InvalidOptionError`.
+"""
 
 from __future__ import annotations
 
