@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from video2stylegan.io.atomic import atomic_output
 from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.io.atomic import atomic_output
 
 log = logging.getLogger(__name__)
 
