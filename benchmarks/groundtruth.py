@@ -6,7 +6,7 @@ e.g. ``--quick``, ``--network NAME``, ``--out-dir DIR``, ``--variants a,b``,
 ``video2stylegan evaluate --suite synthetic`` (which takes the same options and
 documents them in its ``--help``) with a fixed thread count, no progress bars
 and the wall time at the end: it renders the seeded cases of
-:func:`video2stylegan.metrics.suite.default_suite`, reenacts each with every
+:func:`video2stylegan.evaluation.suite.default_suite`, reenacts each with every
 variant, prints the Markdown table and writes ``results.md``, ``results.csv``,
 ``frames.csv``, the plots and ``report.html`` into the output folder.
 """

@@ -19,7 +19,7 @@ import numpy as np
 
 from video2stylegan.faces import detect_face, face_descriptor, identity_distance, track_faces
 from video2stylegan.io import read_image, read_video
-from video2stylegan.metrics import evaluate_video
+from video2stylegan.evaluation import evaluate_video
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
 PEOPLE = {

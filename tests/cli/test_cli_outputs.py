@@ -34,8 +34,8 @@ def no_work(monkeypatch, tmp_path):
     """Every expensive entry point of the commands fails the test if reached; the cache is a fresh path."""
     for target, name in [
         ("video2stylegan.networks.loading", "load_generator"),
-        ("video2stylegan.metrics", "evaluate_video"),
-        ("video2stylegan.metrics.suite", "run_suite"),
+        ("video2stylegan.evaluation.evaluate", "evaluate_video"),
+        ("video2stylegan.evaluation.suite", "run_suite"),
         ("video2stylegan.faces", "detect_face"),
         ("video2stylegan.faces", "track_video"),
         ("video2stylegan.synthetic.clips", "write_clip"),

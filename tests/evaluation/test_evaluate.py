@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from tests.metrics.conftest import DRIFT, SHIFT
+from tests.evaluation.conftest import DRIFT, SHIFT
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.metrics import LPIPS, MetricUnavailable, evaluate_video, face_scale
+from video2stylegan.evaluation import evaluate_video
+from video2stylegan.metrics import LPIPS, MetricUnavailable, face_scale
 
 
 def mean_colour(images):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from video2stylegan.metrics.suite import SuiteCase, run_suite
+from video2stylegan.evaluation.suite import SuiteCase, run_suite
 from video2stylegan.networks import registry
 from video2stylegan.pipeline.demo import DEMO_NETWORK
 

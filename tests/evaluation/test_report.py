@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from video2stylegan.errors import InvalidOptionError, MediaError
-from video2stylegan.metrics.report import (
+from video2stylegan.evaluation.report import (
     Plot,
     Strip,
     Table,
@@ -101,7 +101,7 @@ def test_sample_indices_and_clip_strip():
 
 
 def test_evaluation_tables_from_a_report():
-    from video2stylegan.metrics.evaluate import EvaluationReport
+    from video2stylegan.evaluation import EvaluationReport
     from video2stylegan.metrics.learned import MetricUnavailable
 
     rep = EvaluationReport(summary={"dK": 0.0125, "FID": MetricUnavailable("FID", "no weights")},

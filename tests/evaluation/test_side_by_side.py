@@ -7,8 +7,8 @@ import pytest
 
 from video2stylegan.cli.main import main
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.evaluation import evaluate_video, side_by_side_panel
 from video2stylegan.io.video import write_video
-from video2stylegan.metrics.evaluate import evaluate_video, side_by_side_panel
 
 
 def _panels(t=3, h=32, drive_w=58):

@@ -9,22 +9,26 @@ import numpy as np
 import pytest
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.metrics.suite import (
+from video2stylegan.evaluation.suite import (
     CALIBRATION_FREE_VARIANTS,
-    GROUND_TRUTH,
-    METRIC_COLUMNS,
     VARIANTS,
+    CaseTruth,
     SuiteCase,
     default_suite,
     read_truth,
-    suite_budget,
-    landmark_jitter,
     render_case,
     run_suite,
     score_frames,
+    suite_budget,
 )
+from video2stylegan.evaluation.suite_result import GROUND_TRUTH, METRIC_COLUMNS
 from video2stylegan.method.config import ReenactConfig
+from video2stylegan.metrics.identity import reference_descriptor
+from video2stylegan.metrics.landmarks import mouth_opening
 from video2stylegan.pipeline.embedding import EmbeddingOptions
+from video2stylegan.synthetic.clips import identity_from_seed
+from video2stylegan.synthetic.params import Expression, HeadParams, Pose
+from video2stylegan.synthetic.renderer import render
 
 
 @pytest.fixture(scope="module")
@@ -82,15 +86,6 @@ def test_variants_are_table5():
         assert c.method == "baseline" or not (c.use_pose or c.use_local)
 
 
-def test_jitter_known_answers():
-    base = np.random.default_rng(0).uniform(0, 100, (68, 2))
-    linear = base[None] + np.arange(6)[:, None, None] * np.array([3.0, -1.0])
-    j = landmark_jitter(linear, 10.0)
-    assert np.isnan(j[0]) and np.isnan(j[-1]) and np.allclose(j[1:-1], 0, atol=1e-9)
-    zigzag = base[None] + (np.arange(6) % 2)[:, None, None] * np.array([2.0, 0.0])
-    np.testing.assert_allclose(landmark_jitter(zigzag, 10.0)[1:-1], 2 * 2.0 / 10.0)  # 2d per step, over scale
-
-
 def test_relative_truth_starts_at_the_portrait_and_moves_like_the_driver():
     case = default_suite()[0]
     assert case.truth == "relative"
@@ -108,13 +103,11 @@ def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_ca
     d = small_case
     assert d.truth_frames.shape == (5, 128, 128, 3) and d.driving_frames.shape == (5, 128, 128, 3)
     assert not np.array_equal(d.truth_frames, d.driving_frames)  # two different people
-    from video2stylegan.metrics.identity import reference_descriptor
-
     desc = reference_descriptor(d.source_image)
-    truth = read_truth(d.truth_frames)
-    assert truth.descriptors.shape == (5, 128) and truth.landmarks.shape == (5, 68, 2)
-    args = (d.truth_frames, d.truth_landmarks, d.driving_landmarks, desc)
-    exact = score_frames(d.truth_frames, *args, truth_reading=truth, truth_visible=d.truth_visible)
+    reading = read_truth(d.truth_frames)
+    assert reading.descriptors.shape == (5, 128) and reading.landmarks.shape == (5, 68, 2)
+    truth = CaseTruth(d.truth_frames, d.truth_landmarks, d.driving_landmarks, d.truth_visible, desc, reading)
+    exact = score_frames(d.truth_frames, truth)
     s = exact.summary()
     assert np.isinf(exact.per_frame["PSNR"]).all() and s["PSNR"] == float("inf")
     np.testing.assert_allclose(exact.per_frame["SSIM"], 1.0)
@@ -124,25 +117,25 @@ def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_ca
     np.testing.assert_allclose(exact.per_frame["mouth_error"], 0.0, atol=1e-12)
     assert np.isnan(exact.per_frame["dK"][0]) and np.isfinite(exact.per_frame["dK"][1:]).all()
     # the suite's ground-truth row passes the reading it has already instead of reading the frames again
-    given = score_frames(d.truth_frames, *args, truth_reading=truth, truth_visible=d.truth_visible, reading=truth)
+    given = score_frames(d.truth_frames, truth, reading=reading)
     for name, values in exact.per_frame.items():
         np.testing.assert_array_equal(given.per_frame[name], values, err_msg=name)
 
     # shifted 6 px right: the landmark error grows by about 6 px / eye distance
-    no_id = args[:3]  # (ID is not what these two test; skipping it saves time)
+    no_id = CaseTruth(d.truth_frames, d.truth_landmarks, d.driving_landmarks, d.truth_visible)
+    # (ID is not what these two test; skipping it saves time)
     shifted = np.roll(d.truth_frames, 6, axis=2)
-    moved = score_frames(shifted, *no_id, truth_visible=d.truth_visible).summary()
+    moved = score_frames(shifted, no_id).summary()
     assert np.isnan(moved["ID"])
     eye = float(np.median(np.linalg.norm(d.truth_landmarks[:, 45] - d.truth_landmarks[:, 36], axis=-1)))
     assert moved["landmark_error"] > s["landmark_error"] + 0.6 * 6 / eye
     assert moved["PSNR"] < 30 and moved["SSIM"] < 0.95
     # drifting 4 px right per frame: motion the driving clip does not have, so dK grows by about 4 px / eye
     drifting = np.stack([np.roll(f, 4 * t, axis=1) for t, f in enumerate(d.truth_frames)])
-    drift = score_frames(drifting, *no_id, truth_visible=d.truth_visible).summary()
+    drift = score_frames(drifting, no_id).summary()
     assert drift["dK"] > s["dK"] + 0.6 * 4 / eye
     # the driving person in place of the source: a larger identity distance
-    other = score_frames(d.driving_frames, *args, truth_reading=truth, truth_visible=d.truth_visible)
-    other = other.summary()
+    other = score_frames(d.driving_frames, truth).summary()
     assert other["ID"] > s["ID"] + 0.1
     # ... also against the ground-truth frame, where the pose is the same: two people, not one
     assert other["ID_gt"] > 0.3
@@ -150,8 +143,11 @@ def test_ground_truth_scores_as_the_floor_and_wrong_results_score_worse(small_ca
 
 def test_score_frames_rejects_mismatched_shapes(small_case):
     d = small_case
+    truth = CaseTruth(d.truth_frames, d.truth_landmarks, d.driving_landmarks)
     with pytest.raises(InvalidOptionError, match="shape"):
-        score_frames(d.truth_frames[:, :64], d.truth_frames, d.truth_landmarks, d.driving_landmarks)
+        score_frames(d.truth_frames[:, :64], truth)
+    with pytest.raises(InvalidOptionError, match="one entry per result frame"):
+        score_frames(d.truth_frames, CaseTruth(d.truth_frames, d.truth_landmarks[:4], d.driving_landmarks))
 
 
 def test_quick_suite_writes_every_file(suite_run):
@@ -213,25 +209,19 @@ def test_quick_suite_markdown_and_html(suite_run):
 def test_mouth_error_sees_the_mouth_but_not_the_position():
     """mouth_error: a closed mouth against an open-mouthed truth scores about the gap of the
     exact mouth ratios; the same mouth shifted scores 0 while the landmark error grows."""
-    from video2stylegan.metrics.landmarks import mouth_opening
-    from video2stylegan.synthetic.clips import identity_from_seed
-    from video2stylegan.synthetic.params import Expression, HeadParams, Pose
-    from video2stylegan.synthetic.renderer import render
-
     person = identity_from_seed(7)
 
     def clip(mouth_open):
         r = render(HeadParams(person, Expression(mouth_open=mouth_open), Pose()), 160, supersample=2)
         return np.stack([r.image] * 3), np.stack([r.landmarks] * 3)
 
-    truth, truth_lms = clip(0.8)
+    frames, lms = clip(0.8)
     closed, closed_lms = clip(0.0)
-    reading = read_truth(truth)
-    args = (truth, truth_lms, truth_lms)
-    exact = score_frames(truth, *args, truth_reading=reading).summary()
-    shifted = score_frames(np.roll(truth, 5, axis=2), *args, truth_reading=reading).summary()
+    truth = CaseTruth(frames, lms, lms, reading=read_truth(frames))
+    exact = score_frames(frames, truth).summary()
+    shifted = score_frames(np.roll(frames, 5, axis=2), truth).summary()
     assert shifted["mouth_error"] < 0.04 and shifted["landmark_error"] > exact["landmark_error"] + 0.03
-    gap = float(np.abs(mouth_opening(truth_lms) - mouth_opening(closed_lms)).mean())  # 0.26 exact
-    wrong = score_frames(closed, *args, truth_reading=reading).summary()
+    gap = float(np.abs(mouth_opening(lms) - mouth_opening(closed_lms)).mean())  # 0.26 exact
+    wrong = score_frames(closed, truth).summary()
     assert gap > 0.2 and wrong["mouth_error"] == pytest.approx(gap, rel=0.3)
-    assert np.isnan(score_frames(closed, *args).summary()["mouth_error"])  # no truth reading, no score
+    assert np.isnan(score_frames(closed, CaseTruth(frames, lms, lms)).summary()["mouth_error"])  # no reading, no score

@@ -36,7 +36,7 @@ SYNTH = "video2stylegan.synthetic.clips:synth_video"
 CALIBRATE = ("video2stylegan.method.local_channels:calibrate_local_channels",
              "video2stylegan.method.local_channels:calibrate_cached",
              "video2stylegan.method.pose:calibrate_pose_regressor")
-EVALUATE = ("video2stylegan.metrics:evaluate_video", "video2stylegan.metrics.suite:run_suite")
+EVALUATE = ("video2stylegan.evaluation.evaluate:evaluate_video", "video2stylegan.evaluation.suite:run_suite")
 TRAIN = "video2stylegan.training.loop:train"
 DETECT = "video2stylegan.faces.detection:detect_faces"
 ALWAYS_FORBIDDEN = (DOWNLOAD,)

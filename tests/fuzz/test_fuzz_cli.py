@@ -95,7 +95,7 @@ def _stub_report():
     """A two-frame evaluation report: the scores are not under test, only where they are written."""
     import numpy as np
 
-    from video2stylegan.metrics.evaluate import EvaluationReport
+    from video2stylegan.evaluation import EvaluationReport
 
     return EvaluationReport(summary={"dK": 0.5}, per_frame={"dK": np.array([0.5, 0.5])},
                             info={"frames": 2, "result_frames": 2, "driving_frames": 2})
@@ -222,7 +222,7 @@ CASES: list[Case] = [
                  {"driving.mp4": "video"}),
     *[Case(f"evaluate--{fmt}-disk-full", [*EVAL, f"--{fmt}", f"{{out}}/r.{fmt}"],
            names=(f"{{out}}/r.{fmt}", "No space left"),
-           patches=(("video2stylegan.metrics:evaluate_video", lambda *a, **k: _stub_report()),
+           patches=(("video2stylegan.evaluation.evaluate:evaluate_video", lambda *a, **k: _stub_report()),
                     ("pathlib:Path.write_text", failing_method(errno.ENOSPC))))
       for fmt in ("json", "csv")],
     Case("evaluate-source-text", [*EVAL, "--source", SRC, "--max-frames", "3"], names=("source.png",),

@@ -45,16 +45,15 @@ def test_evaluate_report_onto_a_full_disk_leaves_no_tmp(full_disk, pristine, tmp
     """The JSON report of evaluate used to leave a 0-byte ``.tmp`` on a full disk."""
     import numpy as np
 
-    import video2stylegan.metrics as metrics
     from video2stylegan.cli.main import main
-    from video2stylegan.metrics.evaluate import EvaluationReport
+    from video2stylegan.evaluation import EvaluationReport, evaluate
 
     request.node.user_properties.append(("fuzz_command", "evaluate"))
     clip = tmp_path / "driving.mp4"
     shutil.copyfile(pristine / "driving.mp4", clip)
     report = EvaluationReport(summary={"dK": 0.5}, per_frame={"dK": np.array([0.5, 0.5])},
                               info={"frames": 2, "result_frames": 2, "driving_frames": 2})
-    monkeypatch.setattr(metrics, "evaluate_video", lambda *a, **k: report)  # the scores are not under test
+    monkeypatch.setattr(evaluate, "evaluate_video", lambda *a, **k: report)  # the scores are not under test
     _fill(full_disk)
     before = file_hashes(full_disk)
     target = full_disk / "report.json"

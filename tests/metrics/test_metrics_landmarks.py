@@ -11,6 +11,7 @@ from video2stylegan.metrics import (
     face_scale,
     keypoint_motion_distance,
     landmark_distance,
+    landmark_jitter,
     mouth_opening,
 )
 from video2stylegan.synthetic import Expression, HeadParams, render
@@ -130,3 +131,13 @@ def test_real_clip_against_itself_a_shifted_and_a_drifting_copy(tracked):
     assert dk_shift < 0.3 * DRIFT / s
     assert dk_drift == pytest.approx(DRIFT / s, rel=0.25)
     assert landmark_distance(drv.landmarks, sh.landmarks).mean() < 0.02
+
+
+def test_jitter_known_answers():
+    base = np.random.default_rng(0).uniform(0, 100, (68, 2))
+    linear = base[None] + np.arange(6)[:, None, None] * np.array([3.0, -1.0])
+    j = landmark_jitter(linear, 10.0)
+    assert np.isnan(j[0]) and np.isnan(j[-1]) and np.allclose(j[1:-1], 0, atol=1e-9)
+    zigzag = base[None] + (np.arange(6) % 2)[:, None, None] * np.array([2.0, 0.0])
+    np.testing.assert_allclose(landmark_jitter(zigzag, 10.0)[1:-1], 2 * 2.0 / 10.0)  # 2d per step, over scale
+    assert np.isnan(landmark_jitter(linear[:2], 10.0)).all()  # no second difference in two frames

@@ -8,6 +8,11 @@ from pathlib import Path
 
 from video2stylegan.cli.options import bounded_int
 from video2stylegan.errors import InvalidOptionError
+# The two entry points are called through their modules (evaluate.evaluate_video, suite.run_suite) so that
+# tests can stand in for them where they are defined.
+from video2stylegan.evaluation import evaluate, suite
+from video2stylegan.evaluation.report import clip_strip, evaluation_tables, write_html_report
+from video2stylegan.io import read_image, read_video
 from video2stylegan.io.outputs import check_output, check_outputs_differ
 
 #: The files ``--suite`` writes at the top of ``--out-dir`` (cases and plots go in their own names beside them).
@@ -71,8 +76,6 @@ def run(args: argparse.Namespace) -> None:
     if args.suite is not None:
         run_suite_command(args)
         return
-    from video2stylegan.metrics import evaluate_video
-
     missing = [o for o, v in (("--result", args.result), ("--driving", args.driving)) if v is None]
     if missing:
         raise InvalidOptionError(f"evaluate needs {' and '.join(missing)} (or --suite synthetic for the benchmark)")
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> None:
     for option, path in outputs.items():
         if path is not None:
             check_output(path, inputs, what=option)
-    report = evaluate_video(
+    report = evaluate.evaluate_video(
         args.result,
         args.driving,
         args.source,
@@ -120,15 +123,10 @@ def write_evaluation_html(path, report, result, driving, source=None, ground_tru
                           panel=None) -> None:
     """The single-run report: the score table and a strip of reference/driving/result(/ground truth) frames
     (of a side-by-side result, the ``panel`` that was scored)."""
-    from video2stylegan.io import read_image, read_video
-    from video2stylegan.metrics.report import clip_strip, evaluation_tables, write_html_report
-
     n = report.info.get("frames") or max_frames
     clips = {"driving": read_video(driving, max_frames=n)[0], "result": read_video(result, max_frames=n)[0]}
     if panel is not None:
-        from video2stylegan.metrics.evaluate import side_by_side_panel
-
-        clips["result"] = side_by_side_panel(clips["result"], panel)
+        clips["result"] = evaluate.side_by_side_panel(clips["result"], panel)
     if ground_truth is not None:
         clips["ground truth"] = read_video(ground_truth, max_frames=n)[0]
     reference = read_image(source) if source is not None else None
@@ -138,8 +136,6 @@ def write_evaluation_html(path, report, result, driving, source=None, ground_tru
 
 def run_suite_command(args: argparse.Namespace) -> None:
     """``evaluate --suite synthetic``: run the benchmark and print its Markdown table."""
-    from video2stylegan.metrics.suite import VARIANTS, default_suite, run_suite, suite_budget
-
     single = [o for o, v in (("--result", args.result), ("--driving", args.driving), ("--json", args.json),
                              ("--csv", args.csv), ("--html", args.html), ("--panel", args.panel)) if v is not None]
     if single:
@@ -150,15 +146,16 @@ def run_suite_command(args: argparse.Namespace) -> None:
     variants = None
     if args.variants:
         variants = _names(args.variants)
-        unknown = [v for v in variants if v not in VARIANTS]
+        unknown = [v for v in variants if v not in suite.VARIANTS]
         if unknown:
-            raise InvalidOptionError(f"--variants: unknown {', '.join(unknown)}; choose from: {', '.join(VARIANTS)}")
-    result = run_suite(
+            raise InvalidOptionError(
+                f"--variants: unknown {', '.join(unknown)}; choose from: {', '.join(suite.VARIANTS)}")
+    result = suite.run_suite(
         args.network,
-        default_suite(quick=args.quick, frames=args.frames, truth=args.truth_motion, cases=_names(args.cases)),
+        suite.default_suite(quick=args.quick, frames=args.frames, truth=args.truth_motion, cases=_names(args.cases)),
         variants,
         args.out_dir,
-        embedding=args.quality or suite_budget(args.quick),
+        embedding=args.quality or suite.suite_budget(args.quick),
         device=args.device,
         progress=not args.no_progress,
         echo=print,

@@ -1,17 +1,22 @@
 """One call that scores a result video against its driving video (and reference image).
 
 :func:`evaluate_video` reads the clips, tracks one face per frame once per
-clip, computes every metric of this package on the common prefix of the
-clips, and returns an :class:`EvaluationReport` with per-frame arrays, means,
-and notes (length mismatch, frames without a face, unavailable metrics).
-Works on any tool's output, so results of other methods can be scored side
-by side with ours.
+clip, computes every metric of :mod:`video2stylegan.metrics` on the common
+prefix of the clips, and returns an :class:`EvaluationReport` with per-frame
+arrays, clip values and notes (length mismatch, frames without a face,
+unavailable metrics). Works on any tool's output, so results of other methods
+can be scored side by side with ours.
+
+It runs as a list of stages, each a function of explicit inputs (the clips, the
+faces, a frozen :class:`EvaluationOptions`) that returns its :class:`Findings`:
+:func:`load_pair`, :func:`track_pair`, :func:`motion_scores`,
+:func:`load_reference`, :func:`identity_scores`, :func:`ground_truth_scores`,
+:func:`learned_scores`, and :func:`assemble_report` puts them together.
 """
 
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import math
@@ -22,10 +27,15 @@ from typing import Callable
 
 import numpy as np
 
-from video2stylegan.errors import InvalidOptionError, NoFaceError
+from video2stylegan.errors import InvalidOptionError, MediaError, NoFaceError
+from video2stylegan.faces import VideoFaces, detect_face, identity_distance, smooth_landmarks, track_faces
+from video2stylegan.io import read_image, read_video
+from video2stylegan.io.atomic import atomic_output
 from video2stylegan.metrics import image as image_metrics
 from video2stylegan.metrics import landmarks as lm
+from video2stylegan.metrics.identity import frame_descriptors, reference_descriptor
 from video2stylegan.metrics.learned import LPIPS, MetricUnavailable, fid, fvd, load_lpips
+from video2stylegan.metrics.summary import clip_summary
 
 # name -> (description, unit, "lower"/"higher" is better); the order of the tables.
 METRICS = {
@@ -171,20 +181,381 @@ def _fmt(x: float) -> str:
 def _write_text(path, text: str) -> None:
     path = Path(path)
     if not path.parent.is_dir():
-        from video2stylegan.errors import MediaError
-
         raise MediaError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
-    from video2stylegan.io.atomic import atomic_output
-
     # a full disk or a read-only folder is a MediaError naming the path, and no ``.tmp`` stays behind
     with atomic_output(path, suffix=".tmp", what="report") as tmp:
         tmp.write_text(text)
 
 
+# ---------------------------------------------------------------- the stages' inputs and outputs
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """How a result is scored: ``max_frames`` limits every clip; ``id_stride``: ID and ID_gt on every
+    that many frames; ``smooth``: the moving average (frames) of the landmarks before dK; ``detector``:
+    the face detector; ``panel``: the scored panel of side-by-side frames; ``progress``: bars."""
+
+    max_frames: int | None = None
+    id_stride: int = 1
+    smooth: int = 1
+    detector: str = "hog"
+    panel: int | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.id_stride < 1:
+            raise InvalidOptionError(f"id_stride must be at least 1, got {self.id_stride}")
+        if self.smooth < 1:
+            raise InvalidOptionError(f"smooth must be at least 1 frame, got {self.smooth}")
+        if self.max_frames is not None and self.max_frames < 2:
+            raise InvalidOptionError(f"max_frames must be at least 2 (motion needs two frames), got {self.max_frames}")
+
+
+@dataclass(frozen=True)
+class LearnedModels:
+    """The networks of the learned metrics (see :mod:`video2stylegan.metrics.learned`): ``enabled=False``
+    skips LPIPS, FID and FVD; a network left ``None`` is the standard pretrained one when its weights are
+    on disk, else the metric is reported unavailable."""
+
+    enabled: bool = True
+    lpips: LPIPS | MetricUnavailable | None = None
+    fid_extractor: Callable | None = None
+    fvd_extractor: Callable | None = None
+
+
+@dataclass(frozen=True)
+class KnownFaces:
+    """Already tracked :class:`~video2stylegan.faces.VideoFaces` to reuse (``None``: tracked here)."""
+
+    result: VideoFaces | None = None
+    driving: VideoFaces | None = None
+    ground_truth: VideoFaces | None = None
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What one stage adds to the report: ``per_frame`` arrays (summarised by
+    :func:`~video2stylegan.metrics.summary.clip_summary`), ``values`` (clip values that are no mean
+    over frames: FID, FVD, unavailable metrics), ``info`` and ``notes``. ``descriptors``: the result's
+    dlib descriptors at the ID frames when the stage computed them (ID and ID_gt share them)."""
+
+    per_frame: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    descriptors: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ClipPair:
+    """The compared frames: the common prefix of the result (its scored panel) and the driving clip."""
+
+    result: np.ndarray  # (n, H, W, 3) uint8
+    driving: np.ndarray  # (n, H', W', 3) uint8
+    findings: Findings
+
+    @property
+    def frames(self) -> int:
+        return len(self.result)
+
+    def id_frames(self, options: EvaluationOptions) -> np.ndarray:
+        """The frames ID and ID_gt describe: every ``id_stride``-th."""
+        return np.arange(0, self.frames, options.id_stride)
+
+
+@dataclass(frozen=True)
+class TrackedPair:
+    """The faces of a :class:`ClipPair`, and their landmarks over the compared frames ``(n, 68, 2)``."""
+
+    result: VideoFaces
+    driving: VideoFaces
+    result_landmarks: np.ndarray
+    driving_landmarks: np.ndarray
+    findings: Findings
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference portrait (``image`` ``None`` when none was given) and what names it in messages."""
+
+    image: np.ndarray | None = None
+    path: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path or "the source image"
+
+
+# ---------------------------------------------------------------- evaluate_video and its stages
+
+
+def evaluate_video(
+    result,
+    driving,
+    source=None,
+    *,
+    ground_truth=None,
+    max_frames: int | None = None,
+    learned: bool = True,
+    lpips_model: LPIPS | MetricUnavailable | None = None,
+    fid_extractor: Callable | None = None,
+    fvd_extractor: Callable | None = None,
+    id_stride: int = 1,
+    smooth: int = 1,
+    detector: str = "hog",
+    result_faces=None,
+    driving_faces=None,
+    ground_truth_faces=None,
+    panel: int | None = None,
+    progress: bool = True,
+) -> EvaluationReport:
+    # 17 parameters: the documented call (docs/metrics.md; benchmarks/metrics.py and the evaluate command
+    # use it); they are gathered at once into the three option records the stages take.
+    """Score ``result`` against ``driving`` (and the reference image ``source``).
+
+    ``result``, ``driving``, ``ground_truth``: video paths or uint8
+    ``(T, H, W, 3)`` arrays; ``source``: an image path or ``(H, W, 3)`` array
+    (enables ID and LPIPS-to-reference). Clips of different lengths are
+    compared on their common prefix (noted in the report); ``max_frames``
+    limits every clip. ``ground_truth`` (a clip the result should equal, as in
+    self-reenactment) enables PSNR/SSIM and ID_gt, the identity distance of each
+    result frame to its ground-truth frame (the "AED" of FOMM-style evaluations,
+    with dlib's descriptor; every ``id_stride``-th frame). ``learned=False``
+    skips LPIPS/FID/FVD; otherwise each is computed with the given network (``lpips_model``,
+    ``fid_extractor``, ``fvd_extractor``; see :mod:`video2stylegan.metrics.learned`) or the standard
+    pretrained one when its weights are on disk, else reported unavailable.
+    ``id_stride``: compute ID every that many frames (the dlib descriptor
+    costs ~0.15 s per frame on a CPU). ``result_faces``/``driving_faces``/
+    ``ground_truth_faces``: already tracked :class:`~video2stylegan.faces.VideoFaces` to reuse.
+    ``smooth``: centred moving average over that many frames applied to both
+    clips' landmarks before dK (1 = none, the paper's definition; 3 removes
+    most of dlib's frame-to-frame landmark jitter, see ``docs/metrics.md``).
+    ``panel``: score this panel of a ``reenact --side-by-side`` result (:func:`side_by_side_panel`);
+    a result at least :data:`SIDE_BY_SIDE_ASPECT` times as wide as high is refused without it.
+    """
+    options = EvaluationOptions(max_frames, id_stride, smooth, detector, panel, progress)
+    models = LearnedModels(learned, lpips_model, fid_extractor, fvd_extractor)
+    known = KnownFaces(result_faces, driving_faces, ground_truth_faces)
+
+    pair = load_pair(result, driving, options)
+    faces = track_pair(pair, known, options)
+    motion = motion_scores(pair, faces, options)
+    reference = load_reference(source)
+    identity = identity_scores(pair, faces, reference, options)
+    truth = ground_truth_scores(pair, faces, ground_truth, known.ground_truth, identity.descriptors, options)
+    learned_metrics = learned_scores(pair, reference, models, options)
+    return assemble_report([pair.findings, faces.findings, motion, identity, truth, learned_metrics])
+
+
+def load_pair(result, driving, options: EvaluationOptions) -> ClipPair:
+    """Read both clips (the result's scored panel) and keep their common prefix; notes on lengths and rates."""
+    res, res_fps, res_name = _load_clip(result, options.max_frames, "result")
+    res = _one_panel(res, options.panel, res_name)
+    drv, drv_fps, drv_name = _load_clip(driving, options.max_frames, "driving")
+    n = min(len(res), len(drv))
+    info = dict(
+        result=res_name, driving=drv_name, result_frames=len(res), driving_frames=len(drv), frames=n,
+        result_size=list(res.shape[1:3]), driving_size=list(drv.shape[1:3]), result_fps=res_fps, driving_fps=drv_fps,
+    )
+    notes = []
+    if len(res) != len(drv):
+        notes.append(
+            f"the result has {len(res)} frames and the driving video {len(drv)}: the first {n} frames of each are compared"
+        )
+    if res_fps and drv_fps and abs(res_fps - drv_fps) > 0.01:
+        notes.append(f"frame rates differ (result {res_fps:.3f}, driving {drv_fps:.3f}); frames are paired by index")
+    return ClipPair(res[:n], drv[:n], Findings(info=info, notes=tuple(notes)))
+
+
+def track_pair(pair: ClipPair, known: KnownFaces, options: EvaluationOptions) -> TrackedPair:
+    """One face per frame of each clip (``known`` faces reused); counts and notes the frames without one."""
+    n = pair.frames
+    info, notes, tracked = {}, [], {}
+    for key, frames, given in (("result", pair.result, known.result), ("driving", pair.driving, known.driving)):
+        if given is not None:
+            faces = given
+        else:
+            faces = track_faces(frames, detector=options.detector, source=pair.findings.info[key],
+                                progress=options.progress)
+        if len(faces) < n:
+            raise InvalidOptionError(f"the {key} faces cover {len(faces)} frames but {n} are compared")
+        tracked[key] = faces
+        missing = [i for i in faces.missing if i < n]
+        info[f"{key}_missing_faces"] = len(missing)
+        if missing:
+            notes.append(
+                f"{len(missing)} of {n} {key} frames had no detected face; their landmarks are interpolated from neighbours"
+            )
+    rl, dl = tracked["result"].landmarks[:n], tracked["driving"].landmarks[:n]
+    info["result_face_scale_px"] = lm.face_scale(rl)
+    info["driving_face_scale_px"] = lm.face_scale(dl)
+    return TrackedPair(tracked["result"], tracked["driving"], rl, dl, Findings(info=info, notes=tuple(notes)))
+
+
+def motion_scores(pair: ClipPair, faces: TrackedPair, options: EvaluationOptions) -> Findings:
+    """dK (on landmarks smoothed over ``options.smooth`` frames), landmark distances and expression errors."""
+    n = pair.frames
+    dl, rl = faces.driving_landmarks, faces.result_landmarks
+    dls, rls = dl, rl
+    notes = []
+    if options.smooth > 1:
+        dls, rls = smooth_landmarks(dl, options.smooth), smooth_landmarks(rl, options.smooth)
+        notes.append(f"dK from landmarks smoothed over {options.smooth} frames")
+    pf = {"dK": _pad_transition(lm.keypoint_motion_distance(dls, rls), n)}
+    pf["dK_image"] = _pad_transition(lm.keypoint_motion_distance(
+        dls, rls, scale="image", driving_shape=pair.driving.shape[1:3], result_shape=pair.result.shape[1:3]), n)
+    pf["LMD_aligned"] = lm.landmark_distance(dl, rl, align=True)
+    if pair.result.shape[1:3] == pair.driving.shape[1:3]:
+        pf["LMD"] = lm.landmark_distance(dl, rl, align=False)
+    expr = lm.expression_errors(dl, rl)
+    for k in ("mouth_error", "eye_error"):
+        pf[k] = expr[k]
+    ratios = {k: float(expr[k].mean()) for k in ("driving_mouth", "result_mouth", "driving_eyes", "result_eyes")}
+    return Findings(per_frame=pf, info={"dK_smooth": options.smooth, "ratio_means": ratios}, notes=tuple(notes))
+
+
+def load_reference(source) -> Reference:
+    """The reference portrait from a path or an ``(H, W, 3)`` array (an empty :class:`Reference` for ``None``)."""
+    if source is None:
+        return Reference()
+    if isinstance(source, (str, os.PathLike)):
+        return Reference(read_image(source), str(source))
+    return Reference(np.asarray(source))
+
+
+def result_descriptors(pair: ClipPair, faces: TrackedPair, options: EvaluationOptions) -> np.ndarray:
+    """The result's dlib descriptors at :meth:`ClipPair.id_frames` ``(len, 128)``."""
+    idx = pair.id_frames(options)
+    return frame_descriptors(pair.result[idx], [faces.result.face(int(i)) for i in idx], progress=options.progress)
+
+
+def identity_scores(pair: ClipPair, faces: TrackedPair, reference: Reference, options: EvaluationOptions) -> Findings:
+    """ID: descriptor distance of the result frames to the reference portrait (none without one)."""
+    if reference.image is None:
+        return Findings()
+    info = {"source": reference.path} if reference.path is not None else {}
+    ref = reference_descriptor(reference.image, detect_face(reference.image, source=reference.name))
+    idx = pair.id_frames(options)
+    descriptors = result_descriptors(pair, faces, options)
+    col = np.full(pair.frames, np.nan)
+    col[idx] = identity_distance(descriptors, ref)
+    notes = (f"ID computed on every {options.id_stride}th frame ({len(idx)} frames)",) if options.id_stride > 1 else ()
+    return Findings(per_frame={"ID": col}, info=info, notes=notes, descriptors=descriptors)
+
+
+def ground_truth_scores(pair: ClipPair, faces: TrackedPair, ground_truth, truth_faces: VideoFaces | None,
+                        descriptors: np.ndarray | None, options: EvaluationOptions) -> Findings:
+    """PSNR and SSIM to the ground-truth frames (resized to the result's size) and ID_gt, the descriptor
+    distance to them; ``descriptors``: the result's, when :func:`identity_scores` computed them already."""
+    if ground_truth is None:
+        return Findings()
+    res, n = pair.result, pair.frames
+    gt, _, gt_name = _load_clip(ground_truth, options.max_frames, "ground truth")
+    m = min(n, len(gt))
+    notes = []
+    if gt.shape[1:3] != res.shape[1:3]:
+        notes.append(f"ground truth is {gt.shape[2]}x{gt.shape[1]}, the result {res.shape[2]}x{res.shape[1]}: ground truth resized")
+        gt = np.stack([_resize(f, res.shape[1:3]) for f in gt[:m]])
+    if m < n:
+        notes.append(f"ground truth has only {len(gt)} frames: PSNR/SSIM cover the first {m}")
+    pf = {"PSNR": np.full(n, np.nan), "SSIM": np.full(n, np.nan)}
+    pf["PSNR"][:m] = image_metrics.psnr(res[:m], gt[:m])
+    pf["SSIM"][:m] = image_metrics.ssim(res[:m], gt[:m])
+    id_gt = _identity_to_ground_truth(pair, faces, _TruthClip(gt[:m], truth_faces, gt_name), descriptors, options)
+    pf.update(id_gt.per_frame)
+    return Findings(per_frame=pf, info={"ground_truth": gt_name}, notes=tuple(notes) + id_gt.notes)
+
+
+@dataclass(frozen=True)
+class _TruthClip:
+    frames: np.ndarray  # the compared ground-truth frames, at the result's size
+    faces: VideoFaces | None  # already tracked, or None
+    name: str
+
+
+def _identity_to_ground_truth(pair: ClipPair, faces: TrackedPair, truth: _TruthClip, descriptors: np.ndarray | None,
+                              options: EvaluationOptions) -> Findings:
+    """``ID_gt``: descriptor distance of result frame t to ground-truth frame t (length ``n``), at the ID
+    frames that the ground truth covers; nothing (and a note) when the ground truth has no face."""
+    gt, m = truth.frames, len(truth.frames)
+    gt_faces = truth.faces
+    if gt_faces is None:
+        try:
+            gt_faces = track_faces(gt, detector=options.detector, source=truth.name, progress=options.progress)
+        except NoFaceError:
+            return Findings(notes=("no face found in the ground truth: no ID_gt",))
+    if len(gt_faces) < m:
+        raise InvalidOptionError(f"the ground-truth faces cover {len(gt_faces)} frames but {m} are compared")
+    notes = []
+    missing = [i for i in gt_faces.missing if i < m]
+    if missing:
+        notes.append(f"{len(missing)} of {m} ground-truth frames had no detected face (ID_gt uses interpolated landmarks)")
+    idx = pair.id_frames(options)
+    covered = idx < m
+    reference = frame_descriptors(gt[idx[covered]], [gt_faces.face(int(i)) for i in idx[covered]],
+                                  progress=options.progress)
+    if descriptors is None:
+        descriptors = result_descriptors(pair, faces, options)
+    col = np.full(pair.frames, np.nan)
+    col[idx[covered]] = identity_distance(descriptors[covered], reference)
+    return Findings(per_frame={"ID_gt": col}, notes=tuple(notes))
+
+
+def learned_scores(pair: ClipPair, reference: Reference, models: LearnedModels, options: EvaluationOptions) -> Findings:
+    """LPIPS to the reference and between consecutive frames, FID and FVD against the driving clip; each
+    :class:`~video2stylegan.metrics.learned.MetricUnavailable` when skipped or without its weights."""
+    res, drv, n = pair.result, pair.driving, pair.frames
+    has_reference = reference.image is not None
+    values: dict[str, float | MetricUnavailable] = {}
+    if not models.enabled:
+        off = "skipped (learned metrics disabled)"
+        for k in ("LPIPS", "LPIPS_temporal", "LPIPS_temporal_driving", "FID", "FVD"):
+            if k != "LPIPS" or has_reference:
+                values[k] = MetricUnavailable(k, off)
+        return Findings(values=values)
+    pf = {}
+    model = models.lpips if models.lpips is not None else load_lpips()
+    if isinstance(model, MetricUnavailable):
+        for k in ("LPIPS", "LPIPS_temporal", "LPIPS_temporal_driving"):
+            if k != "LPIPS" or has_reference:
+                values[k] = MetricUnavailable(k, model.reason)
+    else:
+        if has_reference:
+            pf["LPIPS"] = model(res, _resize(reference.image, res.shape[1:3]))
+        pf["LPIPS_temporal"] = _pad_transition(model(res[1:], res[:-1]), n)
+        pf["LPIPS_temporal_driving"] = _pad_transition(model(drv[1:], drv[:-1]), n)
+    value = fid(res, drv, models.fid_extractor, progress=options.progress)
+    values["FID"] = value if isinstance(value, MetricUnavailable) else float(value)
+    value = fvd(res, drv, models.fvd_extractor)
+    values["FVD"] = value if isinstance(value, MetricUnavailable) else float(value)
+    return Findings(per_frame=pf, values=values)
+
+
+def assemble_report(findings: list[Findings]) -> EvaluationReport:
+    """The report of the stages' findings, in their order; the summary in :data:`METRICS` order, each
+    per-frame metric summarised by :func:`~video2stylegan.metrics.summary.clip_summary`."""
+    report = EvaluationReport()
+    values: dict[str, float | MetricUnavailable] = {}
+    for part in findings:
+        report.per_frame.update(part.per_frame)
+        report.info.update(part.info)
+        report.notes.extend(part.notes)
+        values.update(part.values)
+    clip = clip_summary(report.per_frame)
+    for name in METRICS:
+        if name in clip:
+            report.summary[name] = clip[name]
+        elif name in values:
+            report.summary[name] = values[name]
+    return report
+
+
+# ---------------------------------------------------------------- helpers
+
+
 def _load_clip(clip, max_frames: int | None, what: str) -> tuple[np.ndarray, float | None, str]:
     if isinstance(clip, (str, os.PathLike)):
-        from video2stylegan.io import read_video
-
         frames, fps = read_video(clip, max_frames=max_frames)
         return frames, fps, str(clip)
     arr = np.asarray(clip)
@@ -223,214 +594,3 @@ def _resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         return image
     shrink = w < image.shape[1] or h < image.shape[0]
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-
-
-def _identity_to_ground_truth(report, gt, gt_faces, idx, result_descriptors, n, detector, progress) -> None:
-    """``per_frame["ID_gt"]``: descriptor distance of result frame t to ground-truth frame t (length ``n``),
-    at the frames ``idx`` that ``gt`` covers; ``result_descriptors()``: the result's descriptors at ``idx``."""
-    from video2stylegan.faces import identity_distance, track_faces
-    from video2stylegan.metrics.identity import frame_descriptors
-
-    m = len(gt)
-    if gt_faces is None:
-        try:
-            gt_faces = track_faces(gt, detector=detector, source=report.info["ground_truth"], progress=progress)
-        except NoFaceError:
-            report.notes.append("no face found in the ground truth: no ID_gt")
-            return
-    if len(gt_faces) < m:
-        raise InvalidOptionError(f"the ground-truth faces cover {len(gt_faces)} frames but {m} are compared")
-    missing = [i for i in gt_faces.missing if i < m]
-    if missing:
-        report.notes.append(f"{len(missing)} of {m} ground-truth frames had no detected face (ID_gt uses interpolated landmarks)")
-    covered = idx < m
-    truth = frame_descriptors(gt[idx[covered]], [gt_faces.face(int(i)) for i in idx[covered]], progress=progress)
-    col = np.full(n, np.nan)
-    col[idx[covered]] = identity_distance(result_descriptors()[covered], truth)
-    report.per_frame["ID_gt"] = col
-
-
-def evaluate_video(
-    result,
-    driving,
-    source=None,
-    *,
-    ground_truth=None,
-    max_frames: int | None = None,
-    learned: bool = True,
-    lpips_model: LPIPS | MetricUnavailable | None = None,
-    fid_extractor: Callable | None = None,
-    fvd_extractor: Callable | None = None,
-    id_stride: int = 1,
-    smooth: int = 1,
-    detector: str = "hog",
-    result_faces=None,
-    driving_faces=None,
-    ground_truth_faces=None,
-    panel: int | None = None,
-    progress: bool = True,
-) -> EvaluationReport:
-    """Score ``result`` against ``driving`` (and the reference image ``source``).
-
-    ``result``, ``driving``, ``ground_truth``: video paths or uint8
-    ``(T, H, W, 3)`` arrays; ``source``: an image path or ``(H, W, 3)`` array
-    (enables ID and LPIPS-to-reference). Clips of different lengths are
-    compared on their common prefix (noted in the report); ``max_frames``
-    limits every clip. ``ground_truth`` (a clip the result should equal, as in
-    self-reenactment) enables PSNR/SSIM and ID_gt, the identity distance of each
-    result frame to its ground-truth frame (the "AED" of FOMM-style evaluations,
-    with dlib's descriptor; every ``id_stride``-th frame). ``learned=False``
-    skips LPIPS/FID/FVD; otherwise each is computed with the given network (``lpips_model``,
-    ``fid_extractor``, ``fvd_extractor``; see :mod:`.learned`) or the standard
-    pretrained one when its weights are on disk, else reported unavailable.
-    ``id_stride``: compute ID every that many frames (the dlib descriptor
-    costs ~0.15 s per frame on a CPU). ``result_faces``/``driving_faces``/
-    ``ground_truth_faces``: already tracked :class:`~video2stylegan.faces.VideoFaces` to reuse.
-    ``smooth``: centred moving average over that many frames applied to both
-    clips' landmarks before dK (1 = none, the paper's definition; 3 removes
-    most of dlib's frame-to-frame landmark jitter, see ``docs/metrics.md``).
-    ``panel``: score this panel of a ``reenact --side-by-side`` result (:func:`side_by_side_panel`);
-    a result at least :data:`SIDE_BY_SIDE_ASPECT` times as wide as high is refused without it.
-    """
-    from video2stylegan.faces import detect_face, track_faces
-
-    if id_stride < 1:
-        raise InvalidOptionError(f"id_stride must be at least 1, got {id_stride}")
-    if smooth < 1:
-        raise InvalidOptionError(f"smooth must be at least 1 frame, got {smooth}")
-    if max_frames is not None and max_frames < 2:
-        raise InvalidOptionError(f"max_frames must be at least 2 (motion needs two frames), got {max_frames}")
-    res, res_fps, res_name = _load_clip(result, max_frames, "result")
-    res = _one_panel(res, panel, res_name)
-    drv, drv_fps, drv_name = _load_clip(driving, max_frames, "driving")
-    report = EvaluationReport()
-    n = min(len(res), len(drv))
-    report.info.update(
-        result=res_name, driving=drv_name, result_frames=len(res), driving_frames=len(drv), frames=n,
-        result_size=list(res.shape[1:3]), driving_size=list(drv.shape[1:3]), result_fps=res_fps, driving_fps=drv_fps,
-    )
-    if len(res) != len(drv):
-        report.notes.append(
-            f"the result has {len(res)} frames and the driving video {len(drv)}: the first {n} frames of each are compared"
-        )
-    if res_fps and drv_fps and abs(res_fps - drv_fps) > 0.01:
-        report.notes.append(f"frame rates differ (result {res_fps:.3f}, driving {drv_fps:.3f}); frames are paired by index")
-    res, drv = res[:n], drv[:n]
-
-    faces = {}
-    for key, frames, given, name in (("result", res, result_faces, res_name), ("driving", drv, driving_faces, drv_name)):
-        tracked = given if given is not None else track_faces(frames, detector=detector, source=name, progress=progress)
-        if len(tracked) < n:
-            raise InvalidOptionError(f"the {key} faces cover {len(tracked)} frames but {n} are compared")
-        faces[key] = tracked
-        missing = [i for i in tracked.missing if i < n]
-        report.info[f"{key}_missing_faces"] = len(missing)
-        if missing:
-            report.notes.append(
-                f"{len(missing)} of {n} {key} frames had no detected face; their landmarks are interpolated from neighbours"
-            )
-    rl, dl = faces["result"].landmarks[:n], faces["driving"].landmarks[:n]
-    report.info["result_face_scale_px"] = lm.face_scale(rl)
-    report.info["driving_face_scale_px"] = lm.face_scale(dl)
-
-    pf = report.per_frame
-    dls, rls = dl, rl
-    if smooth > 1:
-        from video2stylegan.faces import smooth_landmarks
-
-        dls, rls = smooth_landmarks(dl, smooth), smooth_landmarks(rl, smooth)
-        report.notes.append(f"dK from landmarks smoothed over {smooth} frames")
-    report.info["dK_smooth"] = smooth
-    pf["dK"] = _pad_transition(lm.keypoint_motion_distance(dls, rls), n)
-    pf["dK_image"] = _pad_transition(
-        lm.keypoint_motion_distance(dls, rls, scale="image", driving_shape=drv.shape[1:3], result_shape=res.shape[1:3]), n
-    )
-    pf["LMD_aligned"] = lm.landmark_distance(dl, rl, align=True)
-    if res.shape[1:3] == drv.shape[1:3]:
-        pf["LMD"] = lm.landmark_distance(dl, rl, align=False)
-    expr = lm.expression_errors(dl, rl)
-    for k in ("mouth_error", "eye_error"):
-        pf[k] = expr[k]
-    for k in ("driving_mouth", "result_mouth", "driving_eyes", "result_eyes"):
-        report.info.setdefault("ratio_means", {})[k] = float(expr[k].mean())
-
-    idx = np.arange(0, n, id_stride)  # the frames ID and ID_gt describe
-
-    @functools.cache
-    def result_descriptors() -> np.ndarray:
-        """The result's dlib descriptors at ``idx``, computed once for ID and ID_gt."""
-        from video2stylegan.metrics.identity import frame_descriptors
-
-        return frame_descriptors(res[idx], [faces["result"].face(int(i)) for i in idx], progress=progress)
-
-    src = None
-    if source is not None:
-        from video2stylegan.faces import identity_distance
-        from video2stylegan.metrics.identity import reference_descriptor
-
-        if isinstance(source, (str, os.PathLike)):
-            from video2stylegan.io import read_image
-
-            report.info["source"] = str(source)
-            src = read_image(source)
-        else:
-            src = np.asarray(source)
-        ref = reference_descriptor(src, detect_face(src, source=report.info.get("source", "the source image")))
-        col = np.full(n, np.nan)
-        col[idx] = identity_distance(result_descriptors(), ref)
-        pf["ID"] = col
-        if id_stride > 1:
-            report.notes.append(f"ID computed on every {id_stride}th frame ({len(idx)} frames)")
-
-    if ground_truth is not None:
-        gt, _, gt_name = _load_clip(ground_truth, max_frames, "ground truth")
-        report.info["ground_truth"] = gt_name
-        m = min(n, len(gt))
-        if gt.shape[1:3] != res.shape[1:3]:
-            report.notes.append(f"ground truth is {gt.shape[2]}x{gt.shape[1]}, the result {res.shape[2]}x{res.shape[1]}: ground truth resized")
-            gt = np.stack([_resize(f, res.shape[1:3]) for f in gt[:m]])
-        if m < n:
-            report.notes.append(f"ground truth has only {len(gt)} frames: PSNR/SSIM cover the first {m}")
-        pf["PSNR"] = np.full(n, np.nan)
-        pf["SSIM"] = np.full(n, np.nan)
-        pf["PSNR"][:m] = image_metrics.psnr(res[:m], gt[:m])
-        pf["SSIM"][:m] = image_metrics.ssim(res[:m], gt[:m])
-        _identity_to_ground_truth(report, gt[:m], ground_truth_faces, idx, result_descriptors, n, detector, progress)
-
-    learned_values: dict[str, float | MetricUnavailable] = {}
-    if not learned:
-        off = "skipped (learned metrics disabled)"
-        for k in ("LPIPS", "LPIPS_temporal", "LPIPS_temporal_driving", "FID", "FVD"):
-            if k != "LPIPS" or src is not None:
-                learned_values[k] = MetricUnavailable(k, off)
-    else:
-        model = lpips_model if lpips_model is not None else load_lpips()
-        if isinstance(model, MetricUnavailable):
-            if src is not None:
-                learned_values["LPIPS"] = MetricUnavailable("LPIPS", model.reason)
-            for k in ("LPIPS_temporal", "LPIPS_temporal_driving"):
-                learned_values[k] = MetricUnavailable(k, model.reason)
-        else:
-            if src is not None:
-                pf["LPIPS"] = model(res, _resize(src, res.shape[1:3]))
-            pf["LPIPS_temporal"] = _pad_transition(model(res[1:], res[:-1]), n)
-            pf["LPIPS_temporal_driving"] = _pad_transition(model(drv[1:], drv[:-1]), n)
-        value = fid(res, drv, fid_extractor, progress=progress)
-        learned_values["FID"] = value if isinstance(value, MetricUnavailable) else float(value)
-        value = fvd(res, drv, fvd_extractor)
-        learned_values["FVD"] = value if isinstance(value, MetricUnavailable) else float(value)
-
-    for name in METRICS:
-        if name == "PSNR" and name in pf:
-            # From the mean MSE of the frames (the clip's PSNR), so that one
-            # identical frame (inf dB) does not make the whole clip inf.
-            db = pf[name][~np.isnan(pf[name])]
-            mse = np.mean(255.0**2 / 10 ** (db / 10)) if len(db) else np.nan
-            with np.errstate(divide="ignore"):
-                report.summary[name] = float(10 * np.log10(255.0**2 / mse)) if len(db) else float("nan")
-        elif name in pf:
-            vals = pf[name][~np.isnan(pf[name])]
-            report.summary[name] = float(vals.mean()) if len(vals) else float("nan")
-        elif name in learned_values:
-            report.summary[name] = learned_values[name]
-    return report

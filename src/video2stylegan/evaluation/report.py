@@ -33,6 +33,9 @@ from typing import Sequence
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.evaluation.evaluate import METRICS
+from video2stylegan.io.atomic import atomic_output
+from video2stylegan.metrics.learned import MetricUnavailable
 
 __all__ = [
     "Plot",
@@ -253,18 +256,13 @@ def write_html_report(path, title: str, tables: Sequence = (), plots: Sequence =
     if not folder.is_dir():
         raise MediaError(f"cannot write the report {path}: the folder {folder} does not exist; create it first")
     text = render_html(title, tables, plots, strips, notes)
-    from video2stylegan.io.atomic import atomic_output
-
     with atomic_output(path, suffix=".tmp", what="report") as tmp:  # MediaError naming path; no .tmp left
         tmp.write_text(text, encoding="utf-8")
     return path
 
 
 def evaluation_tables(report) -> list[Table]:
-    """The summary of an :class:`~video2stylegan.metrics.EvaluationReport` as one :class:`Table`."""
-    from video2stylegan.metrics.evaluate import METRICS
-    from video2stylegan.metrics.learned import MetricUnavailable
-
+    """The summary of an :class:`~video2stylegan.evaluation.EvaluationReport` as one :class:`Table`."""
     rows = []
     for name, value in report.summary.items():
         desc, unit, better = METRICS[name]

@@ -35,7 +35,14 @@ noise sets, and its PSNR is ``inf``.
 
 Writes ``results.csv`` (one row per case and variant), ``frames.csv`` (per
 frame), ``results.md`` (means per variant, per case, timings), PNG plots
-(per-frame curves, bar charts, timing) and the single-file ``report.html``.
+(per-frame curves, bar charts, timing) and the single-file ``report.html``
+(:mod:`.suite_outputs`; the result and its columns are in :mod:`.suite_result`).
+
+:func:`run_suite` reads as its stages: choose the network, cases and variants,
+load the network, then per case :func:`run_case` (:func:`render_case`,
+:func:`case_truth`, and per variant :func:`run_variant` and :func:`score_row`,
+which calls :func:`score_frames`), and finally write the files. The stages take
+a frozen :class:`SuiteOptions` (or :class:`CaseTruth`) and return a value.
 """
 
 from __future__ import annotations
@@ -44,13 +51,31 @@ import logging
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
+import torch
 
 from video2stylegan.errors import InvalidOptionError, MediaError, NoFaceError
+from video2stylegan.evaluation.report import Strip, sample_indices
+from video2stylegan.evaluation.suite_outputs import write_outputs
+from video2stylegan.evaluation.suite_result import GROUND_TRUTH, METRIC_COLUMNS, SuiteResult, file_slug
+from video2stylegan.faces import identity_distance, paste_back, track_faces
+from video2stylegan.io.images import write_image
+from video2stylegan.io.video import write_video
+from video2stylegan.metrics import image as image_metrics
+from video2stylegan.metrics import landmarks as lm
+from video2stylegan.metrics.identity import frame_descriptors, reference_descriptor
+from video2stylegan.metrics.summary import clip_summary
+from video2stylegan.networks import loading, registry
+from video2stylegan.pipeline import EmbeddingOptions, reenact
+from video2stylegan.synthetic.clips import identity_from_seed, render_clip
+from video2stylegan.synthetic.params import Expression, HeadParams, Pose
+from video2stylegan.synthetic.renderer import render
+from video2stylegan.synthetic.trajectory import talking_trajectory
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +83,24 @@ __all__ = [
     "CALIBRATION_FREE_VARIANTS",
     "CASE_NAMES",
     "CaseData",
+    "CaseOutcome",
+    "CaseTruth",
     "FaceReading",
     "FrameScores",
-    "GROUND_TRUTH",
-    "METRIC_COLUMNS",
-    "PAIRED_METRICS",
     "SuiteCase",
-    "SuiteResult",
+    "SuiteOptions",
     "TABLE5_VARIANTS",
     "VARIANTS",
+    "case_truth",
     "default_network",
     "default_suite",
-    "file_slug",
-    "landmark_jitter",
     "read_truth",
     "render_case",
+    "run_case",
     "run_suite",
+    "run_variant",
     "score_frames",
+    "score_row",
     "suite_budget",
 ]
 
@@ -101,9 +127,6 @@ CALIBRATION_FREE_VARIANTS: dict[str, dict] = {k: VARIANTS[k] for k in ("baseline
 #: What the ground truth's head does: the driver's motion from the portrait's pose, or the driver's poses.
 TRUTH_MOTIONS = ("relative", "absolute")
 
-#: The scores compared frame by frame between variants (:meth:`SuiteResult.differences`).
-PAIRED_METRICS = ("landmark_error", "mouth_error", "ID", "ID_gt", "PSNR")
-
 #: Embedding budgets: the default suite runs the demo's (``fast``: 20 Eq. 7 steps and 15 steps per
 #: driving frame, the method as ``video2stylegan demo`` runs it); ``--quick`` (CI) the smallest.
 DEFAULT_BUDGET = "fast"
@@ -115,20 +138,7 @@ def suite_budget(quick: bool = False) -> str:
     return QUICK_BUDGET if quick else DEFAULT_BUDGET
 
 
-#: Name of the row that scores the ground truth itself (the metrics' floor).
-GROUND_TRUTH = "ground truth"
-
-# name -> (unit, "lower"/"higher" is better, description); the order of the tables.
-METRIC_COLUMNS: dict[str, tuple[str, str, str]] = {
-    "landmark_error": ("GT eye distance", "lower", "result landmarks (dlib) to the ground truth's exact ones"),
-    "mouth_error": ("ratio", "lower", "mouth opening (inner-lip gap / mouth width) against the ground truth's"),
-    "ID": ("descriptor L2", "lower", "dlib identity distance to the source portrait"),
-    "ID_gt": ("descriptor L2", "lower", "dlib identity distance to the ground-truth frame (same pose)"),
-    "PSNR": ("dB", "higher", "to the ground-truth render (clip PSNR from the mean MSE)"),
-    "SSIM": ("0-1", "higher", "to the ground-truth render"),
-    "dK": ("face scale", "lower", "keypoint motion distance to the driving clip's exact landmarks"),
-    "jitter": ("GT face scale", "lower", "mean norm of the landmarks' second difference"),
-}
+# ---------------------------------------------------------------- cases
 
 
 @dataclass(frozen=True)
@@ -158,8 +168,6 @@ class SuiteCase:
             raise InvalidOptionError(f"suite case {self.name!r}: the source and driving person must differ")
 
     def trajectory(self):
-        from video2stylegan.synthetic.trajectory import talking_trajectory
-
         return talking_trajectory(self.frames, self.fps, self.motion_seed, self.head_motion)
 
     def truth_trajectory(self):
@@ -171,9 +179,6 @@ class SuiteCase:
 
     def source_params(self):
         """The portrait: frontal, eyes open, mouth closed, a slight smile (like the bundled demo's)."""
-        from video2stylegan.synthetic.clips import identity_from_seed
-        from video2stylegan.synthetic.params import Expression, HeadParams, Pose
-
         return HeadParams(identity_from_seed(self.source_seed), Expression(smile=0.2), Pose())
 
 
@@ -216,9 +221,7 @@ def default_suite(quick: bool = False, frames: int | None = None, size: int | No
 def default_network() -> tuple[str, str | None]:
     """``(name, note)``: the synthetic-world network when the registry knows it, else
     the untrained ``random-r-128`` with a note that its scores mean nothing."""
-    from video2stylegan.networks.registry import NETWORKS
-
-    if SHIPPED_NETWORK in NETWORKS:
+    if SHIPPED_NETWORK in registry.NETWORKS:
         return SHIPPED_NETWORK, None
     return FALLBACK_NETWORK, (
         f"the network {SHIPPED_NETWORK!r} is not in the registry yet: using the untrained {FALLBACK_NETWORK!r}, "
@@ -245,11 +248,6 @@ class CaseData:
 
 def render_case(case: SuiteCase, folder) -> CaseData:
     """Render ``case`` into ``folder``: ``source.png``, ``driving.mp4`` and ``ground_truth.mp4``."""
-    from video2stylegan.io.images import write_image
-    from video2stylegan.io.video import write_video
-    from video2stylegan.synthetic.clips import identity_from_seed, render_clip
-    from video2stylegan.synthetic.renderer import render
-
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -257,19 +255,24 @@ def render_case(case: SuiteCase, folder) -> CaseData:
         raise MediaError(f"cannot create the case folder {folder} ({exc}); choose a writable --out-dir") from None
     traj = case.trajectory()
     source = render(case.source_params(), case.size, supersample=3).image
-
-    def clip(seed, traj):
-        renders = list(render_clip(identity_from_seed(seed), traj, case.size))
-        return (np.stack([r.image for r in renders]), np.stack([r.landmarks for r in renders]),
-                np.stack([r.visible for r in renders]))
-
-    drv, drv_lms, _ = clip(case.driving_seed, traj)
-    gt, gt_lms, gt_vis = clip(case.source_seed, case.truth_trajectory())
+    drv, drv_lms, _ = _render_person(case.driving_seed, traj, case.size)
+    gt, gt_lms, gt_vis = _render_person(case.source_seed, case.truth_trajectory(), case.size)
     paths = folder / "source.png", folder / "driving.mp4", folder / "ground_truth.mp4"
     write_image(paths[0], source)
     write_video(paths[1], drv, case.fps, crf=18)
     write_video(paths[2], gt, case.fps, crf=18)
     return CaseData(case, folder, *paths, source, drv, drv_lms, gt, gt_lms, gt_vis)
+
+
+def _render_person(seed: int, trajectory, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frames ``(T, H, W, 3)``, exact landmarks ``(T, 68, 2)`` and their visibility ``(T, 68)`` of the
+    person ``seed`` moving along ``trajectory``."""
+    renders = list(render_clip(identity_from_seed(seed), trajectory, size))
+    return (np.stack([r.image for r in renders]), np.stack([r.landmarks for r in renders]),
+            np.stack([r.visible for r in renders]))
+
+
+# ---------------------------------------------------------------- scoring frames against the truth
 
 
 @dataclass
@@ -284,31 +287,9 @@ class FrameScores:
     notes: list = field(default_factory=list)
 
     def summary(self) -> dict[str, float]:
-        """Mean of every metric over frames (``nan`` ignored); PSNR from the mean MSE."""
-        out = {}
-        for name in METRIC_COLUMNS:
-            v = np.asarray(self.per_frame[name], np.float64)
-            v = v[~np.isnan(v)]
-            if not len(v):
-                out[name] = float("nan")
-            elif name == "PSNR":
-                mse = float(np.mean(255.0**2 / 10 ** (v / 10)))
-                out[name] = float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
-            else:
-                out[name] = float(v.mean())
-        return out
-
-
-def landmark_jitter(landmarks: np.ndarray, scale: float) -> np.ndarray:
-    """Per frame ``mean_k |L[t+1,k] - 2 L[t,k] + L[t-1,k]| / scale`` (``nan`` at the first and last
-    frame): 0 for landmarks moving at constant velocity, ``2 d / scale`` for points alternating
-    between two positions ``d`` apart."""
-    landmarks = np.asarray(landmarks, np.float64)
-    out = np.full(len(landmarks), np.nan)
-    if len(landmarks) >= 3:
-        acc = landmarks[2:] - 2 * landmarks[1:-1] + landmarks[:-2]
-        out[1:-1] = np.linalg.norm(acc, axis=-1).mean(axis=-1) / scale
-    return out
+        """Every metric's clip value (:func:`~video2stylegan.metrics.summary.clip_summary`: the mean
+        over frames, ``nan`` ignored; PSNR from the mean MSE)."""
+        return clip_summary({name: self.per_frame[name] for name in METRIC_COLUMNS})
 
 
 @dataclass
@@ -324,6 +305,22 @@ class FaceReading:
     missing: int = 0
 
 
+@dataclass(frozen=True)
+class CaseTruth:
+    """What a case's results are scored against: the ground-truth ``frames`` ``(T, H, W, 3)``, their
+    exact ``landmarks`` ``(T, 68, 2)``, the driving clip's exact ``driving_landmarks``, ``visible``
+    ``(T, 68)`` (the points counted in ``landmark_error``; ``None``: all), the portrait's
+    ``source_descriptor`` (``None``: no ID) and dlib's ``reading`` of the ground-truth frames
+    (:func:`read_truth`; ``None``: no ID_gt and no mouth_error)."""
+
+    frames: np.ndarray
+    landmarks: np.ndarray
+    driving_landmarks: np.ndarray
+    visible: np.ndarray | None = None
+    source_descriptor: np.ndarray | None = None
+    reading: FaceReading | None = None
+
+
 def read_truth(frames, *, progress: bool = False) -> FaceReading:
     """Track the faces of the ground-truth ``frames`` as a result's are tracked, and describe them."""
     return _read_faces(frames, "the ground truth", describe=True, progress=progress)
@@ -331,9 +328,6 @@ def read_truth(frames, *, progress: bool = False) -> FaceReading:
 
 def _read_faces(frames, source: str, *, describe: bool, progress: bool) -> FaceReading:
     """dlib's landmarks of ``frames`` and, if ``describe``, their descriptors (``source`` names them in messages)."""
-    from video2stylegan.faces import track_faces
-    from video2stylegan.metrics.identity import frame_descriptors
-
     try:
         tracked = track_faces(frames, source=source, progress=progress)
     except NoFaceError:
@@ -342,227 +336,102 @@ def _read_faces(frames, source: str, *, describe: bool, progress: bool) -> FaceR
     return FaceReading(tracked.landmarks[: len(frames)].astype(np.float64), descriptors, len(tracked.missing))
 
 
-def score_frames(
-    frames: np.ndarray,
-    truth_frames: np.ndarray,
-    truth_landmarks: np.ndarray,
-    driving_landmarks: np.ndarray,
-    source_descriptor: np.ndarray | None = None,
-    *,
-    truth_reading: "FaceReading | None" = None,
-    truth_visible: np.ndarray | None = None,
-    reading: "FaceReading | None" = None,
-    progress: bool = False,
-) -> FrameScores:
-    """Score result ``frames`` ``(T, H, W, 3)`` (in the ground truth's geometry) per frame.
+def score_frames(frames: np.ndarray, truth: CaseTruth, *, reading: FaceReading | None = None,
+                 progress: bool = False) -> FrameScores:
+    """Score result ``frames`` ``(T, H, W, 3)`` (in the ground truth's geometry) per frame against ``truth``.
 
-    ``truth_landmarks`` / ``driving_landmarks``: exact ``(T, 68, 2)``;
-    ``truth_visible``: ``(T, 68)`` bool, the points counted in ``landmark_error``
-    (default all); ``source_descriptor``: the portrait's dlib descriptor (``None``:
-    no ID); ``truth_reading``: what dlib reads in the ground-truth frames
-    (:func:`read_truth`; ``None``: no ID_gt and mouth_error); ``reading``: what dlib
-    reads in ``frames`` where that is known already (scoring the ground truth
-    itself; default: tracked and described here). A result without any
-    detectable face gets ``nan`` landmark scores and IDs.
+    ``reading``: what dlib reads in ``frames`` where that is known already (scoring the ground
+    truth itself; default: tracked, and described when ``truth`` asks for an identity score, here).
+    A result without any detectable face gets ``nan`` landmark scores and IDs.
     """
-    from video2stylegan.metrics import image as image_metrics
-    from video2stylegan.metrics import landmarks as lm
-
     frames = np.asarray(frames)
     T = len(frames)
-    if frames.shape != truth_frames.shape:
-        raise InvalidOptionError(f"result frames {frames.shape} and ground truth {truth_frames.shape} differ in shape")
-    if len(truth_landmarks) != T or len(driving_landmarks) != T:
+    if frames.shape != truth.frames.shape:
+        raise InvalidOptionError(f"result frames {frames.shape} and ground truth {truth.frames.shape} differ in shape")
+    if len(truth.landmarks) != T or len(truth.driving_landmarks) != T:
         raise InvalidOptionError("the landmark arrays must have one entry per result frame")
-    visible = np.ones(truth_landmarks.shape[:2], bool) if truth_visible is None else np.asarray(truth_visible, bool)
-    nan = np.full(T, np.nan)
-    pf = {k: nan.copy() for k in ("landmark_error", "mouth_error", "ID", "ID_gt", "dK", "jitter")}
-    pf["PSNR"] = np.asarray(image_metrics.psnr(frames, truth_frames), np.float64).reshape(T)
-    pf["SSIM"] = np.asarray(image_metrics.ssim(frames, truth_frames), np.float64).reshape(T)
-    notes = []
+    pf = {k: np.full(T, np.nan) for k in ("landmark_error", "mouth_error", "ID", "ID_gt", "dK", "jitter")}
+    pf["PSNR"] = np.asarray(image_metrics.psnr(frames, truth.frames), np.float64).reshape(T)
+    pf["SSIM"] = np.asarray(image_metrics.ssim(frames, truth.frames), np.float64).reshape(T)
     if reading is None:
-        describe = source_descriptor is not None or truth_reading is not None
+        describe = truth.source_descriptor is not None or truth.reading is not None
         reading = _read_faces(frames, "result", describe=describe, progress=progress)
     if reading.landmarks is None:
         return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, None, T, ["no face detected in any result frame"])
     res = np.asarray(reading.landmarks, np.float64)[:T]
-    eye = lm.interocular(truth_landmarks)
-    err = np.linalg.norm(res - truth_landmarks, axis=-1)
-    counted = np.maximum(visible.sum(axis=1), 1)
-    pf["landmark_error"] = (err * visible).sum(axis=1) / counted / eye
-    if truth_reading is not None and truth_reading.landmarks is not None:
-        pf["mouth_error"] = np.abs(lm.mouth_opening(res) - lm.mouth_opening(truth_reading.landmarks[:T]))
-    pf["dK"][1:] = lm.keypoint_motion_distance(driving_landmarks, res)
-    pf["jitter"] = landmark_jitter(res, lm.face_scale(truth_landmarks))
-    truth_descriptors = None if truth_reading is None else truth_reading.descriptors
-    if reading.descriptors is not None:
-        from video2stylegan.faces import identity_distance
-
-        if source_descriptor is not None:
-            pf["ID"] = identity_distance(reading.descriptors, source_descriptor)
-        if truth_descriptors is not None:
-            pf["ID_gt"] = identity_distance(reading.descriptors, np.asarray(truth_descriptors)[:T])
-    if reading.missing:
-        notes.append(f"{reading.missing} of {T} result frames had no detected face (landmarks interpolated)")
+    pf.update(_landmark_scores(res, truth))
+    pf.update(_identity_scores(reading.descriptors, truth))
+    notes = [f"{reading.missing} of {T} result frames had no detected face (landmarks interpolated)"] \
+        if reading.missing else []
     return FrameScores({k: pf[k] for k in METRIC_COLUMNS}, res, reading.missing, notes)
 
 
+def _landmark_scores(res: np.ndarray, truth: CaseTruth) -> dict[str, np.ndarray]:
+    """``landmark_error``, ``mouth_error`` (with a reading of the truth), ``dK`` and ``jitter`` of the
+    result's landmarks ``res`` ``(T, 68, 2)``."""
+    T = len(res)
+    visible = np.ones(truth.landmarks.shape[:2], bool) if truth.visible is None else np.asarray(truth.visible, bool)
+    eye = lm.interocular(truth.landmarks)
+    err = np.linalg.norm(res - truth.landmarks, axis=-1)
+    counted = np.maximum(visible.sum(axis=1), 1)
+    pf = {"landmark_error": (err * visible).sum(axis=1) / counted / eye}
+    if truth.reading is not None and truth.reading.landmarks is not None:
+        pf["mouth_error"] = np.abs(lm.mouth_opening(res) - lm.mouth_opening(truth.reading.landmarks[:T]))
+    pf["dK"] = np.full(T, np.nan)
+    pf["dK"][1:] = lm.keypoint_motion_distance(truth.driving_landmarks, res)
+    pf["jitter"] = lm.landmark_jitter(res, lm.face_scale(truth.landmarks))
+    return pf
+
+
+def _identity_scores(descriptors: np.ndarray | None, truth: CaseTruth) -> dict[str, np.ndarray]:
+    """``ID`` (to the portrait) and ``ID_gt`` (to the ground-truth frames) of the result's ``descriptors``
+    ``(T, 128)``, each where its reference is known."""
+    pf = {}
+    if descriptors is None:
+        return pf
+    if truth.source_descriptor is not None:
+        pf["ID"] = identity_distance(descriptors, truth.source_descriptor)
+    truth_descriptors = None if truth.reading is None else truth.reading.descriptors
+    if truth_descriptors is not None:
+        pf["ID_gt"] = identity_distance(descriptors, np.asarray(truth_descriptors)[: len(truth.frames)])
+    return pf
+
+
+# ---------------------------------------------------------------- running the suite
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    """How every case is run: the ``embedding`` budget, the torch ``device``, the frames per case in the
+    report's strips, the ``pose_regressor`` as ``reenact`` takes it, and progress bars."""
+
+    embedding: EmbeddingOptions
+    device: str = "auto"
+    strip_frames: int = 4
+    pose_regressor: str = "auto"
+    progress: bool = True
+
+
 @dataclass
-class SuiteResult:
-    """Everything :func:`run_suite` measured.
+class CaseOutcome:
+    """What one case adds to the :class:`~video2stylegan.evaluation.suite_result.SuiteResult`: its
+    rows (the ground truth's first, then the variants'), per-frame scores, notes and strip of frames."""
 
-    ``rows``: one dict per (case, variant) with ``case``, ``variant``,
-    ``status`` (``"ok"``/``"skipped"``), ``reason``, ``frames``, the means of
-    :data:`METRIC_COLUMNS`, ``missing_faces``, ``embed_psnr`` / ``pti_psnr`` (dB of the
-    source's projection before / after PTI; variants only), and ``s_per_frame``
-    (stage -> seconds per frame, ``"total"`` included). ``per_frame``: ``(case, variant)`` ->
-    name -> ``(T,)``. ``paths``: name -> written file.
-    """
-
-    network: str
-    embedding: dict
-    cases: list
-    variants: list
     rows: list = field(default_factory=list)
     per_frame: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
-    paths: dict = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def row(self, case: str, variant: str) -> dict:
-        for r in self.rows:
-            if r["case"] == case and r["variant"] == variant:
-                return r
-        raise KeyError((case, variant))
-
-    def means(self) -> dict[str, dict[str, float]]:
-        """Variant -> metric -> mean over the cases it ran on (``s_per_frame`` total too)."""
-        out = {}
-        for variant in [GROUND_TRUTH] + list(self.variants):
-            rows = [r for r in self.rows if r["variant"] == variant and r["status"] == "ok"]
-            if not rows:
-                continue
-            m = {}
-            for name in METRIC_COLUMNS:
-                vals = np.array([r[name] for r in rows], np.float64)
-                vals = vals[~np.isnan(vals)]
-                m[name] = float(vals.mean()) if len(vals) else float("nan")
-            total = np.array([r["s_per_frame"].get("total", np.nan) for r in rows], np.float64)
-            m["s_per_frame"] = float(np.nanmean(total)) if np.isfinite(total).any() else float("nan")
-            m["cases"] = len(rows)
-            out[variant] = m
-        return out
-
-    def stages(self) -> list[str]:
-        seen = {k for r in self.rows for k in r["s_per_frame"] if k != "total"}
-        names = [s for s in _CSV_STAGES if s in seen]
-        names += sorted(seen.difference(names))
-        return names + ["total"]
-
-    def mean_table(self) -> tuple[list, list]:
-        header = ["variant"] + list(METRIC_COLUMNS) + ["s/frame", "cases"]
-        rows = [[v] + [m[k] for k in METRIC_COLUMNS] + [m["s_per_frame"], m["cases"]] for v, m in self.means().items()]
-        return header, rows
-
-    def case_table(self) -> tuple[list, list]:
-        header = ["case", "variant"] + list(METRIC_COLUMNS) + ["missing faces", "status"]
-        rows = [[r["case"], r["variant"]] + [r.get(k) for k in METRIC_COLUMNS] + [r.get("missing_faces"),
-                r["status"] if r["status"] == "ok" else f"skipped: {r['reason']}"] for r in self.rows]
-        return header, rows
-
-    def timing_table(self) -> tuple[list, list]:
-        stages = self.stages()
-        header = ["case", "variant"] + stages
-        rows = [[r["case"], r["variant"]] + [r["s_per_frame"].get(s) for s in stages]
-                for r in self.rows if r["status"] == "ok"]
-        return header, rows
-
-    def differences(self, against: str = "baseline", metrics: Sequence[str] = PAIRED_METRICS,
-                    **bootstrap) -> list[tuple[str, str, dict]]:
-        """Per case, every other variant's paired per-frame difference to ``against``
-        (``variant - against``; :func:`~video2stylegan.metrics.paired.paired_difference`,
-        ``bootstrap`` passed on): ``[(case, variant, {metric: PairedDifference})]``. Empty
-        when ``against`` did not run."""
-        from video2stylegan.metrics.paired import paired_difference
-
-        out = []
-        for case in self.cases:
-            ref = self.per_frame.get((case.name, against))
-            if ref is None:
-                continue
-            for variant in self.variants:
-                pf = self.per_frame.get((case.name, variant))
-                if variant == against or pf is None:
-                    continue
-                out.append((case.name, variant, {m: paired_difference(pf[m], ref[m], **bootstrap) for m in metrics}))
-        return out
-
-    def difference_table(self, against: str = "baseline") -> tuple[list, list]:
-        header = ["case", "variant"] + [f"{m} - {against}" for m in PAIRED_METRICS]
-        rows = [[case, variant] + [d[m].format(2 if m == "PSNR" else 4) for m in PAIRED_METRICS]
-                for case, variant, d in self.differences(against)]
-        return header, rows
-
-    def to_markdown(self) -> str:
-        from video2stylegan.metrics.report import format_value
-
-        def md(header, rows):
-            lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            lines += ["| " + " | ".join(format_value(v) for v in row) + " |" for row in rows]
-            return "\n".join(lines)
-
-        cases = ", ".join(f"{c.name} (person {c.source_seed} driven by person {c.driving_seed}, motion "
-                          f"{c.motion_seed}, {c.frames} frames, {c.size} px)" for c in self.cases)
-        emb = ", ".join(f"{k} {v}" for k, v in self.embedding.items())
-        parts = [
-            "# Ground-truth benchmark on the synthetic world",
-            "",
-            f"Network: `{self.network}`. Cases: {cases}. Embedding budget: {emb}. Total time {self.seconds:.0f} s.",
-            "",
-        ]
-        parts += [f"- {n}" for n in self.notes]
-        units = "; ".join(f"{k}: {u}, {b} is better" for k, (u, b, _) in METRIC_COLUMNS.items())
-        parts += ["", "## Mean per variant", "", md(*self.mean_table()), "", f"Units: {units}. "
-                  "s/frame: all stages of the run, scoring excluded, divided by the frames. "
-                  f"The `{GROUND_TRUTH}` row scores the exact answer itself: the floor of each metric.",
-                  "", "## Per case", "", md(*self.case_table()), "",
-                  *self._difference_section(md),
-                  "## Seconds per frame per stage", "", md(*self.timing_table()), "",
-                  "Embeddings are cached per case: the first variant that needs the driving frames' "
-                  "codes pays for them, later ones read them back."]
-        return "\n".join(parts) + "\n"
-
-    def _difference_section(self, md) -> list[str]:
-        header, rows = self.difference_table()
-        if not rows:
-            return []
-        return ["## Differences to the baseline", "", md(header, rows), "", DIFFERENCE_NOTE, ""]
+    strip: Strip | None = None
 
 
-#: How the difference tables are read (results.md and report.html).
-DIFFERENCE_NOTE = (
-    "Mean over frames of the per-frame difference (variant minus baseline, same frames) and its 95 % "
-    "moving-block bootstrap interval (blocks of about the cube root of the frames, 3 for 24; 2000 "
-    "resamples); `*`: the interval excludes 0. Lower is better for every score but PSNR "
-    "(from per-frame dB)."
-)
+@dataclass(frozen=True)
+class VariantRun:
+    """One variant's result on a case: the pasted-back ``frames`` and the run's seconds per frame per
+    stage and extra row values, or the ``failure`` that stopped it (the others then empty)."""
 
-_CSV_STAGES = ("network", "faces", "embed source", "embed driving", "calibrate", "pose", "placement", "render", "score")
-
-
-def file_slug(name: str) -> str:
-    """A file-name-safe form of a case or variant name."""
-    return "".join(c if c.isalnum() else "_" for c in name).strip("_") or "variant"
-
-
-def _load_network(network, device: str):
-    import torch
-
-    from video2stylegan.networks.loading import load_generator, resolve_device
-
-    if isinstance(network, torch.nn.Module):
-        return network.eval().requires_grad_(False), getattr(network, "name", None) or type(network).__name__
-    return load_generator(network, resolve_device(device), progress=False), str(network)
+    frames: np.ndarray | None = None
+    s_per_frame: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+    failure: str | None = None
 
 
 def run_suite(
@@ -579,6 +448,8 @@ def run_suite(
     progress: bool = True,
     echo: Callable[[str], None] | None = None,
 ) -> SuiteResult:
+    # 11 parameters: the documented entry point (docs/metrics.md, evaluate --suite); the run's options
+    # are gathered at once into a SuiteOptions that the stages take.
     """Run the benchmark and write its files into ``out_dir`` (created).
 
     ``network``: a registry name, a file, or a loaded generator (default
@@ -598,10 +469,137 @@ def run_suite(
     folder is kept and reused (later runs then time cache reads, which the
     notes say). ``echo``: where progress lines go (default: print when ``progress``).
     """
-    from video2stylegan.pipeline.embedding import EmbeddingOptions
-
     start = time.perf_counter()
-    say = echo or (print if progress else (lambda _msg: None))
+    say = echo or (print if progress else _quiet)
+    network, notes = _choose_network(network, say)
+    cases = _check_cases(cases)
+    variants = _check_variants(variants)
+    emb = embedding if isinstance(embedding, EmbeddingOptions) else EmbeddingOptions.preset(str(embedding))
+    out_dir = _make_out_dir(out_dir)
+    G, net_name = _load_network(network, device)
+    options = SuiteOptions(emb, device, strip_frames, _pose_regressor_for(net_name, pose_regressor), progress)
+    result = SuiteResult(network=net_name, embedding=dict(vars(emb)), cases=cases, variants=list(variants),
+                         notes=notes)
+    if cache_dir is not None:
+        result.notes.append(f"embeddings and calibrations cached in {Path(cache_dir)}: a rerun times cache reads, "
+                            "not embeddings")
+    strips = []
+    with _embedding_cache(out_dir, cache_dir) as cache:
+        for case in cases:
+            outcome = run_case(G, case, variants, out_dir / file_slug(case.name), cache, options, say)
+            result.rows.extend(outcome.rows)
+            result.per_frame.update(outcome.per_frame)
+            result.notes.extend(outcome.notes)
+            strips.append(outcome.strip)
+        result.seconds = time.perf_counter() - start
+        write_outputs(result, out_dir, strips)
+    return result
+
+
+def run_case(G, case: SuiteCase, variants: dict[str, dict], folder: Path, cache: Path, options: SuiteOptions,
+             say: Callable[[str], None]) -> CaseOutcome:
+    """Render ``case`` into ``folder``, score the ground truth itself, run and score every variant."""
+    say(f"case {case.name}: rendering {case.frames} frames at {case.size} px")
+    data = render_case(case, folder)
+    truth, notes = case_truth(data)
+    outcome = CaseOutcome(notes=notes)
+    picks = sample_indices(case.frames, options.strip_frames)
+    columns = {"reference": [data.source_image] * len(picks), "driving": list(data.driving_frames[picks])}
+    _add_row(outcome, case, score_row(case, GROUND_TRUTH, data.truth_frames, truth, {}, reading=truth.reading))
+    for name, overrides in variants.items():
+        say(f"case {case.name}: {name}")
+        t0 = time.perf_counter()
+        run = run_variant(G, data, name, overrides, cache, options)
+        if run.failure is not None:
+            log.warning("variant %s failed on case %s: %s", name, case.name, run.failure)
+            say(f"case {case.name}: {name} skipped ({run.failure})")
+            outcome.rows.append({"case": case.name, "variant": name, "status": "skipped", "reason": run.failure,
+                                 "frames": case.frames, "s_per_frame": {}})
+            columns[name] = [None] * len(picks)
+            continue
+        row = _add_row(outcome, case, score_row(case, name, run.frames, truth, run.s_per_frame, run.extra))
+        say(f"case {case.name}: {name} done in {time.perf_counter() - t0:.1f} s "
+            f"(landmark error {row['landmark_error']:.3g}, PSNR {row['PSNR']:.3g} dB)")
+        columns[name] = list(run.frames[picks])
+    columns[GROUND_TRUTH] = list(data.truth_frames[picks])
+    outcome.strip = Strip(f"case {case.name}", list(columns),
+                          [(f"frame {i}", [columns[c][j] for c in columns]) for j, i in enumerate(picks)])
+    return outcome
+
+
+def case_truth(data: CaseData) -> tuple[CaseTruth, list[str]]:
+    """The :class:`CaseTruth` of a rendered case (dlib's reading of its ground truth included), and a
+    note when dlib finds no face in the source portrait (then no ID)."""
+    case = data.case
+    notes = []
+    try:
+        descriptor = reference_descriptor(data.source_image, source=f"the source portrait of case {case.name}")
+    except NoFaceError:
+        descriptor = None
+        notes.append(f"case {case.name}: dlib finds no face in the source portrait, so no ID")
+    reading = read_truth(data.truth_frames)
+    return CaseTruth(data.truth_frames, data.truth_landmarks, data.driving_landmarks, data.truth_visible,
+                     descriptor, reading), notes
+
+
+def run_variant(G, data: CaseData, name: str, overrides: dict, cache: Path, options: SuiteOptions) -> VariantRun:
+    """Reenact the case's portrait with the variant ``name`` (``reenact`` ``overrides``), paste every crop
+    back into the portrait and write ``<variant>.mp4`` into the case's folder. A run that fails is a
+    :class:`VariantRun` with the reason: a finding, not the end of the benchmark."""
+    case = data.case
+    t0 = time.perf_counter()
+    try:
+        run = reenact(data.source_path, data.driving_path, network=G, embedding=options.embedding,
+                      device=options.device, cache_dir=cache, max_frames=case.frames, progress=options.progress,
+                      pose_regressor=options.pose_regressor, **overrides)
+    except Exception as exc:  # a variant that cannot run is a finding, not the end of the benchmark
+        reason = f"{type(exc).__name__} after {time.perf_counter() - t0:.0f} s: {exc}".splitlines()[0][:300]
+        return VariantRun(failure=reason)
+    pasted = np.stack([paste_back(run.source.image, crop, run.source.aligned, mask="crop") for crop in run.frames])
+    write_video(data.folder / f"{file_slug(name)}.mp4", pasted, case.fps, crf=18)
+    return VariantRun(pasted, {k: v / case.frames for k, v in run.timings.items()},
+                      {"embed_psnr": run.source_psnr, "pti_psnr": run.pti_psnr})
+
+
+@dataclass(frozen=True)
+class ScoredRow:
+    """A results row (see :class:`~video2stylegan.evaluation.suite_result.SuiteResult`) and its frames' scores."""
+
+    row: dict
+    scores: FrameScores
+
+
+def score_row(case: SuiteCase, variant: str, frames: np.ndarray, truth: CaseTruth, s_per_frame: dict,
+              extra: dict | None = None, reading: FaceReading | None = None) -> ScoredRow:
+    """Score ``frames`` (:func:`score_frames`) and build the variant's row: the clip values, the faces
+    dlib missed, seconds per frame per stage (``s_per_frame``, plus the scoring and the total) and ``extra``."""
+    t0 = time.perf_counter()
+    scores = score_frames(frames, truth, reading=reading)
+    s_per_frame = dict(s_per_frame)
+    s_per_frame["score"] = (time.perf_counter() - t0) / case.frames
+    stage_times = [v for k, v in s_per_frame.items() if k != "score"]
+    if stage_times:  # the ground-truth row has no stages
+        s_per_frame["total"] = sum(stage_times)
+    row = {"case": case.name, "variant": variant, "status": "ok", "reason": "", "frames": case.frames,
+           **scores.summary(), "missing_faces": scores.missing_faces, "s_per_frame": s_per_frame, **(extra or {})}
+    return ScoredRow(row, scores)
+
+
+def _add_row(outcome: CaseOutcome, case: SuiteCase, scored: ScoredRow) -> dict:
+    """Record a scored row, its per-frame scores and its notes in ``outcome``; the row."""
+    variant = scored.row["variant"]
+    outcome.rows.append(scored.row)
+    outcome.per_frame[(case.name, variant)] = scored.scores.per_frame
+    outcome.notes.extend(f"case {case.name}, {variant}: {n}" for n in scored.scores.notes)
+    return scored.row
+
+
+def _quiet(_message: str) -> None:
+    """Where progress lines go without ``progress`` and ``echo``."""
+
+
+def _choose_network(network, say: Callable[[str], None]) -> tuple[object, list[str]]:
+    """The network to run (:func:`default_network` for ``None``) and the notes it calls for."""
     notes = []
     if network is None:
         network, note = default_network()
@@ -610,11 +608,19 @@ def run_suite(
             say(f"note: {note}")
     elif isinstance(network, str) and network.startswith("random-"):
         notes.append(f"{network!r} is an untrained network: the numbers measure the harness only, not the method")
+    return network, notes
+
+
+def _check_cases(cases: Sequence[SuiteCase] | None) -> list[SuiteCase]:
     cases = list(default_suite() if cases is None else cases)
     if not cases:
         raise InvalidOptionError("the suite needs at least one case")
     if len({c.name for c in cases}) != len(cases):
         raise InvalidOptionError("suite case names must be unique")
+    return cases
+
+
+def _check_variants(variants: dict[str, dict] | Sequence[str] | None) -> dict[str, dict]:
     if variants is None:
         variants = dict(VARIANTS)
     elif not isinstance(variants, dict):
@@ -624,103 +630,39 @@ def run_suite(
         variants = {v: VARIANTS[v] for v in variants}
     if GROUND_TRUTH in variants:
         raise InvalidOptionError(f"{GROUND_TRUTH!r} is the name of the ground-truth row; rename the variant")
-    emb = embedding if isinstance(embedding, EmbeddingOptions) else EmbeddingOptions.preset(str(embedding))
+    return variants
+
+
+def _make_out_dir(out_dir) -> Path:
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MediaError(f"cannot create the output folder {out_dir} ({exc}); choose a writable --out-dir") from None
-    G, net_name = _load_network(network, device)
-    if cache_dir is None:
-        cache = Path(tempfile.mkdtemp(prefix="cache-", dir=out_dir))
-    else:
-        cache = Path(cache_dir)
-        notes.append(f"embeddings and calibrations cached in {cache}: a rerun times cache reads, not embeddings")
-    try:
-        result = _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames, pose_regressor,
-                            cache, progress, say, notes, start)
-    finally:
-        if cache_dir is None:
-            shutil.rmtree(cache, ignore_errors=True)
-    return result
+    return out_dir
 
 
-def _run_cases(G, net_name, cases, variants, out_dir, emb, device, strip_frames, pose_regressor, cache, progress,
-               say, notes, start) -> SuiteResult:
-    from video2stylegan import reenact
-    from video2stylegan.faces import paste_back
-    from video2stylegan.io.video import write_video
-    from video2stylegan.metrics.identity import reference_descriptor
-    from video2stylegan.metrics.report import Strip, sample_indices
+def _load_network(network, device: str):
+    if isinstance(network, torch.nn.Module):
+        return network.eval().requires_grad_(False), getattr(network, "name", None) or type(network).__name__
+    return loading.load_generator(network, loading.resolve_device(device), progress=False), str(network)
 
+
+def _pose_regressor_for(net_name: str, pose_regressor: str) -> str:
+    """``"auto"`` means the renderer-trained regressor for a network of the synthetic world."""
     if pose_regressor == "auto" and Path(net_name).name.startswith("synthetic"):
-        pose_regressor = "renderer"
-    result = SuiteResult(network=net_name, embedding=dict(vars(emb)), cases=cases, variants=list(variants),
-                         notes=notes)
-    strips = []
-    for case in cases:
-        say(f"case {case.name}: rendering {case.frames} frames at {case.size} px")
-        data = render_case(case, out_dir / file_slug(case.name))
-        try:
-            descriptor = reference_descriptor(data.source_image, source=f"the source portrait of case {case.name}")
-        except NoFaceError:
-            descriptor = None
-            result.notes.append(f"case {case.name}: dlib finds no face in the source portrait, so no ID")
-        truth = read_truth(data.truth_frames)
-        picks = sample_indices(case.frames, strip_frames)
-        strip_cols = {"reference": [data.source_image] * len(picks), "driving": list(data.driving_frames[picks])}
+        return "renderer"
+    return pose_regressor
 
-        def record(name, frames, s_per_frame, extra=None, reading=None):
-            t0 = time.perf_counter()
-            scores = score_frames(frames, data.truth_frames, data.truth_landmarks, data.driving_landmarks,
-                                  descriptor, truth_reading=truth, truth_visible=data.truth_visible, reading=reading)
-            s_per_frame = dict(s_per_frame)
-            s_per_frame["score"] = (time.perf_counter() - t0) / case.frames
-            stage_times = [v for k, v in s_per_frame.items() if k != "score"]
-            if stage_times:  # the ground-truth row has no stages
-                s_per_frame["total"] = sum(stage_times)
-            row = {"case": case.name, "variant": name, "status": "ok", "reason": "", "frames": case.frames,
-                   **scores.summary(), "missing_faces": scores.missing_faces, "s_per_frame": s_per_frame,
-                   **(extra or {})}
-            result.rows.append(row)
-            result.per_frame[(case.name, name)] = scores.per_frame
-            result.notes.extend(f"case {case.name}, {name}: {n}" for n in scores.notes)
-            return row
 
-        record(GROUND_TRUTH, data.truth_frames, {}, reading=truth)  # dlib read the truth above already
-        for name, overrides in variants.items():
-            say(f"case {case.name}: {name}")
-            t0 = time.perf_counter()
-            try:
-                run = reenact(data.source_path, data.driving_path, network=G, embedding=emb, device=device,
-                              cache_dir=cache, max_frames=case.frames, progress=progress,
-                              pose_regressor=pose_regressor, **overrides)
-            except Exception as exc:  # a variant that cannot run is a finding, not the end of the benchmark
-                reason = f"{type(exc).__name__} after {time.perf_counter() - t0:.0f} s: {exc}".splitlines()[0][:300]
-                log.warning("variant %s failed on case %s: %s", name, case.name, reason)
-                say(f"case {case.name}: {name} skipped ({reason})")
-                result.rows.append({"case": case.name, "variant": name, "status": "skipped", "reason": reason,
-                                    "frames": case.frames, "s_per_frame": {}})
-                strip_cols[name] = [None] * len(picks)
-                continue
-            pasted = np.stack([paste_back(run.source.image, crop, run.source.aligned, mask="crop")
-                               for crop in run.frames])
-            write_video(data.folder / f"{file_slug(name)}.mp4", pasted, case.fps, crf=18)
-            per_frame = {k: v / case.frames for k, v in run.timings.items()}
-            row = record(name, pasted, per_frame, {"embed_psnr": run.source_psnr, "pti_psnr": run.pti_psnr})
-            say(f"case {case.name}: {name} done in {time.perf_counter() - t0:.1f} s "
-                f"(landmark error {row['landmark_error']:.3g}, PSNR {row['PSNR']:.3g} dB)")
-            strip_cols[name] = list(pasted[picks])
-        strip_cols[GROUND_TRUTH] = list(data.truth_frames[picks])
-        strips.append(Strip(f"case {case.name}", list(strip_cols),
-                            [(f"frame {i}", [strip_cols[c][j] for c in strip_cols]) for j, i in enumerate(picks)]))
-
-    from video2stylegan.metrics.suite_outputs import write_csvs, write_plots, write_report, write_text
-
-    result.seconds = time.perf_counter() - start
-    write_csvs(result, out_dir)
-    plots = write_plots(result, out_dir)
-    write_text(out_dir / "results.md", result.to_markdown())
-    result.paths["results.md"] = out_dir / "results.md"
-    write_report(result, out_dir, plots, strips)
-    return result
+@contextmanager
+def _embedding_cache(out_dir: Path, cache_dir) -> Iterator[Path]:
+    """The cache folder of the run: ``cache_dir``, kept, or a fresh folder in ``out_dir`` removed at the end."""
+    if cache_dir is not None:
+        yield Path(cache_dir)
+        return
+    cache = Path(tempfile.mkdtemp(prefix="cache-", dir=out_dir))
+    try:
+        yield cache
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)

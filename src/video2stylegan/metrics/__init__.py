@@ -1,16 +1,15 @@
-"""Evaluation metrics for reenacted videos (see ``docs/metrics.md``).
+"""Pure scoring: arrays or tensors in, numbers out (see ``docs/metrics.md``).
 
 Always available (no downloads): keypoint motion distance dK and per-frame
 landmark distance, expression errors (mouth opening, eye openness), identity
 distance ID (dlib), PSNR and SSIM. Needing pretrained weights (reported as
 :class:`MetricUnavailable` with the reason when absent): LPIPS, FID, FVD.
 
-    from video2stylegan.metrics import evaluate_video
-    report = evaluate_video("result.mp4", "driving.mp4", source="portrait.jpg")
-    print(report.to_markdown()); report.to_json("scores.json")
+Reading videos, tracking their faces and putting the scores of a result video
+together is the next layer up, :mod:`video2stylegan.evaluation`
+(``evaluate_video``, reports, the ground-truth suite).
 """
 
-from video2stylegan.metrics.evaluate import METRICS, EvaluationReport, evaluate_video
 from video2stylegan.metrics.identity import identity_distances, reference_descriptor
 from video2stylegan.metrics.image import psnr, ssim
 from video2stylegan.metrics.landmarks import (
@@ -19,6 +18,7 @@ from video2stylegan.metrics.landmarks import (
     face_scale,
     keypoint_motion_distance,
     landmark_distance,
+    landmark_jitter,
     mouth_opening,
     similarity_align,
 )
@@ -35,13 +35,14 @@ from video2stylegan.metrics.learned import (
     load_lpips,
     video_clips,
 )
+from video2stylegan.metrics.summary import clip_mean, clip_psnr, clip_summary
 
 __all__ = [
-    "EvaluationReport",
     "LPIPS",
-    "METRICS",
     "MetricUnavailable",
-    "evaluate_video",
+    "clip_mean",
+    "clip_psnr",
+    "clip_summary",
     "expression_errors",
     "eye_openness",
     "face_scale",
@@ -53,6 +54,7 @@ __all__ = [
     "identity_distances",
     "keypoint_motion_distance",
     "landmark_distance",
+    "landmark_jitter",
     "load_i3d",
     "load_inception",
     "load_lpips",

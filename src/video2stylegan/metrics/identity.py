@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces import Face, detect_face, face_descriptor, face_descriptors, identity_distance
@@ -32,8 +33,6 @@ def frame_descriptors(
     """
     face_list = [faces.face(i) for i in range(len(faces))] if isinstance(faces, VideoFaces) else list(faces)
     n = min(len(frames), len(face_list))
-    from tqdm.auto import tqdm
-
     out = np.zeros((n, 128))
     with tqdm(total=n, desc="identity", unit="frame", disable=not progress, leave=False) as bar:
         for start in range(0, n, batch):

@@ -1,5 +1,5 @@
 """Landmark metrics: keypoint motion distance dK, aligned per-frame landmark
-distance, and expression ratios (mouth opening, eye openness).
+distance, expression ratios (mouth opening, eye openness) and jitter.
 
 Every function takes landmark arrays ``(T, 68, 2)`` in pixel coordinates of
 their own video (iBUG order, as :mod:`video2stylegan.faces` returns them). Two
@@ -212,3 +212,15 @@ def expression_errors(driving, result) -> dict[str, np.ndarray]:
         "driving_eyes": de,
         "result_eyes": re_,
     }
+
+
+def landmark_jitter(landmarks, scale: float) -> np.ndarray:
+    """Per frame ``mean_k |L[t+1,k] - 2 L[t,k] + L[t-1,k]| / scale`` (``nan`` at the first and last
+    frame): 0 for landmarks moving at constant velocity, ``2 d / scale`` for points alternating
+    between two positions ``d`` apart."""
+    landmarks = np.asarray(landmarks, np.float64)
+    out = np.full(len(landmarks), np.nan)
+    if len(landmarks) >= 3:
+        acc = landmarks[2:] - 2 * landmarks[1:-1] + landmarks[:-2]
+        out[1:-1] = np.linalg.norm(acc, axis=-1).mean(axis=-1) / scale
+    return out

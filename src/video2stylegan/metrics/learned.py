@@ -14,11 +14,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from video2stylegan.errors import InvalidOptionError
 
@@ -266,8 +268,6 @@ def load_inception(device: str = "cpu") -> Callable | MetricUnavailable:
 
 def frame_features(frames, extractor: Callable, batch: int = 16, progress: bool = False) -> np.ndarray:
     """``extractor`` applied to ``frames`` (uint8 ``(N, H, W, 3)``) in batches, ``(N, D)``."""
-    from tqdm.auto import tqdm
-
     out = []
     for s in tqdm(range(0, len(frames), batch), desc="features", disable=not progress, leave=False):
         out.append(np.asarray(extractor(np.asarray(frames[s : s + batch])), dtype=np.float64))
@@ -311,8 +311,6 @@ def load_i3d(device: str = "cpu") -> Callable | MetricUnavailable:
             "FVD", f"the I3D network is not at {path}; download {I3D_URL} there (or set VIDEO2STYLEGAN_I3D)"
         )
     try:
-        import warnings
-
         with warnings.catch_warnings():
             # The published I3D is TorchScript; torch.jit.load is deprecated but still the way to read it.
             warnings.simplefilter("ignore", DeprecationWarning)
