@@ -150,3 +150,56 @@ def test_identity_not_position_decides_when_two_people_swap_places():
     # frame 0 follows the larger face (the second person, on the right); when the two swap places the
     # face nearest frame 3's is the other person, and the track goes with the person instead
     assert (x[:4] > 80).all() and (x[4:] < 80).all(), x
+
+
+def test_frames_lost_past_the_border_are_partial_and_the_stretch_is_a_straight_line():
+    shift = [0, 0, 0, 8, 16, 24, 32, 40, 46, 52, 46, 40, 32, 24, 16, 8, 0, 0]  # px to the left, and back
+    frames, _ = _clip(0, len(shift), size=SIZE)
+    slid = np.empty_like(frames)
+    for i, s in enumerate(shift):
+        slid[i] = frames[i, 0, 0]
+        slid[i, :, : SIZE - s] = frames[i, :, s:]
+    tracked = track_faces(slid, upsample=1, progress=False)
+    assert tracked.cuts == []
+    # dlib loses the face furthest out; those frames join the partial stretch (before, they were filled from
+    # the partial frames' guessed landmarks and anchored the stretch there)
+    # (measured: lost at 46 px and more out, frames 8-10; partial at 40 px, frames 7 and 11)
+    assert tracked.missing == [8, 9, 10]
+    stretch = tracked.partial_frames
+    assert stretch == [7, 8, 9, 10, 11], stretch
+    before, after = 6, 12
+    steady = tracked.steady_landmarks()
+    for i in stretch:
+        w = (i - before) / (after - before)
+        np.testing.assert_allclose(steady[i], (1 - w) * steady[before] + w * steady[after], atol=1e-9)
+
+
+def test_interpolate_partial_known_answers():
+    from video2stylegan.errors import InvalidOptionError
+    from video2stylegan.faces import VideoFaces
+
+    n = 12
+    partial = np.zeros(n, bool)
+    partial[[1, 2, 3, 5, 9, 10, 11]] = True  # shot 0-5: a stretch inside, one at the end; shot 6-11: at the end
+    tracked = VideoFaces(landmarks=np.zeros((n, 68, 2)), boxes=np.zeros((n, 4)), scores=np.ones(n),
+                         detected=np.ones(n, bool), shape=(96, 96), cuts=[6], partial=partial)
+    values = np.arange(n, dtype=np.float64)[:, None] * [1.0, 0.0] + 100.0
+    values[:, 1] = [3.0, 9, 9, 9, -3.0, 9, 0.5, 0.4, 0.3, 9, 9, 9]  # an angle: 3 rad to -3 rad is 0.28 rad the short way
+    values[partial, 0] = -50.0  # what the partial frames measured: replaced
+    out = tracked.interpolate_partial(values, angle_columns=(1,))
+    visible = ~partial
+    np.testing.assert_array_equal(out[visible], values[visible])  # untouched
+    np.testing.assert_allclose(out[1:4, 0], [101, 102, 103])  # a straight line from frame 0 to frame 4
+    assert out[5, 0] == values[4, 0]  # held at the shot's end: only the frame before exists
+    np.testing.assert_allclose(out[9:, 0], values[8, 0])  # held from the second shot's last visible frame
+    short = 2 * np.pi - 6.0  # the way round through pi
+    expected = np.array([3.0 + short * k / 4 for k in (1, 2, 3)])
+    np.testing.assert_allclose(out[1:4, 1], (expected + np.pi) % (2 * np.pi) - np.pi)
+    assert np.all(np.abs(out[1:4, 1]) > 3.0)  # never through 0
+    np.testing.assert_allclose(out[9:, 1], 0.3)
+    # a shot without any fully visible frame keeps its values; a track without partial frames, all of them
+    everywhere = VideoFaces(landmarks=np.zeros((3, 68, 2)), boxes=np.zeros((3, 4)), scores=np.ones(3),
+                            detected=np.ones(3, bool), shape=(96, 96), partial=np.ones(3, bool))
+    np.testing.assert_array_equal(everywhere.interpolate_partial(np.arange(3.0)), np.arange(3.0))
+    with pytest.raises(InvalidOptionError, match="got 4 rows of values for a track of 3 frames"):
+        everywhere.interpolate_partial(np.zeros(4))

@@ -183,3 +183,44 @@ def test_check_inputs_detects_the_portrait_once_and_refuses_a_faceless_one(share
     with pytest.raises(NoFaceError, match=r"^source portrait: no face found in .*wall\.png; "):
         inputs.check_inputs(wall, driving, source_face="largest")
     inputs.check_inputs(wall, driving)  # without source_face the faces are not looked at
+
+
+def test_placement_goes_straight_across_a_partial_stretch(tmp_path):
+    from video2stylegan.faces import FFHQ_EYE_CENTER
+    from video2stylegan.method.canonical import canonical_offsets, content_motions
+
+    # the face slides out to the left 6 px a frame and back, and comes back 14 px higher than it left
+    xs = [0, 0, 0, 6, 12, 18, 24, 30, 36, 42, 48, 42, 36, 30, 24, 18, 12, 6, 0, 0]
+    ys = [0] * 9 + [4, 8, 12, 14] + [14] * 7
+    frames = _shot(0, len(xs), 0)
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        frame = frames[i].copy()
+        frames[i] = frame[0, 0]
+        frames[i, : 96 - y, : 96 - x] = frame[y:, x:]
+    path = write_video(tmp_path / "out_and_back.mp4", frames, 25.0, crf=12)
+    clip = load_clip(path, 64, progress=False)
+    assert clip.cuts == []
+    # measured: partial from 42 px out, lost at 48 px (frame 10), which joins the stretch
+    assert clip.missing == [10] and clip.partial == [9, 10, 11]
+    p = clip.canonical
+    before, after = 8, 12
+    # a straight line from the last fully visible frame to the first one after (the crop images hold)
+    for j in clip.partial:
+        w = (j - before) / (after - before)
+        np.testing.assert_allclose(p[j], (1 - w) * p[before] + w * p[after], atol=1e-9)
+    steps = np.linalg.norm(np.diff(p[:, :2], axis=0), axis=1)  # placement change into frame j + 1
+    visible = np.ones(len(p), bool)
+    visible[clip.partial] = False
+    ordinary = steps[visible[1:] & visible[:-1]].max()  # 0.080 of the crop: the 6 px a frame of the slide
+    across = steps[before:after]  # 0.042 each: the stretch's net motion spread over its four steps
+    # the line's step is the face's mean speed while out of view, which the slide's own speed bounds (no margin
+    # needed: the clip moves the face no faster out of view than in it); holding the nearest visible frame's
+    # values would jump by the whole stretch's motion at its middle instead (0.167, 2.1x the ordinary)
+    assert across.max() <= ordinary, (across, ordinary)
+    assert np.linalg.norm(p[after, :2] - p[before, :2]) > 2 * ordinary
+    # the generated face's eye centre (the reference's, moved as the transform moves it) stays inside the crop
+    offsets = canonical_offsets(p, mode="relative", kernel=3, cuts=clip.cuts)
+    motion = content_motions(offsets).double().numpy()
+    eye = np.array([FFHQ_EYE_CENTER[0] - 0.5, FFHQ_EYE_CENTER[1] - 0.5, 1.0])  # generator coordinates
+    moved = motion @ eye
+    assert np.abs(moved[:, :2]).max() < 0.5, moved

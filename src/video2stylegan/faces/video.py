@@ -14,8 +14,12 @@ Real clips add three things (:mod:`video2stylegan.faces.shots`):
   (:meth:`VideoFaces.smooth`, :func:`smooth_by_shot`) runs shot by shot.
 * **partial** frames: the face's landmark box leaves the frame by more than
   :data:`PARTIAL_MARGIN` of its size; dlib still places 68 points, but those
-  outside the picture are guesses. :meth:`VideoFaces.steady_landmarks` replaces
-  them by the values of the fully visible frames around them, within the shot.
+  outside the picture are guesses. A run of frames without a face next to a
+  partial frame is partial too (the face went on out of the picture).
+  :meth:`VideoFaces.interpolate_partial` replaces any per-frame values of a
+  partial stretch by a straight line from the last fully visible frame before
+  it to the first one after it, within the shot (:meth:`VideoFaces.steady_landmarks`
+  for the landmarks).
 * **identity**: with several faces in a frame (``choose="previous"``), the one
   followed is the same person as the face followed so far (dlib's 128-D
   descriptor, :mod:`video2stylegan.faces.identity`), then the nearest in
@@ -93,7 +97,8 @@ class VideoFaces:
     missing: list[int] = field(default_factory=list)
     #: first frames of new shots (empty: one shot)
     cuts: list[int] = field(default_factory=list)
-    #: ``(T,)`` bool, True where the face leaves the frame by more than :data:`PARTIAL_MARGIN`
+    #: ``(T,)`` bool, True where the face leaves the frame by more than :data:`PARTIAL_MARGIN`, and in the
+    #: frames without a face next to those (the face has left the picture there)
     partial: np.ndarray | None = None
     #: the most faces found in one frame
     most_faces: int = 1
@@ -114,15 +119,32 @@ class VideoFaces:
     def steady_landmarks(self) -> np.ndarray:
         """``(T, 68, 2)`` landmarks with partial frames replaced by interpolation between the
         fully visible frames of their shot (held at a shot's ends); unchanged where a shot has
-        no fully visible frame."""
-        lms = self.landmarks.copy()
+        no fully visible frame (:meth:`interpolate_partial`)."""
+        return self.interpolate_partial(self.landmarks)
+
+    def interpolate_partial(self, values: np.ndarray, angle_columns=()) -> np.ndarray:
+        """Per-frame ``values`` (frames first, any shape after) with the rows of the partial frames
+        replaced: within each shot, a partial stretch goes linearly from the last fully visible frame
+        before it to the first one after it (held where only one side exists); a shot without a fully
+        visible frame keeps its values. ``angle_columns``: columns of 2-D ``values`` that are angles in
+        radians, interpolated the short way round and returned in [-pi, pi)."""
+        out = np.array(values, np.float64)
+        if len(out) != len(self):
+            raise InvalidOptionError(f"got {len(out)} rows of values for a track of {len(self)} frames")
         if self.partial is None or not self.partial.any():
-            return lms
+            return out
+        columns = list(angle_columns)
         for a, b in self.shots:
             visible = ~self.partial[a:b]
             if visible.any() and not visible.all():
-                lms[a:b] = _interpolate(lms[a:b], visible)
-        return lms
+                part = out[a:b].copy()
+                if columns:
+                    part[:, columns] = np.unwrap(part[:, columns], axis=0)
+                part = _interpolate(part, visible)
+                if columns:
+                    part[:, columns] = (part[:, columns] + np.pi) % (2 * np.pi) - np.pi
+                out[a:b][~visible] = part[~visible]  # the visible rows stay exactly as they were
+        return out
 
     def smooth(self, values: np.ndarray, window: int) -> np.ndarray:
         """Centred mean of per-frame ``values`` over ``window`` frames, shot by shot."""
@@ -235,11 +257,11 @@ def track_faces(
     (:class:`NoFaceError` naming the frames). A clip where no frame has a face
     always fails. ``upsample="auto"``: the clip starts at :func:`detect_faces`' level for its frame
     size (1 up to 512 px, else 0) and, in a frame where the face is not found there (nor near the
-    previous face), goes one level up (as far as that policy's retry: one more doubling, in frames up
-    to 2048 px) and stays up, so a face that gets smaller stays tracked; once the face's box is
-    :data:`UPSAMPLE_DOWN_HEADROOM` times what the lower level finds, it comes back down. A frame whose
-    face is found at the current level costs one detection, as before; a frame without a face pays
-    for the top level.
+    previous face), tries the level above (as far as that policy's retry: one more doubling, in frames
+    up to 2048 px); when that finds the face the clip stays there, so a face that gets smaller stays
+    tracked, and once the face's box is :data:`UPSAMPLE_DOWN_HEADROOM` times what the lower level
+    finds it comes back down. A frame whose face is found at the current level costs one detection,
+    as before; a frame without a face pays for every level, as the frames before the first face did.
     ``recover``: when a frame has no face, look again near the previous
     frame's face at a lowered threshold and neighbouring levels
     (:func:`~video2stylegan.faces.detection.redetect_near`) before calling it
@@ -295,11 +317,15 @@ def track_faces(
             near = redetect_near(frame, previous, detector, level if auto else int(upsample))
             found = _faces_of(frame, near, detector)
             recovered += bool(found)
-        while auto and not found and level < top:
-            # the face may have shrunk below this level's reach: the next level, and the clip stays there
-            # (a frame without any face tries every level, as the frames before the first face always did)
-            level += 1
-            found = _faces_at(frame, detector, level)
+        if auto and not found:
+            # the face may have shrunk below this level's reach: the levels above, and the clip stays at the
+            # one that finds it; a frame without any face (every level tried, as the frames before the first
+            # face always were) leaves the level as it was
+            start = level
+            while not found and level < top:
+                level += 1
+                found = _faces_at(frame, detector, level)
+            level = level if found else start
         if not found:
             faces.append(None)
             continue
@@ -369,8 +395,10 @@ def track_faces(
         log.info("%s: %d shot cut(s), at frame(s) %s; the track is smoothed shot by shot", name, len(cuts),
                  _ranges(cuts))
     partial = np.array([f is not None and outside_fraction(f.landmarks, shape) > PARTIAL_MARGIN for f in faces])
+    partial = _lost_at_the_border(partial, known, cuts)
     if partial.any():
-        log.info("%s: the face leaves the frame in %d frame(s) (%s); they hold the nearest fully visible values",
+        log.info("%s: the face leaves the frame in %d frame(s) (%s); their values are interpolated between the "
+                 "fully visible frames around them",
                  name, int(partial.sum()), _ranges([int(i) for i in np.flatnonzero(partial)]))
     if several and choose == "previous":
         first = next(f for f in faces if f is not None)
@@ -396,6 +424,26 @@ def track_faces(
         partial=partial,
         most_faces=max(most, 1),
     )
+
+
+def _lost_at_the_border(partial: np.ndarray, known: np.ndarray, cuts) -> np.ndarray:
+    """``partial`` with the frames without a face that follow or precede a partial frame in their shot
+    (a run of them) marked partial too: the face left the picture there, and the landmarks they would
+    be filled with come from the partial frames' guesses."""
+    out = partial.copy()
+    for a, b in shots.segments(len(partial), cuts):
+        j = a
+        while j < b:
+            if known[j]:
+                j += 1
+                continue
+            k = j
+            while k < b and not known[k]:
+                k += 1
+            if (j > a and partial[j - 1]) or (k < b and partial[k]):
+                out[j:k] = True
+            j = k
+    return out
 
 
 def _faces_of(frame: np.ndarray, boxes, detector: str) -> list[Face]:

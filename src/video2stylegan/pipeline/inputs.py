@@ -275,7 +275,9 @@ class DrivingClip:
     missing: list[int] = field(default_factory=list)
     #: first frames of new shots (:mod:`video2stylegan.faces.shots`)
     cuts: list[int] = field(default_factory=list)
-    #: frames whose face leaves the picture: they hold the nearest fully visible frame's crop
+    #: frames whose face leaves the picture (:attr:`~video2stylegan.faces.VideoFaces.partial`): their crop
+    #: (image and geometry) is the nearest fully visible frame's, since images cannot be interpolated; their
+    #: ``canonical`` parameters are interpolated between the fully visible frames around the stretch
     partial: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -355,6 +357,9 @@ def load_clip(
     (``"fail"``, :class:`NoFaceError` naming the frames). A clip in which no
     frame shows a face always fails. ``role`` only names the clip in messages. ``choose``
     (``--face``), ``detector`` and ``upsample``: passed to :func:`~video2stylegan.faces.track_faces`.
+    Partial frames (the face leaves the picture) show the nearest fully visible frame's crop, an
+    image being what cannot be interpolated, and their canonical parameters run in a straight line
+    between the fully visible frames around the stretch (:attr:`DrivingClip.partial`).
     """
     from video2stylegan.pipeline.output import fit_height
 
@@ -382,15 +387,18 @@ def load_clip(
     if len(aligned) != len(tracks):
         raise MediaError(f"the {role} video {path} gave {len(aligned)} frames on a second read, {len(tracks)} on the first")
     partial = tracks.partial if tracks.partial is not None else np.zeros(len(tracks), bool)
-    # a partial frame's crop shows part of a face: its expression and pose targets hold the nearest
-    # fully visible frame's crop, while its placement follows the interpolated landmarks
+    # a partial frame's crop shows part of a face: an image cannot be interpolated, so it shows the nearest
+    # fully visible frame's crop (with that crop's geometry); its placement goes in a straight line from the
+    # last fully visible frame before the stretch to the first one after it (no jump where the nearest
+    # visible frame switches sides)
     aligned = aligned[_nearest_visible(partial, tracks.cuts)]
+    canonical = tracks.interpolate_partial(clip_canonical_params(aligned, steady, tracks.cuts), angle_columns=(2,))
     return DrivingClip(
         frames=previews,
         fps=float(info.fps),
         tracks=tracks,
         aligned=aligned,
-        canonical=clip_canonical_params(aligned, steady, tracks.cuts),
+        canonical=canonical,
         name=str(path),
         sha256=file_sha256(path),
         audio_path=path if info.has_audio else None,
