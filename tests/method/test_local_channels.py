@@ -297,14 +297,14 @@ def test_faces_are_detected_skipped_and_counted(G_r128, codes, heads, monkeypatc
             raise NoFaceError("no face")
         return SimpleNamespace(landmarks=heads[0])
 
-    monkeypatch.setattr(faces, "detect_face", fake_detect)
+    monkeypatch.setattr(lcm, "detect_face", fake_detect)
     lc = calibrate_local_channels(G_r128, ws=codes, layers=[4], size=32, network_id="x", progress=False)
     assert calls == [(R, R, 3)] * 3 and lc.n_images == 2 and lc.settings["skipped"] == 1
 
     def never(image, **kwargs):
         raise NoFaceError("no face")
 
-    monkeypatch.setattr(faces, "detect_face", never)
+    monkeypatch.setattr(lcm, "detect_face", never)
     with pytest.raises(NoFaceError, match="only 0 of 3 images"):
         calibrate_local_channels(G_r128, ws=codes, layers=[4], size=32, network_id="x", progress=False)
 

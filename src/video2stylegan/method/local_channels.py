@@ -24,9 +24,21 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from video2stylegan.errors import InvalidOptionError, NoFaceError, Video2StyleGANError
+from video2stylegan.faces import PARTS, detect_face, part_masks
 from video2stylegan.io.atomic import atomic_output
+from video2stylegan.io.images import write_image
+from video2stylegan.method.cache import (
+    BadEntry,
+    canonical_json,
+    discard_entry,
+    network_identity,
+    read_json_entry,
+    touch,
+    write_json_entry,
+)
 from video2stylegan.method.feature_maps import (  # noqa: F401  (re-exported: the calibration's public API)
     DEFAULT_T_BG,
     DEFAULT_T_FG,
@@ -42,6 +54,7 @@ from video2stylegan.method.feature_maps import (  # noqa: F401  (re-exported: th
     select_channels,
     style_feature_maps,
 )
+from video2stylegan.networks.transforms import to_uint8_images
 
 log = logging.getLogger(__name__)
 
@@ -316,8 +329,6 @@ def _json_text(obj, indent: int = 0) -> str:
 
 
 def _check_parts(parts) -> tuple[str, ...]:
-    from video2stylegan.faces import PARTS
-
     if isinstance(parts, str):
         parts = (parts,)
     parts = tuple(parts)
@@ -434,17 +445,10 @@ def calibrate_local_channels(
     (default ``min(256, G.img_resolution)``). ``network_id`` defaults to
     :func:`video2stylegan.method.cache.network_identity`.
     """
-    from tqdm.auto import tqdm
-
-    from video2stylegan.faces import detect_face, part_masks
-    from video2stylegan.networks.transforms import to_uint8_images
-
     ws, landmarks, count, size, parts, names, min_faces, threshold, settings = _prepare(
         G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts, layers, detector, min_faces
     )
     if network_id is None:
-        from video2stylegan.method.cache import network_identity
-
         network_id = network_identity(G)
     geoms = [feature_map_geometry(G, name) for name in names]
     device = G.w_avg.device
@@ -505,8 +509,6 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
     that is unreadable, fails its checksum, has none (earlier versions) or does
     not match its key is deleted with a warning, recomputed and written again.
     """
-    from video2stylegan.method.cache import canonical_json, network_identity
-
     t_fg = settings.pop("t_fg", DEFAULT_T_FG)
     t_bg = settings.pop("t_bg", DEFAULT_T_BG)
     progress = settings.pop("progress", True)
@@ -527,8 +529,6 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
     ).hexdigest()
     path = Path(cache_dir) / "local_channels" / f"{key[:32]}.json"
     if path.is_file():
-        from video2stylegan.method.cache import BadEntry, discard_entry, read_json_entry, touch
-
         try:
             found = LocalChannels.from_dict(read_json_entry(path))  # readable, integrity record, checksum
             stored = {k: v for k, v in found.settings.items() if k != "skipped"}
@@ -541,8 +541,6 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
             reason = str(exc)
         discard_entry(path, "local-channel", reason)
     result = calibrate_local_channels(G, t_fg=t_fg, t_bg=t_bg, network_id=network_id, progress=progress, **settings)
-    from video2stylegan.method.cache import write_json_entry
-
     try:
         write_json_entry(path, result.to_dict(), what="local-channel calibration", to_text=_json_text)
     except OSError as exc:  # disk full, no permission: use it uncached
@@ -575,9 +573,6 @@ def save_feature_maps(
     row's part red on the image. Returns the ``(part, layer, channel)`` of every
     map shown, row by row.
     """
-    from video2stylegan.io.images import write_image
-    from video2stylegan.networks.transforms import to_uint8_images
-
     ws = _codes(G, ws)[:1].to(G.w_avg.device, torch.float32)
     parts = local_channels._check_parts(parts)
     names = list(G.style_names)
@@ -601,8 +596,6 @@ def save_feature_maps(
     grid[:] = (255, 255, 255)
     tint = None
     if landmarks is not None:
-        from video2stylegan.faces import part_masks
-
         tint = part_masks(_landmark_array(landmarks, 1, resolution)[0], (resolution, resolution), size=cell, parts=parts)
     for r, part in enumerate(parts):
         y = r * (cell + gap)

@@ -29,6 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from video2stylegan.metrics.learned import lpips_weight_paths
+
 log = logging.getLogger(__name__)
 
 # Standard MS-SSIM scale weights (Wang, Simoncelli, Bovik 2003), finest first.
@@ -192,8 +194,6 @@ def lpips_weight_files(net: str = "vgg", version: str = "0.1") -> tuple[Path | N
     The locations are :func:`video2stylegan.metrics.learned.lpips_weight_paths`'s
     (the metric and the loss look in one place). Downloads nothing.
     """
-    from video2stylegan.metrics.learned import lpips_weight_paths
-
     heads, backbone = lpips_weight_paths(net, version)
     return (heads if heads is not None and heads.is_file() else None), (backbone if backbone.is_file() else None)
 
@@ -224,8 +224,6 @@ def perceptual_loss(
     if lpips is not None and linear is None:
         missing.append(f"LPIPS linear weights for {net!r}")
     if backbone is None:
-        from video2stylegan.metrics.learned import lpips_weight_paths
-
         missing.append(f"torchvision {net} backbone weights ({lpips_weight_paths(net)[1]})")
     if not missing:
         try:

@@ -48,9 +48,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from video2stylegan.errors import CheckpointError, InvalidOptionError, NoFaceError
+from video2stylegan.faces import detect_faces, head_pose
+from video2stylegan.method.cache import (
+    BadEntry,
+    canonical_json,
+    discard_entry,
+    network_identity,
+    read_tensor_entry,
+    touch,
+    write_tensor_entry,
+)
 from video2stylegan.networks.transforms import from_uint8_images, to_uint8_images
+from video2stylegan.synthetic import render, sample_params
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +161,6 @@ def generator_pose_samples(
     faces, e.g. an untrained one); when none of the first 64 does, it stops
     there instead of sampling all ``n``.
     """
-    from tqdm.auto import tqdm
-
-    from video2stylegan.faces import detect_faces, head_pose
-
     if n < 1:
         raise InvalidOptionError(f"n must be at least 1, got {n}")
     device = G.w_avg.device if hasattr(G, "w_avg") else torch.device("cpu")
@@ -196,8 +204,6 @@ def renderer_pose_samples(
 ) -> PoseSamples:
     """``n`` synthetic renders (:mod:`video2stylegan.synthetic`, seeds ``seed .. seed+n-1``) at ``size`` px
     with their exact (yaw, pitch, roll) in degrees; images stored resized to ``out_size`` (None: ``size``)."""
-    from video2stylegan.synthetic import render, sample_params
-
     if n < 1:
         raise InvalidOptionError(f"n must be at least 1, got {n}")
     images, angles = [], []
@@ -250,8 +256,6 @@ def train_pose_regressor(
     ``val_mae_deg`` / ``train_mae_deg`` (per angle, dict yaw/pitch/roll),
     ``val_mae_mean_deg``, the counts and the training time in seconds.
     """
-    from tqdm.auto import tqdm
-
     images = torch.as_tensor(images).float()
     angles = torch.as_tensor(angles).float()
     if images.ndim != 4 or images.shape[1] != 3 or angles.shape != (len(images), 3):
@@ -317,8 +321,6 @@ def train_pose_regressor(
 def save_pose_regressor(reg: PoseRegressor, path: str | os.PathLike, report: dict | None = None) -> Path:
     """Write ``reg`` as ``.safetensors`` (atomically) with its config and ``report`` as JSON metadata, and
     the integrity record of :mod:`video2stylegan.method.cache` (a cache read checks it)."""
-    from video2stylegan.method.cache import write_tensor_entry
-
     config = {"class": "PoseRegressor", "format": FORMAT_VERSION, "init": reg.config(), "report": report or {}}
     tensors = {k: v.detach().cpu().contiguous() for k, v in reg.state_dict().items()}
     # with the cache's integrity record (checksum, dtypes, shapes), checked when the cache reads it
@@ -378,8 +380,6 @@ class CalibrationSettings:
 
 def calibration_path(cache_dir: str | os.PathLike, network_id: str, settings: CalibrationSettings) -> Path:
     """``<cache_dir>/pose_regressor/<sha256 of network id + settings>.safetensors``."""
-    from video2stylegan.method.cache import canonical_json
-
     payload = {"format": FORMAT_VERSION, "network": str(network_id), "settings": settings.to_dict()}
     key = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
     return Path(cache_dir) / "pose_regressor" / f"{key}.safetensors"
@@ -423,13 +423,9 @@ def calibrate_pose_regressor(
             "the network when no network_id is given)"
         )
     if network_id is None:
-        from video2stylegan.method.cache import network_identity
-
         network_id = network_identity(G)
     path = calibration_path(cache_dir, network_id, cfg)
     if path.is_file() and not force:
-        from video2stylegan.method.cache import BadEntry, discard_entry, read_tensor_entry, touch
-
         try:
             read_tensor_entry(path)  # readable, integrity record, checksum, finite weights
             reg = load_pose_regressor(path)  # shapes against the stored config

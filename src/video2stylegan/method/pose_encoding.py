@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
+from tqdm.auto import tqdm
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.method.config import default_pose_layers
@@ -169,8 +170,6 @@ def encode_pose(
     frame that already matches takes no step). See the module doc for the
     loss, warm start and reuse.
     """
-    from tqdm.auto import tqdm
-
     w_ref = torch.as_tensor(w_ref).detach()
     if w_ref.ndim == 3 and w_ref.shape[0] == 1:
         w_ref = w_ref[0]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
+from tqdm.auto import tqdm
 
 from video2stylegan.method.losses import perceptual_loss, pixel_loss, psnr
 
@@ -100,8 +101,6 @@ def pivotal_tuning(
     result = PTIResult(G=G_pti)
     with torch.no_grad():
         result.psnr_before = float(psnr(G_orig.synthesis(w_pivot), target)[0])
-    from tqdm.auto import tqdm
-
     bar = tqdm(range(steps), desc="pivotal tuning", disable=not progress, leave=False)
     for step in bar:
         img = G_pti.synthesis(w_pivot)
