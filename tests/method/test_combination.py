@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.method.combination import combine_styles, combine_styles_from_config, normalize_channels
+from video2stylegan.method.combination import (
+    CombinationSettings,
+    combine_styles,
+    combine_styles_from_config,
+    normalize_channels,
+)
 from video2stylegan.method.config import ReenactConfig
 
 
@@ -37,7 +42,8 @@ CHANNELS = {"L3": [0, 2], 10: [1], "input": [2]}
 
 
 def test_equations_on_known_numbers():
-    out = combine_styles(G, REF, REF_POSE, DRIVE, BASE, CHANNELS, alpha=-1.5, beta=2.0, gamma=0.5, zeta=0.25)
+    out = combine_styles(G, REF, REF_POSE, DRIVE, BASE, CHANNELS,
+                         CombinationSettings(alpha=-1.5, beta=2.0, gamma=0.5, zeta=0.25))
     assert list(out) == G.style_names and all(v.shape == (2, 3) for v in out.values())
     s = out["L3"] / 5  # back to code units: ref 1, drive 5|7, base 3|4
     # Eq. 1-2 on channels 0, 2: -1.5 * 1 + 2 * w_j + 0.5 * base_j
@@ -64,10 +70,10 @@ def test_defaults_put_the_driving_local_change_on_the_base():
 
 
 def test_relative_local_mode_anchors_on_the_first_driving_frame():
-    out = combine_styles(G, REF, REF_POSE, DRIVE, BASE, {"L5": [1]}, local_mode="relative")
+    out = combine_styles(G, REF, REF_POSE, DRIVE, BASE, {"L5": [1]}, CombinationSettings(local_mode="relative"))
     assert (out["L5"][:, 1] / 7).tolist() == pytest.approx([3 + 5 - 5, 4 + 7 - 5])
-    anchored = combine_styles(G, REF, REF_POSE, DRIVE[1:], BASE[1:], {"L5": [1]}, local_mode="relative",
-                              w_anchor=DRIVE[0])
+    anchored = combine_styles(G, REF, REF_POSE, DRIVE[1:], BASE[1:], {"L5": [1]},
+                              CombinationSettings(local_mode="relative"), w_anchor=DRIVE[0])
     assert torch.equal(anchored["L5"], out["L5"][1:])
 
 
@@ -92,7 +98,11 @@ def test_bad_selections():
     with pytest.raises(InvalidOptionError, match="1 or 2 codes"):
         combine_styles(G, REF, const(1.0, 1.0, 1.0), DRIVE, None)
     with pytest.raises(InvalidOptionError, match="local_mode"):
-        combine_styles(G, REF, None, DRIVE, None, local_mode="delta")
+        combine_styles(G, REF, None, DRIVE, None, None, CombinationSettings(local_mode="delta"))
+    with pytest.raises(InvalidOptionError, match="gamma must be finite"):
+        CombinationSettings(gamma=float("nan"))
+    with pytest.raises(InvalidOptionError, match=r"must lie in 0\.\.15, got \[16\]"):
+        combine_styles(G, REF, None, DRIVE, None, None, CombinationSettings(constrained_layers=(3, 16)))
 
 
 def test_identities_render_the_reference(G_r128, w_pair, reference_render):
@@ -102,10 +112,10 @@ def test_identities_render_the_reference(G_r128, w_pair, reference_render):
     channels = {names[4]: [0, 5, 17], names[6]: list(range(40))}
     with torch.no_grad():
         # The brief's identity: no local term (alpha = beta = gamma = 0), zeta = 1, no pose edit.
-        plain = combine_styles(G_r128, w_ref, w_ref, w_drive, w_drive, None, alpha=0, beta=0, gamma=0, zeta=1)
+        plain = combine_styles(G_r128, w_ref, w_ref, w_drive, w_drive, None, CombinationSettings(0, 0, 0, 1))
         # With local channels selected, Eq. 1-2 keep s_ref only for alpha = 1 (beta = gamma = 0).
-        local = combine_styles(G_r128, w_ref, w_ref, w_drive, w_drive, channels, alpha=1, beta=0, gamma=0, zeta=1)
-        zeroed = combine_styles(G_r128, w_ref, w_ref, w_drive, w_drive, channels, alpha=0, beta=0, gamma=0, zeta=1)
+        local = combine_styles(G_r128, w_ref, w_ref, w_drive, w_drive, channels, CombinationSettings(1, 0, 0, 1))
+        zeroed = combine_styles(G_r128, w_ref, w_ref, w_drive, w_drive, channels, CombinationSettings(0, 0, 0, 1))
         for out in (plain, local):
             for name in names:
                 assert torch.equal(out[name], ref_styles[name])
@@ -140,9 +150,10 @@ def test_from_config_switches():
 
 
 def test_zeta_anchor_posed_keeps_the_pose_edit_on_the_constrained_layers():
-    out = combine_styles(G, REF, REF_POSE, DRIVE, BASE, {"L5": [1]}, zeta=0.25, zeta_anchor="posed")
+    out = combine_styles(G, REF, REF_POSE, DRIVE, BASE, {"L5": [1]},
+                         CombinationSettings(zeta=0.25, zeta_anchor="posed"))
     s = out["L5"] / 7
     assert s[:, 0].tolist() == pytest.approx([0.25 * 2 + 0.75 * 3, 0.25 * 2 + 0.75 * 4])  # w_ref_pose, not w_ref
     assert s[:, 1].tolist() == pytest.approx([3 + 5 - 1, 4 + 7 - 1])  # Eq. 1-2 unchanged
     with pytest.raises(InvalidOptionError, match="zeta_anchor"):
-        combine_styles(G, REF, None, DRIVE, None, zeta_anchor="pose")
+        combine_styles(G, REF, None, DRIVE, None, None, CombinationSettings(zeta_anchor="pose"))

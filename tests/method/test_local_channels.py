@@ -14,7 +14,7 @@ import torch
 from video2stylegan import faces
 from video2stylegan.errors import InvalidOptionError, NoFaceError, Video2StyleGANError
 from video2stylegan.method import local_channels as lcm
-from video2stylegan.method.combination import combine_styles, normalize_channels
+from video2stylegan.method.combination import CombinationSettings, combine_styles, normalize_channels
 from video2stylegan.method.local_channels import (
     LocalChannels,
     calibrate_cached,
@@ -242,7 +242,7 @@ def test_channels_feed_combine_styles(G_r128, w_pair):
     assert {k: v.tolist() for k, v in norm.items()} == {k: v.tolist() for k, v in chans.items()}
     w_ref, w_drive = w_pair[:1], w_pair[1:]
     # alpha=gamma=0, beta=1, zeta=1: selected entries become the driver's, all others stay the reference's.
-    out = combine_styles(G_r128, w_ref, None, w_drive, None, chans, alpha=0.0, beta=1.0, gamma=0.0, zeta=1.0)
+    out = combine_styles(G_r128, w_ref, None, w_drive, None, chans, CombinationSettings(0.0, 1.0, 0.0, 1.0))
     s_ref, s_drv = G_r128.styles(w_ref), G_r128.styles(w_drive)
     for name in G_r128.style_names:
         expect = s_ref[name].clone()

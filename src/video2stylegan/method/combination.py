@@ -28,14 +28,15 @@ reference's and the base's styles. ``alpha=1, beta=gamma=0, zeta=1`` with
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping
 
 import torch
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.method.config import DEFAULT_CONSTRAINED_LAYERS, LOCAL_MODES, ZETA_ANCHORS, default_pose_layers
 
-__all__ = ["normalize_channels", "combine_styles", "combine_styles_from_config"]
+__all__ = ["CombinationSettings", "normalize_channels", "combine_styles", "combine_styles_from_config"]
 
 
 def _batch(w, name: str, num_ws: int, w_dim: int) -> torch.Tensor:
@@ -85,39 +86,60 @@ def normalize_channels(G, channels: Mapping | None, sizes: Mapping[str, int] | N
     return out
 
 
-def combine_styles(
-    G,
-    w_ref: torch.Tensor,
-    w_ref_pose: torch.Tensor | None,
-    w_drive: torch.Tensor,
-    w_base: torch.Tensor | None,
-    channels: Mapping | None = None,
-    *,
-    alpha: float = -1.0,
-    beta: float = 1.0,
-    gamma: float = 1.0,
-    zeta: float = 0.5,
-    constrained_layers: Sequence[int] = DEFAULT_CONSTRAINED_LAYERS,
-    pose_layers: Sequence[int] | None = None,
-    local_mode: str = "absolute",
-    w_anchor: torch.Tensor | None = None,
-    zeta_anchor: str = "reference",
-) -> "OrderedDict[str, torch.Tensor]":
-    """Eq. 1-3 for a batch of driving frames; returns styles ``[N, C]`` per layer, ready for
-    ``G.synthesis_from_styles``.
+@dataclass(frozen=True)
+class CombinationSettings:
+    """The weights of Eq. 1-3 and where they act (defaults: the paper's, see the module doc)."""
 
-    ``w_ref``: ``[num_ws, w_dim]`` (or ``[1, ...]``); ``w_ref_pose``: the pose-edited
-    reference, one (``[num_ws, w_dim]``) or one per frame (``[N, ...]``), ``None`` =
-    ``w_ref``; ``w_drive``: the driving frames' codes ``[N, num_ws, w_dim]``;
-    ``w_base``: Eq. 10's codes (one or per frame), ``None`` = ``w_ref_pose``;
-    ``channels``: ``{layer name or ws index: channel indices}`` (``None``: no local
-    channels); ``w_anchor``: the first driving frame's code for
-    ``local_mode="relative"`` (default ``w_drive[0]``; pass it when processing a
-    clip in chunks); ``zeta_anchor``: what Eq. 3's ``zeta`` keeps, ``"reference"`` (the
-    unedited ``w_ref``'s styles, paper) or ``"posed"`` (``w_ref_pose``'s, so the pose edit
-    on the constrained layers is kept whole).
-    """
-    num_ws, w_dim = int(G.num_ws), int(G.w_dim)
+    #: Eq. 1 weight of the anchor's styles on the selected channels.
+    alpha: float = -1.0
+    #: Eq. 1 weight of the driving frame's styles on the selected channels.
+    beta: float = 1.0
+    #: Eq. 2 weight of the base's styles on the selected channels.
+    gamma: float = 1.0
+    #: Eq. 3 share of the kept styles (see ``zeta_anchor``) on the other channels of the constrained layers.
+    zeta: float = 0.5
+    #: ws indices whose styles Eq. 1-3 combine.
+    constrained_layers: tuple = DEFAULT_CONSTRAINED_LAYERS
+    #: ws indices that take ``w_ref_pose``'s styles outside the constrained ones; ``None``: the network's
+    #: default (:func:`~video2stylegan.method.config.default_pose_layers`).
+    pose_layers: tuple | None = None
+    #: Eq. 1's anchor: ``"absolute"`` (the reference's styles, paper) or ``"relative"`` (the first driving frame's).
+    local_mode: str = "absolute"
+    #: What Eq. 3's ``zeta`` keeps: ``"reference"`` (the unedited ``w_ref``'s styles, paper) or ``"posed"``
+    #: (``w_ref_pose``'s, so the pose edit on the constrained layers is kept whole).
+    zeta_anchor: str = "reference"
+
+    def __post_init__(self) -> None:
+        if self.zeta_anchor not in ZETA_ANCHORS:
+            raise InvalidOptionError(
+                f"zeta_anchor must be one of {', '.join(map(repr, ZETA_ANCHORS))}; got {self.zeta_anchor!r}")
+        if self.local_mode not in LOCAL_MODES:
+            raise InvalidOptionError(
+                f"local_mode must be one of {', '.join(map(repr, LOCAL_MODES))}; got {self.local_mode!r}")
+        for name in ("alpha", "beta", "gamma", "zeta"):
+            value = getattr(self, name)
+            if not torch.isfinite(torch.as_tensor(float(value))):
+                raise InvalidOptionError(f"{name} must be finite, got {value!r}")
+
+    @classmethod
+    def from_config(cls, config, num_ws: int) -> "CombinationSettings":
+        """The settings a :class:`~video2stylegan.method.config.ReenactConfig` asks for on a network with
+        ``num_ws`` style vectors."""
+        return cls(**config.combination_kwargs(num_ws))
+
+    def layer_sets(self, num_ws: int) -> tuple[set[int], set[int]]:
+        """``(constrained, pose)`` ws indices, checked against a network with ``num_ws`` style vectors."""
+        constrained = {int(l) for l in self.constrained_layers}
+        pose_layers = default_pose_layers(num_ws) if self.pose_layers is None else self.pose_layers
+        pose = {int(l) for l in pose_layers}
+        bad = sorted(l for l in constrained | pose if not 0 <= l < num_ws)
+        if bad:
+            raise InvalidOptionError(f"constrained / pose layers must lie in 0..{num_ws - 1}, got {bad}")
+        return constrained, pose
+
+
+def _frame_codes(w_ref, w_ref_pose, w_drive, w_base, num_ws: int, w_dim: int):
+    """The codes of :func:`combine_styles` as batches, ``None`` resolved, the batch sizes checked."""
     w_drive = _batch(w_drive, "w_drive", num_ws, w_dim)
     n = w_drive.shape[0]
     w_ref = _batch(w_ref, "w_ref", num_ws, w_dim)
@@ -128,24 +150,43 @@ def combine_styles(
     for name, w in (("w_ref_pose", w_ref_pose), ("w_base", w_base)):
         if w.shape[0] not in (1, n):
             raise InvalidOptionError(f"{name} must hold 1 or {n} codes (one per frame), got {w.shape[0]}")
-    if zeta_anchor not in ZETA_ANCHORS:
-        raise InvalidOptionError(f"zeta_anchor must be one of {', '.join(map(repr, ZETA_ANCHORS))}; got {zeta_anchor!r}")
-    if local_mode not in LOCAL_MODES:
-        raise InvalidOptionError(f"local_mode must be one of {', '.join(map(repr, LOCAL_MODES))}; got {local_mode!r}")
-    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("zeta", zeta)):
-        if not torch.isfinite(torch.as_tensor(float(value))):
-            raise InvalidOptionError(f"{name} must be finite, got {value!r}")
-    constrained = {int(l) for l in constrained_layers}
-    pose = {int(l) for l in (default_pose_layers(num_ws) if pose_layers is None else pose_layers)}
-    bad = sorted(l for l in constrained | pose if not 0 <= l < num_ws)
-    if bad:
-        raise InvalidOptionError(f"constrained / pose layers must lie in 0..{num_ws - 1}, got {bad}")
+    return w_ref, w_ref_pose, w_drive, w_base
+
+
+def combine_styles(
+    G,
+    w_ref: torch.Tensor,
+    w_ref_pose: torch.Tensor | None,
+    w_drive: torch.Tensor,
+    w_base: torch.Tensor | None,
+    channels: Mapping | None = None,
+    settings: CombinationSettings | None = None,
+    *,
+    w_anchor: torch.Tensor | None = None,
+) -> "OrderedDict[str, torch.Tensor]":
+    """Eq. 1-3 for a batch of driving frames; returns styles ``[N, C]`` per layer, ready for
+    ``G.synthesis_from_styles``.
+
+    ``w_ref``: ``[num_ws, w_dim]`` (or ``[1, ...]``); ``w_ref_pose``: the pose-edited
+    reference, one (``[num_ws, w_dim]``) or one per frame (``[N, ...]``), ``None`` =
+    ``w_ref``; ``w_drive``: the driving frames' codes ``[N, num_ws, w_dim]``;
+    ``w_base``: Eq. 10's codes (one or per frame), ``None`` = ``w_ref_pose``;
+    ``channels``: ``{layer name or ws index: channel indices}`` (``None``: no local
+    channels); ``settings``: the weights, layers and modes (default :class:`CombinationSettings`);
+    ``w_anchor``: the first driving frame's code for ``local_mode="relative"`` (default
+    ``w_drive[0]``; pass it when processing a clip in chunks).
+    """
+    s = CombinationSettings() if settings is None else settings
+    num_ws, w_dim = int(G.num_ws), int(G.w_dim)
+    w_ref, w_ref_pose, w_drive, w_base = _frame_codes(w_ref, w_ref_pose, w_drive, w_base, num_ws, w_dim)
+    n = w_drive.shape[0]
+    constrained, pose = s.layer_sets(num_ws)
     s_ref = G.styles(w_ref)
     selected = normalize_channels(G, channels, {k: v.shape[1] for k, v in s_ref.items()})
     s_ref_pose = s_ref if w_ref_pose is w_ref else G.styles(w_ref_pose)
     s_base = s_ref_pose if w_base is w_ref_pose else G.styles(w_base)
     s_drive = G.styles(w_drive)
-    if local_mode == "relative":
+    if s.local_mode == "relative":
         anchor = w_drive[:1] if w_anchor is None else _batch(w_anchor, "w_anchor", num_ws, w_dim)
         if anchor.shape[0] != 1:
             raise InvalidOptionError(f"w_anchor must be a single code, got {anchor.shape[0]}")
@@ -157,16 +198,16 @@ def combine_styles(
     for index, name in enumerate(G.style_names):
         if index in constrained:
             base = s_base[name]
-            kept = s_ref_pose[name] if zeta_anchor == "posed" else s_ref[name]
-            rest = zeta * kept + (1.0 - zeta) * base  # Eq. 3
+            kept = s_ref_pose[name] if s.zeta_anchor == "posed" else s_ref[name]
+            rest = s.zeta * kept + (1.0 - s.zeta) * base  # Eq. 3
         else:
             base = s_ref_pose[name] if index in pose else s_ref[name]
             rest = base
         final = rest.expand(n, -1).clone()
         idx = selected.get(name)
         if idx is not None:
-            local = alpha * s_anchor[name][:, idx] + beta * s_drive[name][:, idx]  # Eq. 1
-            final[:, idx] = local + gamma * base.expand(n, -1)[:, idx]  # Eq. 2
+            local = s.alpha * s_anchor[name][:, idx] + s.beta * s_drive[name][:, idx]  # Eq. 1
+            final[:, idx] = local + s.gamma * base.expand(n, -1)[:, idx]  # Eq. 2
         out[name] = final
     return out
 
@@ -178,7 +219,6 @@ def combine_styles_from_config(G, config, w_ref, w_ref_pose, w_drive, w_base, ch
     ``w_ref_pose`` / ``w_base``."""
     if config.method != "video2stylegan":
         raise InvalidOptionError("the S-space combination belongs to method 'video2stylegan', not the baseline")
-    kwargs = config.combination_kwargs(int(G.num_ws))
     return combine_styles(
         G,
         w_ref,
@@ -186,6 +226,6 @@ def combine_styles_from_config(G, config, w_ref, w_ref_pose, w_drive, w_base, ch
         w_drive,
         w_base if config.use_residual else None,
         channels if config.use_local else None,
+        CombinationSettings.from_config(config, int(G.num_ws)),
         w_anchor=w_anchor,
-        **kwargs,
     )
