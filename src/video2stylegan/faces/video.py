@@ -36,9 +36,11 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from video2stylegan.errors import InvalidOptionError, NoFaceError
 from video2stylegan.io.images import as_rgb_uint8
+from video2stylegan.io.video import iter_frames, probe_video
 from video2stylegan.faces import shots
 from video2stylegan.faces.alignment import centered_mean
 from video2stylegan.faces.detection import (
@@ -53,6 +55,12 @@ from video2stylegan.faces.detection import (
     no_face_advice,
     redetect_near,
     smallest_face,
+)
+from video2stylegan.faces.identity import (
+    SAME_PERSON_THRESHOLD,
+    face_descriptor,
+    face_descriptors,
+    identity_distance,
 )
 
 log = logging.getLogger(__name__)
@@ -205,22 +213,16 @@ class _Identity:
     @property
     def reference(self) -> np.ndarray:
         if self._reference is None:
-            from video2stylegan.faces.identity import face_descriptor
-
             self._reference = face_descriptor(*self._first)
         return self._reference
 
     def distances(self, frame: np.ndarray, found: list[Face]) -> np.ndarray:
-        from video2stylegan.faces.identity import face_descriptors, identity_distance
-
         vecs = face_descriptors([frame] * len(found), found)
         return np.asarray(identity_distance(vecs, self.reference[None]))
 
     def choose(self, frame: np.ndarray, found: list[Face], previous: Face, cut: bool) -> Face | None:
         """The face of the same person (position breaks ties); ``None`` for a lone face that is
         another person far from the previous one (the followed person left)."""
-        from video2stylegan.faces.identity import SAME_PERSON_THRESHOLD
-
         shift = np.array([np.linalg.norm(f.center - previous.center) / max(previous.size, 1e-6) for f in found])
         if len(found) == 1 and (cut or shift[0] <= IDENTITY_CHECK_DISTANCE):
             return found[0]
@@ -274,8 +276,6 @@ def track_faces(
         raise InvalidOptionError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
     if detector not in DETECTORS:
         raise InvalidOptionError(f"detector must be one of {DETECTORS}, got {detector!r}")
-    from tqdm.auto import tqdm
-
     name = str(source) if source is not None else "the video"
     if total is None and hasattr(frames, "__len__"):
         total = len(frames)  # type: ignore[arg-type]
@@ -508,8 +508,6 @@ def track_video(
     **kwargs,
 ) -> VideoFaces:
     """:func:`track_faces` over a video file (streamed; see that function for options)."""
-    from video2stylegan.io.video import iter_frames, probe_video
-
     path = Path(path)
     info = probe_video(path)
     total = info.num_frames if max_frames is None else min(info.num_frames, max_frames)

@@ -26,10 +26,12 @@ import torch
 
 from video2stylegan import faces
 from video2stylegan.errors import MediaError, NoFaceError
+from video2stylegan.faces.shots import segments
 from video2stylegan.io.images import as_rgb_uint8, check_image, read_image
 from video2stylegan.io.video import FrameSpool, check_video, iter_frames, probe_video
 from video2stylegan.method.cache import file_sha256
 from video2stylegan.networks.transforms import from_uint8_images
+from video2stylegan.pipeline.output import fit_height
 
 __all__ = ["AlignedCrops", "SourceFace", "DrivingClip", "check_inputs", "load_source", "load_clip", "array_sha256"]
 
@@ -305,8 +307,6 @@ def clip_canonical_params(aligned: list[faces.AlignedFace], landmarks: np.ndarra
     """``(T, 3)`` canonical parameters of every frame's landmarks, in the coordinates of the first
     crop of its shot (``cuts``: first frames of new shots; a close-up after a wide shot measures
     its motion against its own face size)."""
-    from video2stylegan.faces.shots import segments
-
     rows = []
     for a, b in segments(len(landmarks), cuts):
         first = aligned[a]
@@ -318,8 +318,6 @@ def clip_canonical_params(aligned: list[faces.AlignedFace], landmarks: np.ndarra
 def _nearest_visible(partial: np.ndarray, cuts) -> np.ndarray:
     """For every frame, the nearest frame of its shot whose face is fully visible (itself when it is;
     itself too when its shot has none)."""
-    from video2stylegan.faces.shots import segments
-
     index = np.arange(len(partial))
     for a, b in segments(len(partial), cuts):
         visible = np.flatnonzero(~partial[a:b]) + a
@@ -361,8 +359,6 @@ def load_clip(
     image being what cannot be interpolated, and their canonical parameters run in a straight line
     between the fully visible frames around the stretch (:attr:`DrivingClip.partial`).
     """
-    from video2stylegan.pipeline.output import fit_height
-
     path = Path(video)
     info = probe_video(path)  # MediaError for missing / unreadable files
     if info.num_frames == 0:
