@@ -411,7 +411,7 @@ def measure_steps(run: Run, kind: str, emit, loss_fn) -> None:
     """Seconds per step of each optimisation on one network into ``run.step_times[kind]``; ``emit(row)``
     gets each table row as soon as it is measured."""
     from video2stylegan.method.pose import PoseRegressor
-    from video2stylegan.method.pose_encoding import encode_pose
+    from video2stylegan.method.pose_encoding import PoseEncodingSettings, encode_pose
     from video2stylegan.method.projection import ProjectionSettings, project_image
     from video2stylegan.method.pti import pivotal_tuning
 
@@ -434,8 +434,8 @@ def measure_steps(run: Run, kind: str, emit, loss_fn) -> None:
         return steps
 
     def pose(n):
-        return timed(lambda: encode_pose(G, ws[0], torch.tensor([[8.0, -4.0, 3.0]]), regressor, steps=n,
-                                         progress=False), sync)
+        return timed(lambda: encode_pose(G, ws[0], torch.tensor([[8.0, -4.0, 3.0]]), regressor,
+                                         PoseEncodingSettings(steps=n), progress=False), sync)
 
     def pti(n):
         return timed(lambda: pivotal_tuning(G, ws[:1], targets[:1], steps=n, loss_fn=loss_fn, progress=False), sync)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.method.pose_encoding import encode_pose, pose_loss
+from video2stylegan.method.pose_encoding import PoseEncodingSettings, encode_pose, pose_loss
 from video2stylegan.networks.stylegan3 import Generator
 
 class LinearPose(nn.Module):
@@ -60,7 +60,7 @@ def encoded(G, setup):
     """One frame asked to turn by (+8, -6, +5) "degrees" from the reference's reading, 40 steps at lr 0.02."""
     reg, w_ref, start = setup
     target = start + torch.tensor([8.0, -6.0, 5.0])
-    return encode_pose(G, w_ref, target, reg, steps=40, lr=0.02, progress=False)
+    return encode_pose(G, w_ref, target, reg, PoseEncodingSettings(steps=40, lr=0.02), progress=False)
 
 
 def test_loss_arithmetic_on_tiny_tensors():
@@ -105,21 +105,27 @@ def test_layers_outside_the_mask_are_bit_identical(G, setup, encoded):
 
 def test_custom_layers_and_bad_inputs(G, setup):
     reg, w_ref, start = setup
-    r = encode_pose(G, w_ref, start + torch.tensor([3.0, 0, 0]), reg, layers=[5, 2], steps=2, progress=False)
+    r = encode_pose(G, w_ref, start + torch.tensor([3.0, 0, 0]), reg, PoseEncodingSettings(layers=[5, 2], steps=2),
+                    progress=False)
     assert r.layers == (2, 5)
     moved = (r.ws[0] != w_ref).any(dim=1).nonzero().flatten().tolist()
     assert set(moved) <= {2, 5} and moved
     with pytest.raises(InvalidOptionError, match="ws indices"):
-        encode_pose(G, w_ref, start, reg, layers=[8], steps=1, progress=False)
+        encode_pose(G, w_ref, start, reg, PoseEncodingSettings(layers=[8], steps=1), progress=False)
     with pytest.raises(InvalidOptionError, match=r"\[T, 3\]"):
-        encode_pose(G, w_ref, torch.zeros(2, 2), reg, steps=1, progress=False)
+        encode_pose(G, w_ref, torch.zeros(2, 2), reg, PoseEncodingSettings(steps=1), progress=False)
     with pytest.raises(InvalidOptionError, match="w_ref"):
-        encode_pose(G, w_ref[:3], start, reg, steps=1, progress=False)
+        encode_pose(G, w_ref[:3], start, reg, PoseEncodingSettings(steps=1), progress=False)
+    with pytest.raises(InvalidOptionError, match="3 values"):
+        PoseEncodingSettings(angle_weights=(2.0, 2.0))
+    with pytest.raises(InvalidOptionError, match="lr > 0"):
+        PoseEncodingSettings(lr=0.0)
 
 
 def test_large_lambda_id_keeps_ws_close(G, setup, encoded):
     reg, w_ref, start = setup
-    tight = encode_pose(G, w_ref, encoded.target, reg, steps=40, lr=0.02, lambda_id=10.0, progress=False)
+    tight = encode_pose(G, w_ref, encoded.target, reg, PoseEncodingSettings(steps=40, lr=0.02, lambda_id=10.0),
+                        progress=False)
     drift_default = (encoded.ws[0, :4] - w_ref[:4]).abs().mean().item()
     drift_tight = (tight.ws[0, :4] - w_ref[:4]).abs().mean().item()
     # Measured: mean |w - w_ref| 0.12 at lambda_id 0.04, 0.0026 at 10, where the error stays 18.9 of 19.
@@ -132,9 +138,9 @@ def test_warm_start_needs_fewer_steps_and_reuses_equal_targets(G, setup):
     reg, w_ref, start = setup
     offsets = torch.tensor([[6.0, 0, 0], [7.0, 0.5, 0], [8.0, 1.0, 0], [8.0, 1.0, 0]])
     target = start + offsets
-    kw = dict(steps=40, lr=0.02, stop_error_deg=0.5, progress=False)
-    warm = encode_pose(G, w_ref, target, reg, warm_start=True, **kw)
-    cold = encode_pose(G, w_ref, target[:3], reg, warm_start=False, **kw)
+    kw = dict(steps=40, lr=0.02, stop_error_deg=0.5)
+    warm = encode_pose(G, w_ref, target, reg, PoseEncodingSettings(warm_start=True, **kw), progress=False)
+    cold = encode_pose(G, w_ref, target[:3], reg, PoseEncodingSettings(warm_start=False, **kw), progress=False)
     assert warm.reused == [False, False, False, True] and warm.steps[3] == 0
     assert torch.equal(warm.ws[3], warm.ws[2]) and warm.losses[3] == []
     assert cold.reused == [False] * 3

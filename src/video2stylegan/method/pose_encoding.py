@@ -131,6 +131,36 @@ def pose_loss(
     return pose + ident, pose, ident
 
 
+@dataclass(frozen=True)
+class PoseEncodingSettings:
+    """How :func:`encode_pose` optimises (defaults: the paper's weights, our measured steps and rate)."""
+
+    #: ws indices moved; ``None``: the first 8, the first half on smaller networks
+    #: (:func:`~video2stylegan.method.config.default_pose_layers`).
+    layers: tuple | None = None
+    #: Adam steps per frame at most.
+    steps: int = DEFAULT_STEPS
+    #: Adam learning rate (W+ units per step, roughly).
+    lr: float = DEFAULT_LR
+    #: Weights of the squared (yaw, pitch, roll) errors in radians (paper: 2 each).
+    angle_weights: tuple = (2.0, 2.0, 2.0)
+    #: Weight of the mean absolute difference of the moved ws from ``w_ref`` (paper: 0.04).
+    lambda_id: float = 0.04
+    #: Start frame j from frame j-1's solution (frame 0 from ``w_ref``) and reuse a repeated target's.
+    warm_start: bool = True
+    #: Degrees within which a target counts as the previous frame's (warm start only).
+    reuse_tolerance_deg: float = 1e-3
+    #: End a frame early once every angle is within this many degrees of its target; ``None``: never.
+    stop_error_deg: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.angle_weights) != 3:
+            raise InvalidOptionError(f"angle_weights needs 3 values (yaw, pitch, roll), got {list(self.angle_weights)}")
+        if self.steps < 0 or self.lr <= 0 or self.lambda_id < 0:
+            raise InvalidOptionError(
+                f"need steps >= 0, lr > 0 and lambda_id >= 0; got {self.steps}, {self.lr}, {self.lambda_id}")
+
+
 def _check_layers(layers, num_ws: int) -> tuple[int, ...]:
     try:
         out = tuple(sorted(int(v) for v in layers))
@@ -143,33 +173,8 @@ def _check_layers(layers, num_ws: int) -> tuple[int, ...]:
     return out
 
 
-def encode_pose(
-    G,
-    w_ref: torch.Tensor,
-    target_angles,
-    regressor: Callable[[torch.Tensor], torch.Tensor],
-    *,
-    layers: Sequence[int] | None = None,
-    steps: int = DEFAULT_STEPS,
-    lr: float = DEFAULT_LR,
-    angle_weights: Sequence[float] = (2.0, 2.0, 2.0),
-    lambda_id: float = 0.04,
-    warm_start: bool = True,
-    reuse_tolerance_deg: float = 1e-3,
-    stop_error_deg: float | None = None,
-    progress: bool = True,
-) -> PoseEncodingResult:
-    """Eq. 7: move ``layers`` of ``w_ref`` so that ``regressor(G(w))`` reads ``target_angles``, frame by frame.
-
-    ``w_ref`` ``[num_ws, w_dim]`` (or ``[1, num_ws, w_dim]``); ``target_angles``
-    ``[T, 3]`` (or ``[3]``) degrees, (yaw, pitch, roll); ``regressor``: images
-    ``[N, 3, R, R]`` in ``[-1, 1]`` -> ``[N, 3]`` degrees, differentiable
-    (e.g. :class:`video2stylegan.method.pose.PoseRegressor`). Adam at ``lr``
-    for ``steps`` per frame; ``stop_error_deg`` ends a frame early once every
-    angle is within that many degrees of its target (then a warm-started
-    frame that already matches takes no step). See the module doc for the
-    loss, warm start and reuse.
-    """
+def _reference_and_targets(G, w_ref, target_angles) -> tuple[torch.Tensor, torch.Tensor]:
+    """``w_ref`` as ``[num_ws, w_dim]`` and the targets as finite ``[T, 3]`` degrees on its device."""
     w_ref = torch.as_tensor(w_ref).detach()
     if w_ref.ndim == 3 and w_ref.shape[0] == 1:
         w_ref = w_ref[0]
@@ -177,60 +182,94 @@ def encode_pose(
         raise InvalidOptionError(
             f"w_ref must be [num_ws={G.num_ws}, w_dim] (one W+ code), got shape {tuple(w_ref.shape)}"
         )
-    device = w_ref.device
-    target = torch.as_tensor(target_angles, dtype=torch.float32).to(device)
+    target = torch.as_tensor(target_angles, dtype=torch.float32).to(w_ref.device)
     if target.ndim == 1:
         target = target[None]
     if target.ndim != 2 or target.shape[1] != 3 or not torch.isfinite(target).all():
         raise InvalidOptionError(f"target_angles must be finite [T, 3] degrees, got shape {tuple(target.shape)}")
-    if len(angle_weights) != 3:
-        raise InvalidOptionError(f"angle_weights needs 3 values (yaw, pitch, roll), got {list(angle_weights)}")
-    if steps < 0 or lr <= 0 or lambda_id < 0:
-        raise InvalidOptionError(f"need steps >= 0, lr > 0 and lambda_id >= 0; got {steps}, {lr}, {lambda_id}")
-    layers = _check_layers(default_pose_layers(G.num_ws) if layers is None else layers, G.num_ws)
-    idx = torch.tensor(layers, device=device)
-    ref_layers = w_ref[idx]
+    return w_ref, target
 
-    def assemble(var: torch.Tensor) -> torch.Tensor:
-        ws = w_ref.clone()
-        ws[idx] = var
+
+class _MaskedCode:
+    """``w_ref`` with only ``layers`` variable: builds the full code and reads its pose."""
+
+    def __init__(self, G, w_ref: torch.Tensor, layers: tuple[int, ...], regressor):
+        self.G, self.w_ref, self.regressor = G, w_ref, regressor
+        self.idx = torch.tensor(layers, device=w_ref.device)
+        self.ref_layers = w_ref[self.idx]
+
+    def assemble(self, var: torch.Tensor) -> torch.Tensor:
+        ws = self.w_ref.clone()
+        ws[self.idx] = var
         return ws
 
-    def read(var: torch.Tensor) -> torch.Tensor:
-        return regressor(G.synthesis(assemble(var)[None]))[0].float()
+    def read(self, var: torch.Tensor) -> torch.Tensor:
+        return self.regressor(self.G.synthesis(self.assemble(var)[None]))[0].float()
+
+
+def _encode_frame(code: _MaskedCode, start: torch.Tensor, target: torch.Tensor, s: PoseEncodingSettings):
+    """Adam on one frame from ``start``: ``(moved ws, last angles, loss history, steps taken)``."""
+    var = start.clone().requires_grad_(True)
+    opt = torch.optim.Adam([var], lr=s.lr)
+    history = []
+    taken = 0
+    for _ in range(int(s.steps) + 1):
+        angles = code.read(var)
+        total, _, _ = pose_loss(angles[None], target[None], var[None], code.ref_layers[None], s.angle_weights,
+                                s.lambda_id)
+        history.append(float(total.detach()))
+        done = s.stop_error_deg is not None and float((angles.detach() - target).abs().max()) < s.stop_error_deg
+        if done or taken == s.steps:
+            break
+        (grad,) = torch.autograd.grad(total.sum(), [var])
+        var.grad = grad
+        opt.step()
+        taken += 1
+    return var.detach(), angles.detach(), history, taken  # the last reading above is of this final var
+
+
+def encode_pose(
+    G,
+    w_ref: torch.Tensor,
+    target_angles,
+    regressor: Callable[[torch.Tensor], torch.Tensor],
+    settings: PoseEncodingSettings | None = None,
+    *,
+    progress: bool = True,
+) -> PoseEncodingResult:
+    """Eq. 7: move ``settings.layers`` of ``w_ref`` so that ``regressor(G(w))`` reads ``target_angles``,
+    frame by frame.
+
+    ``w_ref`` ``[num_ws, w_dim]`` (or ``[1, num_ws, w_dim]``); ``target_angles``
+    ``[T, 3]`` (or ``[3]``) degrees, (yaw, pitch, roll); ``regressor``: images
+    ``[N, 3, R, R]`` in ``[-1, 1]`` -> ``[N, 3]`` degrees, differentiable
+    (e.g. :class:`video2stylegan.method.pose.PoseRegressor`). ``settings``: steps, rate, weights,
+    warm start and early stop (default :class:`PoseEncodingSettings`); with ``stop_error_deg`` a
+    warm-started frame that already matches takes no step. See the module doc for the loss, warm
+    start and reuse.
+    """
+    s = PoseEncodingSettings() if settings is None else settings
+    w_ref, target = _reference_and_targets(G, w_ref, target_angles)
+    layers = _check_layers(default_pose_layers(G.num_ws) if s.layers is None else s.layers, G.num_ws)
+    code = _MaskedCode(G, w_ref, layers, regressor)
 
     t0 = time.perf_counter()
     with torch.no_grad():
-        before = read(ref_layers).detach()
+        before = code.read(code.ref_layers).detach()
     T = len(target)
     out_ws, after, losses, steps_used, reused = [], [], [], [], []
-    start = ref_layers
+    start = code.ref_layers
     for j in tqdm(range(T), desc="pose encoding", unit="frame", disable=not progress, leave=False):
-        if warm_start and j > 0 and (target[j] - target[j - 1]).abs().max() <= reuse_tolerance_deg:
+        if s.warm_start and j > 0 and (target[j] - target[j - 1]).abs().max() <= s.reuse_tolerance_deg:
             out_ws.append(out_ws[-1])
             after.append(after[-1])
             losses.append([])
             steps_used.append(0)
             reused.append(True)
             continue
-        var = (start if warm_start else ref_layers).clone().requires_grad_(True)
-        opt = torch.optim.Adam([var], lr=lr)
-        history = []
-        taken = 0
-        for _ in range(int(steps) + 1):
-            angles = read(var)
-            total, _, _ = pose_loss(angles[None], target[j : j + 1], var[None], ref_layers[None], angle_weights, lambda_id)
-            history.append(float(total.detach()))
-            done = stop_error_deg is not None and float((angles.detach() - target[j]).abs().max()) < stop_error_deg
-            if done or taken == steps:
-                break
-            (grad,) = torch.autograd.grad(total.sum(), [var])
-            var.grad = grad
-            opt.step()
-            taken += 1
-        var = var.detach()  # the last reading above is of this final var
-        out_ws.append(assemble(var))
-        after.append(angles.detach())
+        var, angles, history, taken = _encode_frame(code, start if s.warm_start else code.ref_layers, target[j], s)
+        out_ws.append(code.assemble(var))
+        after.append(angles)
         losses.append(history)
         steps_used.append(taken)
         reused.append(False)

@@ -503,7 +503,7 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
 
     w_ref_pose = None
     if config.pose_source != "none":
-        from video2stylegan.method.pose_encoding import DEFAULT_LR, encode_pose
+        from video2stylegan.method.pose_encoding import DEFAULT_LR, PoseEncodingSettings, encode_pose
         from video2stylegan.pipeline.calibration import pose_regressor_for
 
         with timer("calibrate"):
@@ -522,8 +522,8 @@ def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id,
                 before, after, target = _unpack_angles(hit[T:], T)
             else:
                 # a frame stops once every angle is within half a degree: the regressor's own error is larger
-                enc = encode_pose(G, w_ref, targets, regressor, layers=layers, steps=pose_steps, lr=DEFAULT_LR,
-                                  stop_error_deg=0.5, progress=progress)
+                settings = PoseEncodingSettings(layers=layers, steps=pose_steps, lr=DEFAULT_LR, stop_error_deg=0.5)
+                enc = encode_pose(G, w_ref, targets, regressor, settings, progress=progress)
                 w_ref_pose = enc.ws.to(w_ref.device)
                 before, after, target = enc.angles_before.cpu(), enc.angles_after.cpu(), enc.target.cpu()
                 if cache is not None:
