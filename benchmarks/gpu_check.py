@@ -413,7 +413,7 @@ def measure_steps(run: Run, kind: str, emit, loss_fn) -> None:
     from video2stylegan.method.pose import PoseRegressor
     from video2stylegan.method.pose_encoding import PoseEncodingSettings, encode_pose
     from video2stylegan.method.projection import ProjectionSettings, project_image
-    from video2stylegan.method.pti import pivotal_tuning
+    from video2stylegan.method.pti import PTISettings, pivotal_tuning
 
     plan = run.plan
     G, label = network(kind, plan)
@@ -438,7 +438,8 @@ def measure_steps(run: Run, kind: str, emit, loss_fn) -> None:
                                          PoseEncodingSettings(steps=n), progress=False), sync)
 
     def pti(n):
-        return timed(lambda: pivotal_tuning(G, ws[:1], targets[:1], steps=n, loss_fn=loss_fn, progress=False), sync)
+        return timed(lambda: pivotal_tuning(G, ws[:1], targets[:1], PTISettings(steps=n), loss_fn=loss_fn,
+                                            progress=False), sync)
 
     def render():
         return repeated(lambda: torch.no_grad()(G.synthesis)(ws), sync, plan.warmup, plan.repeats)[0]

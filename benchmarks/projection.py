@@ -141,7 +141,7 @@ def main(argv=None):
     # 4. Pivotal tuning on a target the generator cannot reach: frame 0 plus fine detail.
     if args.pti:
         from video2stylegan.method.losses import perceptual_loss, psnr as psnr_fn
-        from video2stylegan.method.pti import pivotal_tuning
+        from video2stylegan.method.pti import PTISettings, pivotal_tuning
 
         gen = torch.Generator().manual_seed(args.seed + 100)
         detail = torch.randn(1, 3, R, R, generator=gen).to(frames.device)
@@ -157,8 +157,8 @@ def main(argv=None):
             ref_far = G.synthesis(w_far)
         for lr in (3e-4, 1e-3, 3e-3):
             t0 = time.perf_counter()
-            res = pivotal_tuning(G, proj.ws, target, steps=args.pti, lr=lr, loss_fn=loss_fn, progress=False,
-                                 return_result=True)
+            res = pivotal_tuning(G, proj.ws, target, PTISettings(steps=args.pti, lr=lr), loss_fn=loss_fn,
+                                 progress=False)
             with torch.no_grad():
                 far = psnr_fn(res.G.synthesis(w_far), ref_far).mean()
             print(f"   {lr:<7g}  {args.pti:5d}  {res.psnr_before:6.2f} -> {res.psnr_after:6.2f}  {float(far):8.2f} "

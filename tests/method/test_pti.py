@@ -2,7 +2,7 @@
 
 import torch
 
-from video2stylegan.method.pti import PTIResult, _locality_codes, pivotal_tuning
+from video2stylegan.method.pti import PTIResult, PTISettings, _locality_codes, pivotal_tuning
 from video2stylegan.networks.stylegan3 import Generator
 
 def tiny_generator():
@@ -19,8 +19,8 @@ def test_pti_improves_pivot_and_keeps_original():
         w = G.mapping(torch.randn(2, G.z_dim, generator=gen), None)
         pivot = w[:1]
         target = G.synthesis(w[1:])  # a different image: only weight tuning can fit it at the pivot
-    r = pivotal_tuning(G, pivot, target, steps=6, lr=3e-3, locality_weight=0.1, locality_every=3,
-                       progress=False, return_result=True, loss_fn=lambda x, y: (x - y).abs().flatten(1).mean(1))
+    settings = PTISettings(steps=6, lr=3e-3, locality_weight=0.1, locality_every=3)
+    r = pivotal_tuning(G, pivot, target, settings, progress=False, loss_fn=lambda x, y: (x - y).abs().flatten(1).mean(1))
     assert isinstance(r, PTIResult) and len(r.loss_history) == 6
     assert r.psnr_after > r.psnr_before + 1.0
     assert r.G is not G and not any(p.requires_grad for p in r.G.parameters())

@@ -34,6 +34,32 @@ from video2stylegan.method.losses import perceptual_loss, pixel_loss, psnr
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PTISettings:
+    """Every knob of one pivotal tuning run (the loss of the module doc)."""
+
+    #: Adam steps at most.
+    steps: int = 350
+    #: Adam learning rate on the synthesis weights.
+    lr: float = 3e-4
+    #: Weight of the locality regulariser (0: off).
+    locality_weight: float = 0.1
+    #: Largest W+ distance of a locality code from the pivot (PTI's alpha).
+    locality_radius: float = 30.0
+    #: The regulariser is evaluated every this many steps (0: never).
+    locality_every: int = 10
+    #: Locality codes drawn each time it is evaluated.
+    locality_samples: int = 1
+    #: Weight of the perceptual loss at the pivot.
+    perceptual_weight: float = 1.0
+    #: Weight of the mean squared error at the pivot.
+    pixel_weight: float = 1.0
+    #: End early once the pivot image reaches this PSNR (dB); ``None``: run every step.
+    stop_psnr: float | None = None
+    #: Seed of the locality codes.
+    seed: int = 0
+
+
 @dataclass
 class PTIResult:
     """The tuned generator copy, and per-step history of the pivot loss and PSNR at the pivot."""
@@ -45,31 +71,8 @@ class PTIResult:
     psnr_after: float = float("nan")
 
 
-def pivotal_tuning(
-    G,
-    w_pivot: torch.Tensor,
-    target: torch.Tensor,
-    steps: int = 350,
-    lr: float = 3e-4,
-    locality_weight: float = 0.1,
-    locality_radius: float = 30.0,
-    locality_every: int = 10,
-    locality_samples: int = 1,
-    perceptual_weight: float = 1.0,
-    pixel_weight: float = 1.0,
-    stop_psnr: float | None = None,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    seed: int = 0,
-    progress: bool = True,
-    return_result: bool = False,
-):
-    """Fine-tune a deep copy of ``G``'s synthesis weights around ``w_pivot`` ``[1, num_ws, w_dim]``.
-
-    ``target``: ``[1, 3, R, R]`` in [-1, 1]. Returns the tuned copy (eval
-    mode, ``requires_grad`` off again), or a :class:`PTIResult` with
-    ``return_result=True``. ``stop_psnr`` ends early once the pivot image
-    reaches that PSNR. ``loss_fn`` defaults to :func:`perceptual_loss`.
-    """
+def _pivot_and_target(G, w_pivot: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[1, num_ws, w_dim]`` pivot and ``[1, 3, R, R]`` target on ``G``'s device, float32."""
     device = G.w_avg.device
     w_pivot = w_pivot.detach().to(device=device, dtype=torch.float32)
     if w_pivot.ndim == 2:
@@ -79,45 +82,72 @@ def pivotal_tuning(
     target = target.to(device=device, dtype=torch.float32)
     if target.ndim == 3:
         target = target[None]
-    if loss_fn is None and (perceptual_weight > 0 or locality_weight > 0):
-        loss_fn = perceptual_loss(device=device)
+    return w_pivot, target
+
+
+def _pivot_loss(img: torch.Tensor, target: torch.Tensor, s: PTISettings, loss_fn) -> torch.Tensor:
+    """The pivot terms of the loss: weighted perceptual loss and mean squared error to the target."""
+    loss = img.new_zeros(())
+    if s.perceptual_weight > 0:
+        loss = loss + s.perceptual_weight * loss_fn(img, target).sum()
+    if s.pixel_weight > 0:
+        loss = loss + s.pixel_weight * pixel_loss(img, target, "mse").sum()
+    return loss
+
+
+def _locality_loss(G_orig, G_pti, w_pivot: torch.Tensor, s: PTISettings, loss_fn, gen: torch.Generator):
+    """The regulariser: ``G_pti`` against ``G_orig`` on codes near the pivot (unweighted)."""
+    w_r = _locality_codes(G_orig, w_pivot, s.locality_samples, s.locality_radius, gen)
+    with torch.no_grad():
+        ref = G_orig.synthesis(w_r)
+    out = G_pti.synthesis(w_r)
+    reg = pixel_loss(out, ref, "mse").sum()
+    if loss_fn is not None:
+        reg = reg + loss_fn(out, ref).sum()
+    return reg
+
+
+def pivotal_tuning(
+    G,
+    w_pivot: torch.Tensor,
+    target: torch.Tensor,
+    settings: PTISettings | None = None,
+    *,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    progress: bool = True,
+) -> PTIResult:
+    """Fine-tune a deep copy of ``G``'s synthesis weights around ``w_pivot`` ``[1, num_ws, w_dim]``.
+
+    ``target``: ``[1, 3, R, R]`` in [-1, 1]. ``settings``: steps, rate, weights and early stop
+    (default :class:`PTISettings`). Returns a :class:`PTIResult` whose ``G`` is the tuned copy
+    (eval mode, ``requires_grad`` off again). ``loss_fn`` defaults to :func:`perceptual_loss`.
+    """
+    s = PTISettings() if settings is None else settings
+    w_pivot, target = _pivot_and_target(G, w_pivot, target)
+    if loss_fn is None and (s.perceptual_weight > 0 or s.locality_weight > 0):
+        loss_fn = perceptual_loss(device=G.w_avg.device)
 
     G_orig = G
     G_pti = copy.deepcopy(G).eval()
     G_pti.requires_grad_(False)
     G_pti.synthesis.requires_grad_(True)
     params = [p for p in G_pti.synthesis.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr)
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-
-    def pivot_terms(img):
-        loss = img.new_zeros(())
-        if perceptual_weight > 0:
-            loss = loss + perceptual_weight * loss_fn(img, target).sum()
-        if pixel_weight > 0:
-            loss = loss + pixel_weight * pixel_loss(img, target, "mse").sum()
-        return loss
+    opt = torch.optim.Adam(params, lr=s.lr)
+    gen = torch.Generator(device="cpu").manual_seed(s.seed)
 
     result = PTIResult(G=G_pti)
     with torch.no_grad():
         result.psnr_before = float(psnr(G_orig.synthesis(w_pivot), target)[0])
-    bar = tqdm(range(steps), desc="pivotal tuning", disable=not progress, leave=False)
+    bar = tqdm(range(s.steps), desc="pivotal tuning", disable=not progress, leave=False)
     for step in bar:
         img = G_pti.synthesis(w_pivot)
-        loss = pivot_terms(img)
+        loss = _pivot_loss(img, target, s, loss_fn)
         p = float(psnr(img.detach(), target)[0])
-        if stop_psnr is not None and p >= stop_psnr:
+        if s.stop_psnr is not None and p >= s.stop_psnr:
             result.psnr_history.append(p)
             break
-        if locality_weight > 0 and locality_every > 0 and step % locality_every == 0:
-            w_r = _locality_codes(G_orig, w_pivot, locality_samples, locality_radius, gen)
-            with torch.no_grad():
-                ref = G_orig.synthesis(w_r)
-            out = G_pti.synthesis(w_r)
-            reg = pixel_loss(out, ref, "mse").sum()
-            if loss_fn is not None:
-                reg = reg + loss_fn(out, ref).sum()
-            loss = loss + locality_weight * reg
+        if s.locality_weight > 0 and s.locality_every > 0 and step % s.locality_every == 0:
+            loss = loss + s.locality_weight * _locality_loss(G_orig, G_pti, w_pivot, s, loss_fn, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -128,7 +158,7 @@ def pivotal_tuning(
     G_pti.requires_grad_(False)
     with torch.no_grad():
         result.psnr_after = float(psnr(G_pti.synthesis(w_pivot), target)[0])
-    return result if return_result else G_pti
+    return result
 
 
 def _locality_codes(G, w_pivot: torch.Tensor, n: int, radius: float, gen: torch.Generator) -> torch.Tensor:
@@ -144,4 +174,4 @@ def _locality_codes(G, w_pivot: torch.Tensor, n: int, radius: float, gen: torch.
         return w_pivot + d / norm * step
 
 
-__all__ = ["PTIResult", "pivotal_tuning"]
+__all__ = ["PTIResult", "PTISettings", "pivotal_tuning"]
