@@ -16,6 +16,8 @@ from video2stylegan.errors import InvalidOptionError, NoFaceError, Video2StyleGA
 from video2stylegan.method import local_channels as lcm
 from video2stylegan.method.combination import CombinationSettings, combine_styles, normalize_channels
 from video2stylegan.method.local_channels import (
+    FigureLayout,
+    LocalChannelSettings,
     LocalChannels,
     calibrate_cached,
     calibrate_local_channels,
@@ -257,8 +259,8 @@ def test_channels_feed_combine_styles(G_r128, w_pair):
 
 def test_calibration_on_a_random_network(G_r128, codes, heads, tmp_path, monkeypatch):
     layers = (3, 4, 5, 6, 7)
-    lc = calibrate_local_channels(G_r128, ws=codes[:2], landmarks=heads[:2], layers=layers, size=64,
-                                  network_id="random-r", progress=False)
+    lc = calibrate_local_channels(G_r128, LocalChannelSettings(layers=layers, size=64), ws=codes[:2],
+                                  landmarks=heads[:2], network_id="random-r", progress=False)
     names = [G_r128.style_names[i] for i in layers]
     assert lc.layers == tuple(names) and lc.n_images == 2 and lc.size == 64
     for name in names:
@@ -298,7 +300,8 @@ def test_faces_are_detected_skipped_and_counted(G_r128, codes, heads, monkeypatc
         return SimpleNamespace(landmarks=heads[0])
 
     monkeypatch.setattr(lcm, "detect_face", fake_detect)
-    lc = calibrate_local_channels(G_r128, ws=codes, layers=[4], size=32, network_id="x", progress=False)
+    lc = calibrate_local_channels(G_r128, LocalChannelSettings(layers=[4], size=32), ws=codes, network_id="x",
+                                  progress=False)
     assert calls == [(R, R, 3)] * 3 and lc.n_images == 2 and lc.settings["skipped"] == 1
 
     def never(image, **kwargs):
@@ -306,24 +309,27 @@ def test_faces_are_detected_skipped_and_counted(G_r128, codes, heads, monkeypatc
 
     monkeypatch.setattr(lcm, "detect_face", never)
     with pytest.raises(NoFaceError, match="only 0 of 3 images"):
-        calibrate_local_channels(G_r128, ws=codes, layers=[4], size=32, network_id="x", progress=False)
+        calibrate_local_channels(G_r128, LocalChannelSettings(layers=[4], size=32), ws=codes, network_id="x",
+                                 progress=False)
 
 
 def test_random_network_samples_have_no_face(G_r128):
     """The real detector on an untrained network's samples: a clear NoFaceError."""
     with pytest.raises(NoFaceError, match="projected"):
-        calibrate_local_channels(G_r128, n=1, layers=[14], size=32, network_id="x", progress=False)
+        calibrate_local_channels(G_r128, LocalChannelSettings(n=1, layers=[14], size=32), network_id="x",
+                                 progress=False)
 
 
 def test_bad_arguments(G_r128, codes, heads):
     with pytest.raises(InvalidOptionError, match="no channels"):
-        calibrate_local_channels(G_r128, ws=codes, landmarks=heads, layers=[0], network_id="x")
+        calibrate_local_channels(G_r128, LocalChannelSettings(layers=[0]), ws=codes, landmarks=heads, network_id="x")
     with pytest.raises(InvalidOptionError, match="landmarks must be"):
         calibrate_local_channels(G_r128, ws=codes, landmarks=heads[:2], network_id="x")
     with pytest.raises(InvalidOptionError, match="without their ws"):
         calibrate_local_channels(G_r128, landmarks=heads, network_id="x")
     with pytest.raises(InvalidOptionError, match="unknown face part"):
-        calibrate_local_channels(G_r128, ws=codes, landmarks=heads, parts=("ears",), network_id="x")
+        calibrate_local_channels(G_r128, LocalChannelSettings(parts=("ears",)), ws=codes, landmarks=heads,
+                                 network_id="x")
 
 
 # ------------------------------------------------------------ planted channel
@@ -354,7 +360,7 @@ def test_planted_mouth_channel_is_selected_for_mouth_only(G_r128, codes, heads, 
     mouths = [torch.from_numpy(faces.part_masks(lm, (R, R), parts=("mouth",))["mouth"]) for lm in heads]
     channel = 7
     _plant(monkeypatch, G_r128, source_layer, channel, mouths)
-    lc = calibrate_local_channels(G_r128, ws=codes, landmarks=heads, layers=[target], size=R,
+    lc = calibrate_local_channels(G_r128, LocalChannelSettings(layers=[target], size=R), ws=codes, landmarks=heads,
                                   network_id="planted", progress=False)
     pos = lc.iou_pos["mouth"][target][channel]
     # 128 px map: exact up to the 0.5 threshold; 32 px map (area-reduced mask): measured about 0.8.
@@ -373,8 +379,10 @@ def test_feature_map_figure(G_r128, codes, heads, monkeypatch, tmp_path):
     mouths = [torch.from_numpy(faces.part_masks(lm, (R, R), parts=("mouth",))["mouth"]) for lm in heads]
     _plant(monkeypatch, G_r128, "L9_148_76", 7, mouths + mouths[:1])  # 3 calibration renders + 1 figure render
     target = "L10_148_57"
-    lc = calibrate_local_channels(G_r128, ws=codes, landmarks=heads, layers=[target], size=R, network_id="p", progress=False)
-    shown = save_feature_maps(G_r128, codes[0], lc, tmp_path / "fig7.png", per_part=2, cell=64, landmarks=heads[0])
+    lc = calibrate_local_channels(G_r128, LocalChannelSettings(layers=[target], size=R), ws=codes, landmarks=heads,
+                                  network_id="p", progress=False)
+    shown = save_feature_maps(G_r128, codes[0], lc, tmp_path / "fig7.png", FigureLayout(per_part=2, cell=64),
+                              landmarks=heads[0])
     assert ("mouth", target, 7) in shown and all(p == "mouth" for p, _, _ in shown)
     img = np.asarray(Image.open(tmp_path / "fig7.png"))
     assert img.shape == (3 * 64 + 2 * 2, 3 * 64 + 2 * 2, 3)

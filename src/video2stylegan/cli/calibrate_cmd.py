@@ -68,16 +68,21 @@ def run(args: argparse.Namespace) -> None:
     progress = not args.quiet
 
     if not args.no_local:
-        from video2stylegan.method.local_channels import calibrate_cached, calibrate_local_channels, save_feature_maps
+        from video2stylegan.method.local_channels import (
+            LocalChannelSettings,
+            calibrate_cached,
+            calibrate_local_channels,
+            save_feature_maps,
+        )
 
-        settings = dict(n=args.samples, progress=progress)
+        settings = dict(n=args.samples)
         for key in ("t_fg", "t_bg"):
             if getattr(args, key) is not None:
                 settings[key] = getattr(args, key)
         if args.force:
-            local = calibrate_local_channels(G, network_id=net_id, **settings)
+            local = calibrate_local_channels(G, LocalChannelSettings(**settings), network_id=net_id, progress=progress)
         else:
-            local = calibrate_cached(G, root, net_id, **settings)
+            local = calibrate_cached(G, root, net_id, progress=progress, **settings)
         print(f"local channels of {args.network} over {local.n_images} faces:")
         print(local.summary())
         if args.figure is not None:

@@ -12,14 +12,15 @@ settings), and draws the paper's Fig. 7. Since the full IoU tables are kept,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -64,6 +65,8 @@ __all__ = [
     "DEFAULT_T_BG",
     "DEFAULT_THRESHOLD",
     "LOCAL_CHANNELS_FORMAT",
+    "FigureLayout",
+    "LocalChannelSettings",
     "LocalChannels",
     "MapGeometry",
     "calibrate_cached",
@@ -364,164 +367,212 @@ def _landmark_array(landmarks, n: int, resolution: int) -> np.ndarray:
     return lm
 
 
-def _settings(G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts, layers, detector, min_faces) -> dict:
+@dataclass(frozen=True)
+class LocalChannelSettings:
+    """How a calibration measures and selects (:func:`calibrate_local_channels`). Every field but
+    ``t_fg`` / ``t_bg`` changes the IoU tables and so goes into the cache key; those two only re-select."""
+
+    #: Faces sampled from the network when no codes are given.
+    n: int = 32
+    #: Truncation of the sampled faces' codes.
+    truncation_psi: float = 0.7
+    #: Seed of the sampled faces' ``z``.
+    seed: int = 0
+    #: Binarisation level of the min-max normalised maps, in [0, 1).
+    threshold: float = DEFAULT_THRESHOLD
+    #: Mask resolution in pixels; ``None``: ``min(256, G.img_resolution)``.
+    size: int | None = None
+    #: Face parts measured (names of :data:`video2stylegan.faces.PARTS`).
+    parts: tuple = DEFAULT_PARTS
+    #: Layers measured, names or ws indices; ``None``: every synthesis layer (ws 1..num_ws-1).
+    layers: tuple | None = None
+    #: Face detector for images without given landmarks (``"hog"`` or ``"cnn"``).
+    detector: str = "hog"
+    #: Fewest faces that must be measured; ``None``: all given landmarks, else half the images.
+    min_faces: int | None = None
+    #: Eq. 9: a channel is selected when its IoU+ is at least this ...
+    t_fg: float = DEFAULT_T_FG
+    #: ... and its IoU- at most this.
+    t_bg: float = DEFAULT_T_BG
+
+
+@dataclass(frozen=True)
+class _Measurement:
+    """The checked inputs of one calibration: given codes and landmarks (or ``None``), the number of
+    faces, mask size, parts, layer names, fewest faces, threshold and the cache key's settings."""
+
+    ws: torch.Tensor | None
+    landmarks: np.ndarray | None
+    count: int
+    size: int
+    parts: tuple
+    names: list
+    min_faces: int
+    threshold: float
+    key: dict
+
+
+def _key_settings(ws, landmarks, m: _Measurement, s: LocalChannelSettings) -> dict:
     """Everything that changes the IoU tables (not the selection thresholds)."""
     out = {
-        "threshold": float(threshold),
-        "size": int(size),
-        "parts": list(parts),
-        "layers": list(layers),
-        "detector": str(detector),
+        "threshold": float(m.threshold),
+        "size": int(m.size),
+        "parts": list(m.parts),
+        "layers": list(m.names),
+        "detector": str(s.detector),
     }
     if ws is None:
-        out.update(source="samples", n=int(n), truncation_psi=float(truncation_psi), seed=int(seed), min_faces=int(min_faces))
+        out.update(source="samples", n=int(m.count), truncation_psi=float(s.truncation_psi), seed=int(s.seed),
+                   min_faces=int(m.min_faces))
     else:
         h = hashlib.sha256(ws.to("cpu", torch.float32).contiguous().numpy().tobytes())
         if landmarks is not None:
             h.update(b"|landmarks|" + np.ascontiguousarray(landmarks, np.float64).tobytes())
         else:
-            out.update(min_faces=int(min_faces))
+            out.update(min_faces=int(m.min_faces))
         out.update(source="codes:" + h.hexdigest(), n=int(ws.shape[0]))
     return out
 
 
-def _prepare(G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts, layers, detector, min_faces):
-    """Check the arguments; returns (ws or None, landmarks or None, n, size, parts, layers, min_faces, settings)."""
-    threshold = check_unit_interval("threshold", threshold, upper_open=True)
-    parts = _check_parts(parts)
-    names = resolve_layers(G, layers)
-    resolution = int(G.img_resolution)
-    size = min(DEFAULT_MAX_SIZE, resolution) if size is None else size
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
-        raise InvalidOptionError(f"size (the mask resolution) must be an integer >= 8, got {size!r}")
+def _face_count(G, s: LocalChannelSettings, ws, landmarks):
+    """``(ws or None, landmarks or None, number of faces)``, checked."""
     if ws is None:
         if landmarks is not None:
             raise InvalidOptionError("landmarks were given without their ws codes; pass both, or neither to sample faces")
+        n = s.n
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise InvalidOptionError(f"n (faces to sample) must be a positive integer, got {n!r}")
-        count = int(n)
-    else:
-        ws = _codes(G, ws)
-        count = int(ws.shape[0])
-        if landmarks is not None:
-            landmarks = _landmark_array(landmarks, count, resolution)
+        return None, None, int(n)
+    ws = _codes(G, ws)
+    count = int(ws.shape[0])
+    if landmarks is not None:
+        landmarks = _landmark_array(landmarks, count, int(G.img_resolution))
+    return ws, landmarks, count
+
+
+def _prepare(G, s: LocalChannelSettings, ws, landmarks) -> _Measurement:
+    """Check the settings and the given faces against ``G``."""
+    threshold = check_unit_interval("threshold", s.threshold, upper_open=True)
+    parts = _check_parts(s.parts)
+    names = resolve_layers(G, s.layers)
+    size = min(DEFAULT_MAX_SIZE, int(G.img_resolution)) if s.size is None else s.size
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
+        raise InvalidOptionError(f"size (the mask resolution) must be an integer >= 8, got {size!r}")
+    ws, landmarks, count = _face_count(G, s, ws, landmarks)
+    min_faces = s.min_faces
     if min_faces is None:
         min_faces = count if landmarks is not None else max(1, (count + 1) // 2)
     if isinstance(min_faces, bool) or not isinstance(min_faces, (int, np.integer)) or not 1 <= min_faces <= count:
         raise InvalidOptionError(f"min_faces must be an integer in 1..{count}, got {min_faces!r}")
-    settings = _settings(G, ws, landmarks, count, truncation_psi, seed, threshold, int(size), parts, names, detector, int(min_faces))
-    return ws, landmarks, count, int(size), parts, names, int(min_faces), threshold, settings
+    m = _Measurement(ws, landmarks, count, int(size), parts, names, int(min_faces), threshold, {})
+    return dataclasses.replace(m, key=_key_settings(ws, landmarks, m, s))
 
 
-def calibrate_local_channels(
-    G,
-    *,
-    ws=None,
-    landmarks=None,
-    n: int = 32,
-    truncation_psi: float = 0.7,
-    seed: int = 0,
-    t_fg: float = DEFAULT_T_FG,
-    t_bg: float = DEFAULT_T_BG,
-    threshold: float = DEFAULT_THRESHOLD,
-    size: int | None = None,
-    parts: Sequence[str] = DEFAULT_PARTS,
-    layers=None,
-    detector: str = "hog",
-    min_faces: int | None = None,
-    network_id: str | None = None,
-    progress: bool = True,
-) -> LocalChannels:
-    """Measure Eq. 8 for every channel of ``layers`` and select with Eq. 9.
-
-    Faces: ``n`` samples of ``G`` (``z`` from ``seed``, ``truncation_psi``) whose
-    landmarks :func:`video2stylegan.faces.detect_face` finds; or given codes
-    ``ws`` ``[N, num_ws, w_dim]`` (e.g. projected faces) with their
-    ``landmarks`` ``[N, 68, 2]`` in generator-image pixels (detected when
-    omitted). Images without a face are skipped; fewer than ``min_faces``
-    (default: all given landmarks, else half the images) raises
-    :class:`NoFaceError`. ``layers``: names or ws indices (default every
-    synthesis layer, ws 1..num_ws-1); ``size``: mask resolution in pixels
-    (default ``min(256, G.img_resolution)``). ``network_id`` defaults to
-    :func:`video2stylegan.method.cache.network_identity`.
-    """
-    ws, landmarks, count, size, parts, names, min_faces, threshold, settings = _prepare(
-        G, ws, landmarks, n, truncation_psi, seed, threshold, size, parts, layers, detector, min_faces
-    )
-    if network_id is None:
-        network_id = network_identity(G)
-    geoms = [feature_map_geometry(G, name) for name in names]
+def _sum_ious(G, ws: torch.Tensor, m: _Measurement, detector: str, progress: bool):
+    """IoU+ and IoU- summed over the faces, per layer ``[channels, parts]`` float64, with the indices
+    of the images skipped for want of a face: ``(sum_pos, sum_neg, used, skipped)``."""
+    geoms = [feature_map_geometry(G, name) for name in m.names]
     device = G.w_avg.device
     resolution = int(G.img_resolution)
-    if ws is None:
-        gen = torch.Generator().manual_seed(int(seed))
-        z = torch.randn(count, int(G.z_dim), generator=gen)
-        with torch.no_grad():
-            ws = G.mapping(z.to(device), None, truncation_psi=float(truncation_psi))
-    ws = ws.to(device, torch.float32)
-
-    sum_pos = {g.layer: torch.zeros(g.channels, len(parts), dtype=torch.float64) for g in geoms}
-    sum_neg = {g.layer: torch.zeros(g.channels, len(parts), dtype=torch.float64) for g in geoms}
+    sum_pos = {g.layer: torch.zeros(g.channels, len(m.parts), dtype=torch.float64) for g in geoms}
+    sum_neg = {g.layer: torch.zeros(g.channels, len(m.parts), dtype=torch.float64) for g in geoms}
     used, skipped = 0, []
-    for i in tqdm(range(count), desc="calibrating local channels", unit="face", disable=not progress, leave=False):
+    for i in tqdm(range(m.count), desc="calibrating local channels", unit="face", disable=not progress, leave=False):
         with torch.no_grad():
             img, feats = G.synthesis(ws[i : i + 1], return_features=True)
-        if landmarks is not None:
-            lm = landmarks[i]
+        if m.landmarks is not None:
+            lm = m.landmarks[i]
         else:
             try:
                 lm = detect_face(to_uint8_images(img)[0], detector=detector, source="generated face", frame=i).landmarks
             except NoFaceError:
                 skipped.append(i)
                 continue
-        pm = part_masks(lm, (resolution, resolution), size=size, parts=parts, as_tensor=True)
-        pm = torch.stack([pm[p] for p in parts]).unsqueeze(0).to(device)
+        pm = part_masks(lm, (resolution, resolution), size=m.size, parts=m.parts, as_tensor=True)
+        pm = torch.stack([pm[p] for p in m.parts]).unsqueeze(0).to(device)
         for g in geoms:
             with torch.no_grad():
-                masks = normalized_feature_masks(feats[g.source], size, threshold, g.margin)
+                masks = normalized_feature_masks(feats[g.source], m.size, m.threshold, g.margin)
                 pos, neg = image_ious(masks, pm)
             sum_pos[g.layer] += pos[0].double().cpu()
             sum_neg[g.layer] += neg[0].double().cpu()
         used += 1
         del feats
-    if used < min_faces:
+    return sum_pos, sum_neg, used, skipped
+
+
+def calibrate_local_channels(
+    G,
+    settings: LocalChannelSettings | None = None,
+    *,
+    ws=None,
+    landmarks=None,
+    network_id: str | None = None,
+    progress: bool = True,
+) -> LocalChannels:
+    """Measure Eq. 8 for every channel of ``settings.layers`` and select with Eq. 9.
+
+    Faces: ``settings.n`` samples of ``G`` (``z`` from ``settings.seed``, ``settings.truncation_psi``)
+    whose landmarks :func:`video2stylegan.faces.detect_face` finds; or given codes ``ws``
+    ``[N, num_ws, w_dim]`` (e.g. projected faces) with their ``landmarks`` ``[N, 68, 2]`` in
+    generator-image pixels (detected when omitted). Images without a face are skipped; fewer than
+    ``settings.min_faces`` raises :class:`NoFaceError`. ``settings``: default
+    :class:`LocalChannelSettings`. ``network_id`` defaults to
+    :func:`video2stylegan.method.cache.network_identity`.
+    """
+    s = LocalChannelSettings() if settings is None else settings
+    m = _prepare(G, s, ws, landmarks)
+    if network_id is None:
+        network_id = network_identity(G)
+    ws = m.ws
+    if ws is None:
+        gen = torch.Generator().manual_seed(int(s.seed))
+        z = torch.randn(m.count, int(G.z_dim), generator=gen)
+        with torch.no_grad():
+            ws = G.mapping(z.to(G.w_avg.device), None, truncation_psi=float(s.truncation_psi))
+    sum_pos, sum_neg, used, skipped = _sum_ious(G, ws.to(G.w_avg.device, torch.float32), m, s.detector, progress)
+    if used < m.min_faces:
         raise NoFaceError(
-            f"local-channel calibration found a face in only {used} of {count} images (needs {min_faces}); "
+            f"local-channel calibration found a face in only {used} of {m.count} images (needs {m.min_faces}); "
             "the network may not generate faces the detector recognises: pass ws and landmarks of projected "
             "faces, raise n, or lower min_faces"
         )
     if skipped:
-        log.info("local-channel calibration: no face in %d of %d images (skipped: %s)", len(skipped), count, skipped[:20])
-    settings["skipped"] = len(skipped)
-    index = {name: list(G.style_names).index(name) for name in names}
-    iou_pos = {p: {l: _float_list(sum_pos[l][:, k] / used) for l in names} for k, p in enumerate(parts)}
-    iou_neg = {p: {l: _float_list(sum_neg[l][:, k] / used) for l in names} for k, p in enumerate(parts)}
-    return LocalChannels(network_id, parts, tuple(names), index, iou_pos, iou_neg, t_fg, t_bg, threshold, size, used, settings)
+        log.info("local-channel calibration: no face in %d of %d images (skipped: %s)", len(skipped), m.count,
+                 skipped[:20])
+    key = dict(m.key, skipped=len(skipped))
+    index = {name: list(G.style_names).index(name) for name in m.names}
+    iou_pos = {p: {l: _float_list(sum_pos[l][:, k] / used) for l in m.names} for k, p in enumerate(m.parts)}
+    iou_neg = {p: {l: _float_list(sum_neg[l][:, k] / used) for l in m.names} for k, p in enumerate(m.parts)}
+    return LocalChannels(network_id, m.parts, tuple(m.names), index, iou_pos, iou_neg, s.t_fg, s.t_bg, m.threshold,
+                         m.size, used, key)
+
+
+#: Keywords of :func:`calibrate_cached` besides the fields of :class:`LocalChannelSettings`.
+_CACHED_EXTRAS = ("ws", "landmarks", "progress")
 
 
 def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = None, **settings) -> LocalChannels:
     """:func:`calibrate_local_channels` through a JSON cache under ``cache_dir/local_channels/``.
 
-    The file name is a hash of the network identity and of every measurement
-    setting (faces, threshold, mask size, parts, layers); ``t_fg`` / ``t_bg``
-    only re-select, so changing them reuses the entry. The entry carries the
-    cache's integrity record (:func:`video2stylegan.method.cache.seal_json`); one
-    that is unreadable, fails its checksum, has none (earlier versions) or does
-    not match its key is deleted with a warning, recomputed and written again.
+    ``settings``: fields of :class:`LocalChannelSettings`, and ``ws``, ``landmarks``, ``progress``
+    as :func:`calibrate_local_channels` takes them. The file name is a hash of the network identity
+    and of every measurement setting (faces, threshold, mask size, parts, layers); ``t_fg`` /
+    ``t_bg`` only re-select, so changing them reuses the entry. The entry carries the cache's
+    integrity record (:func:`video2stylegan.method.cache.seal_json`); one that is unreadable, fails
+    its checksum, has none (earlier versions) or does not match its key is deleted with a warning,
+    recomputed and written again.
     """
-    t_fg = settings.pop("t_fg", DEFAULT_T_FG)
-    t_bg = settings.pop("t_bg", DEFAULT_T_BG)
-    progress = settings.pop("progress", True)
-    known = {"ws", "landmarks", "n", "truncation_psi", "seed", "threshold", "size", "parts", "layers", "detector", "min_faces"}
+    known = {f.name for f in fields(LocalChannelSettings)} | set(_CACHED_EXTRAS)
     unknown = sorted(set(settings) - known)
     if unknown:
-        raise InvalidOptionError(f"unknown calibration setting(s) {unknown}; known: {sorted(known | {'t_fg', 't_bg', 'progress'})}")
-    check_unit_interval("t_fg", t_fg)
-    check_unit_interval("t_bg", t_bg)
-    args = dict(ws=None, landmarks=None, n=32, truncation_psi=0.7, seed=0, threshold=DEFAULT_THRESHOLD, size=None,
-                parts=DEFAULT_PARTS, layers=None, detector="hog", min_faces=None)
-    args.update(settings)
-    *_, expected = _prepare(G, **args)
+        raise InvalidOptionError(f"unknown calibration setting(s) {unknown}; known: {sorted(known)}")
+    ws, landmarks = settings.pop("ws", None), settings.pop("landmarks", None)
+    progress = settings.pop("progress", True)
+    s = LocalChannelSettings(**settings)
+    check_unit_interval("t_fg", s.t_fg)
+    check_unit_interval("t_bg", s.t_bg)
+    expected = _prepare(G, s, ws, landmarks).key
     if network_id is None:
         network_id = network_identity(G)
     key = hashlib.sha256(
@@ -535,12 +586,12 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
             if found.network == network_id and stored == expected:
                 log.info("local channels from cache %s", path)
                 touch(path)
-                return found.with_thresholds(t_fg, t_bg)
+                return found.with_thresholds(s.t_fg, s.t_bg)
             reason = "its network or settings do not match its key"
         except (BadEntry, Video2StyleGANError) as exc:
             reason = str(exc)
         discard_entry(path, "local-channel", reason)
-    result = calibrate_local_channels(G, t_fg=t_fg, t_bg=t_bg, network_id=network_id, progress=progress, **settings)
+    result = calibrate_local_channels(G, s, ws=ws, landmarks=landmarks, network_id=network_id, progress=progress)
     try:
         write_json_entry(path, result.to_dict(), what="local-channel calibration", to_text=_json_text)
     except OSError as exc:  # disk full, no permission: use it uncached
@@ -553,26 +604,38 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
 # --------------------------------------------------------------------------- figure
 
 
+@dataclass(frozen=True)
+class FigureLayout:
+    """What :func:`save_feature_maps` draws: how many maps per part, which parts, how large."""
+
+    #: Selected channels shown per part (those with the highest IoU+).
+    per_part: int = 8
+    #: Rows of the figure; ``None``: every calibrated part.
+    parts: tuple | None = None
+    #: Side of each cell in pixels; ``None``: ``min(256, G.img_resolution)``.
+    cell: int | None = None
+
+
 def save_feature_maps(
     G,
     ws,
     local_channels: LocalChannels,
     out_path: str | os.PathLike,
-    per_part: int = 8,
+    layout: FigureLayout | None = None,
     *,
-    parts: Sequence[str] | None = None,
-    cell: int | None = None,
     transform=None,
     landmarks=None,
 ) -> list[tuple[str, str, int]]:
     """A Fig. 7-like PNG: one row per part, the image then the normalised maps
-    (grey, before thresholding) of the ``per_part`` selected channels with the
-    highest IoU+, each resized to ``cell`` px (default ``min(256, resolution)``);
-    empty cells stay dark blue. ``ws``: one code ``[num_ws, w_dim]`` (of a batch,
-    the first); ``landmarks`` (68, 2) in generator pixels, when given, tint the
-    row's part red on the image. Returns the ``(part, layer, channel)`` of every
-    map shown, row by row.
+    (grey, before thresholding) of the ``layout.per_part`` selected channels with the
+    highest IoU+, each resized to ``layout.cell`` px; empty cells stay dark blue.
+    ``ws``: one code ``[num_ws, w_dim]`` (of a batch, the first); ``transform``: the
+    generator transform of the render; ``landmarks`` (68, 2) in generator pixels, when
+    given, tint the row's part red on the image. Returns the ``(part, layer, channel)``
+    of every map shown, row by row.
     """
+    layout = FigureLayout() if layout is None else layout
+    per_part, parts, cell = layout.per_part, layout.parts, layout.cell
     ws = _codes(G, ws)[:1].to(G.w_avg.device, torch.float32)
     parts = local_channels._check_parts(parts)
     names = list(G.style_names)
