@@ -9,6 +9,8 @@ from video2stylegan.errors import CheckpointError, NoFaceError
 from video2stylegan.method import pose as pose_mod
 from video2stylegan.method.pose import (
     PoseRegressor,
+    PoseSampling,
+    PoseTraining,
     calibrate_pose_regressor,
     generator_pose_samples,
     load_pose_regressor,
@@ -29,7 +31,8 @@ def renders():
 def trained(renders):
     torch.manual_seed(0)
     train, _ = renders
-    return train_pose_regressor(train.images, train.angles, steps=300, batch=32, lr=5e-3, input_size=32, seed=0)
+    training = PoseTraining(steps=300, batch=32, lr=5e-3, input_size=32, seed=0)
+    return train_pose_regressor(train.images, train.angles, training)
 
 
 def test_renderer_samples_carry_the_exact_pose(renders):
@@ -126,7 +129,7 @@ def test_calibration_is_cached(tmp_path, monkeypatch):
 
 def test_network_without_faces_raises_no_face_error(G_r128):
     with pytest.raises(NoFaceError, match=r"only 0 of 4 images") as info:
-        generator_pose_samples(G_r128, 4, batch=2)
+        generator_pose_samples(G_r128, PoseSampling(4, batch=2))
     assert "source='renderer'" in str(info.value)
 
 
@@ -163,7 +166,7 @@ class RenderingGenerator:
 
 def test_generator_samples_are_labelled_by_dlib_and_pnp():
     G = RenderingGenerator(range(100_000, 100_008))
-    data = generator_pose_samples(G, 8, batch=3, size=32)
+    data = generator_pose_samples(G, PoseSampling(8, batch=3), size=32)
     truth = torch.tensor([[p.pose.yaw, p.pose.pitch, p.pose.roll] for p in G.params], dtype=torch.float32)
     assert data.info["found"] == len(data.angles) == 8 and data.tried == 8  # all 8 faces found
     assert data.images.shape == (8, 3, 32, 32)

@@ -139,32 +139,40 @@ class PoseSamples:
     info: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PoseSampling:
+    """Which samples of a network :func:`generator_pose_samples` draws, and how many must show a face."""
+
+    #: Images drawn.
+    n: int
+    #: Truncation of their codes.
+    truncation_psi: float = 0.7
+    #: Seed of their ``z``.
+    seed: int = 0
+    #: Images synthesised at once.
+    batch: int = 8
+    #: Fewest share of the ``n`` images in which dlib must find a face.
+    min_fraction: float = 0.25
+    #: dlib detector (``"hog"`` or ``"cnn"``).
+    detector: str = "hog"
+
+
 @torch.no_grad()
-def generator_pose_samples(
-    G,
-    n: int,
-    truncation_psi: float = 0.7,
-    seed: int = 0,
-    *,
-    size: int = 64,
-    batch: int = 8,
-    min_fraction: float = 0.25,
-    detector: str = "hog",
-    progress: bool = False,
-) -> PoseSamples:
-    """Draw ``n`` images from ``G`` and label each with dlib + PnP (:func:`video2stylegan.faces.head_pose`).
+def generator_pose_samples(G, sampling: PoseSampling, *, size: int = 64, progress: bool = False) -> PoseSamples:
+    """Draw ``sampling.n`` images from ``G`` and label each with dlib + PnP (:func:`video2stylegan.faces.head_pose`).
 
     Images without a detected face are skipped. The kept images are stored
     resized to ``size`` (the regressor's input size). Raises
-    :class:`NoFaceError` when fewer than ``min_fraction`` of the ``n``
+    :class:`NoFaceError` when fewer than ``sampling.min_fraction`` of the
     samples show a face dlib can read (a network that does not generate
     faces, e.g. an untrained one); when none of the first 64 does, it stops
-    there instead of sampling all ``n``.
+    there instead of sampling all of them.
     """
+    n, batch, truncation_psi = sampling.n, sampling.batch, sampling.truncation_psi
     if n < 1:
         raise InvalidOptionError(f"n must be at least 1, got {n}")
     device = G.w_avg.device if hasattr(G, "w_avg") else torch.device("cpu")
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(int(sampling.seed))
     kept_images, kept_angles = [], []
     tried = 0
     with tqdm(total=n, desc="pose labels", unit="img", disable=not progress, leave=False) as bar:
@@ -176,7 +184,7 @@ def generator_pose_samples(
             img = G.synthesis(G.mapping(z, None, truncation_psi=truncation_psi))
             arr = to_uint8_images(img)
             for i in range(m):
-                faces = detect_faces(arr[i], detector=detector)
+                faces = detect_faces(arr[i], detector=sampling.detector)
                 if faces:
                     pose = head_pose(faces[0], arr[i].shape)
                     kept_images.append(resize_images(img[i : i + 1].float().cpu(), size))
@@ -184,7 +192,7 @@ def generator_pose_samples(
             tried += m
             bar.update(m)
     found = len(kept_angles)
-    if found < max(1, math.ceil(min_fraction * n)):
+    if found < max(1, math.ceil(sampling.min_fraction * n)):
         raise NoFaceError(
             f"dlib found a face in only {found} of {tried} images sampled from the network "
             f"(truncation {truncation_psi}); it does not seem to generate faces dlib can read, so the pose "
@@ -233,59 +241,56 @@ def _mae(reg: PoseRegressor, images: torch.Tensor, angles: torch.Tensor, batch: 
     return torch.cat(errs).mean(0).tolist()
 
 
-def train_pose_regressor(
-    images: torch.Tensor,
-    angles: torch.Tensor,
-    *,
-    steps: int = 1500,
-    batch: int = 32,
-    lr: float = 2e-3,
-    val_fraction: float = 0.15,
-    seed: int = 0,
-    progress: bool = False,
-    flip: bool = True,
-    input_size: int = 64,
-    width: int = 16,
-) -> tuple[PoseRegressor, dict]:
-    """Fit a :class:`PoseRegressor` to ``images`` ``[N, 3, S, S]`` in ``[-1, 1]`` and ``angles`` ``[N, 3]`` (degrees).
+@dataclass(frozen=True)
+class PoseTraining:
+    """How :func:`train_pose_regressor` fits a regressor (all of it goes into its report)."""
 
-    Adam with a cosine learning-rate decay, smooth-L1 loss on angles /
-    ``angle_scale``; with ``flip`` half of each batch is mirrored (yaw and
-    roll negated). The last ``val_fraction`` of a seeded shuffle is held out.
-    Returns ``(regressor in eval mode, report)``; ``report`` holds
-    ``val_mae_deg`` / ``train_mae_deg`` (per angle, dict yaw/pitch/roll),
-    ``val_mae_mean_deg``, the counts and the training time in seconds.
-    """
-    images = torch.as_tensor(images).float()
-    angles = torch.as_tensor(angles).float()
+    #: Adam steps.
+    steps: int = 1500
+    #: Images per step.
+    batch: int = 32
+    #: Peak learning rate (cosine decay to 0 over the steps).
+    lr: float = 2e-3
+    #: Share of the samples held out for validation, in [0, 1).
+    val_fraction: float = 0.15
+    #: Seed of the split, the initial weights, the batches and the flips.
+    seed: int = 0
+    #: Mirror half of each batch (negating yaw and roll).
+    flip: bool = True
+    #: The regressor's input side in pixels (a multiple of 16).
+    input_size: int = 64
+    #: The regressor's first convolution's channels.
+    width: int = 16
+
+
+def _split(images: torch.Tensor, angles: torch.Tensor, t: PoseTraining, gen: torch.Generator):
+    """Checked float inputs and a seeded ``(train indices, validation indices)`` split."""
     if images.ndim != 4 or images.shape[1] != 3 or angles.shape != (len(images), 3):
         raise InvalidOptionError(
             f"need images [N, 3, S, S] and angles [N, 3]; got {tuple(images.shape)} and {tuple(angles.shape)}"
         )
-    if not 0.0 <= val_fraction < 1.0:
-        raise InvalidOptionError(f"val_fraction must lie in [0, 1), got {val_fraction}")
+    if not 0.0 <= t.val_fraction < 1.0:
+        raise InvalidOptionError(f"val_fraction must lie in [0, 1), got {t.val_fraction}")
     n = len(images)
-    n_val = int(round(val_fraction * n))
+    n_val = int(round(t.val_fraction * n))
     if n - n_val < 2:
         raise InvalidOptionError(f"too few samples to train a pose regressor: {n} (with {n_val} held out)")
-    gen = torch.Generator().manual_seed(int(seed))
     order = torch.randperm(n, generator=gen)
-    train_idx, val_idx = order[: n - n_val], order[n - n_val :]
-    images = resize_images(images, input_size)
-    x_tr, y_tr = images[train_idx], angles[train_idx]
+    return order[: n - n_val], order[n - n_val :]
 
-    torch.manual_seed(int(seed))
-    reg = PoseRegressor(input_size=input_size, width=width)
-    opt = torch.optim.Adam(reg.parameters(), lr=lr)
+
+def _fit(reg: PoseRegressor, x_tr: torch.Tensor, y_tr: torch.Tensor, t: PoseTraining, gen: torch.Generator,
+         progress: bool) -> None:
+    """Adam with a cosine decay and smooth-L1 on angles / ``angle_scale``, optionally mirrored batches."""
+    opt = torch.optim.Adam(reg.parameters(), lr=t.lr)
     sign = torch.tensor([-1.0, 1.0, -1.0])  # mirroring negates yaw and roll
-    t0 = time.perf_counter()
     reg.train()
-    for step in tqdm(range(int(steps)), desc="pose regressor", disable=not progress, leave=False):
+    for step in tqdm(range(int(t.steps)), desc="pose regressor", disable=not progress, leave=False):
         for group in opt.param_groups:
-            group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / max(1, steps)))
-        idx = torch.randint(0, len(x_tr), (min(batch, len(x_tr)),), generator=gen)
+            group["lr"] = t.lr * 0.5 * (1.0 + math.cos(math.pi * step / max(1, t.steps)))
+        idx = torch.randint(0, len(x_tr), (min(t.batch, len(x_tr)),), generator=gen)
         xb, yb = x_tr[idx], y_tr[idx]
-        if flip:
+        if t.flip:
             m = torch.rand(len(idx), generator=gen) < 0.5
             xb = torch.where(m[:, None, None, None], xb.flip(-1), xb)
             yb = torch.where(m[:, None], yb * sign, yb)
@@ -294,21 +299,47 @@ def train_pose_regressor(
         loss.backward()
         opt.step()
     reg.eval().requires_grad_(False)
+
+
+def train_pose_regressor(
+    images: torch.Tensor, angles: torch.Tensor, training: PoseTraining | None = None, *, progress: bool = False
+) -> tuple[PoseRegressor, dict]:
+    """Fit a :class:`PoseRegressor` to ``images`` ``[N, 3, S, S]`` in ``[-1, 1]`` and ``angles`` ``[N, 3]`` (degrees).
+
+    Adam with a cosine learning-rate decay, smooth-L1 loss on angles /
+    ``angle_scale``; with ``training.flip`` half of each batch is mirrored (yaw and
+    roll negated). The last ``training.val_fraction`` of a seeded shuffle is held out
+    (``training``: default :class:`PoseTraining`). Returns ``(regressor in eval mode,
+    report)``; ``report`` holds ``val_mae_deg`` / ``train_mae_deg`` (per angle, dict
+    yaw/pitch/roll), ``val_mae_mean_deg``, the counts and the training time in seconds.
+    """
+    t = PoseTraining() if training is None else training
+    images = torch.as_tensor(images).float()
+    angles = torch.as_tensor(angles).float()
+    gen = torch.Generator().manual_seed(int(t.seed))
+    train_idx, val_idx = _split(images, angles, t, gen)
+    images = resize_images(images, t.input_size)
+    x_tr, y_tr = images[train_idx], angles[train_idx]
+
+    torch.manual_seed(int(t.seed))
+    reg = PoseRegressor(input_size=t.input_size, width=t.width)
+    t0 = time.perf_counter()
+    _fit(reg, x_tr, y_tr, t, gen, progress)
     seconds = time.perf_counter() - t0
     train_mae = _mae(reg, x_tr, y_tr)
     report = {
-        "samples": n,
+        "samples": len(images),
         "train": int(len(train_idx)),
-        "val": int(n_val),
-        "steps": int(steps),
-        "batch": int(batch),
-        "lr": float(lr),
-        "flip": bool(flip),
-        "seed": int(seed),
+        "val": int(len(val_idx)),
+        "steps": int(t.steps),
+        "batch": int(t.batch),
+        "lr": float(t.lr),
+        "flip": bool(t.flip),
+        "seed": int(t.seed),
         "train_seconds": round(seconds, 2),
         "train_mae_deg": dict(zip(ANGLE_NAMES, (round(v, 4) for v in train_mae))),
     }
-    if n_val:
+    if len(val_idx):
         val_mae = _mae(reg, images[val_idx], angles[val_idx])
         report["val_mae_deg"] = dict(zip(ANGLE_NAMES, (round(v, 4) for v in val_mae)))
         report["val_mae_mean_deg"] = round(float(np.mean(val_mae)), 4)
@@ -377,6 +408,11 @@ class CalibrationSettings:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    def training(self) -> PoseTraining:
+        """The :class:`PoseTraining` these settings ask for."""
+        return PoseTraining(steps=self.steps, batch=self.batch, lr=self.lr, seed=self.seed, input_size=self.input_size,
+                            width=self.width)
+
 
 def calibration_path(cache_dir: str | os.PathLike, network_id: str, settings: CalibrationSettings) -> Path:
     """``<cache_dir>/pose_regressor/<sha256 of network id + settings>.safetensors``."""
@@ -392,7 +428,6 @@ def calibrate_pose_regressor(
     *,
     source: str = "generator",
     samples: int | None = None,
-    steps: int = 1500,
     progress: bool = True,
     force: bool = False,
     **settings,
@@ -414,7 +449,7 @@ def calibrate_pose_regressor(
     if samples is None:
         samples = DEFAULT_SAMPLES[source]
     try:
-        cfg = CalibrationSettings(source=source, samples=int(samples), steps=int(steps), **settings)
+        cfg = CalibrationSettings(source=source, samples=int(samples), **settings)
     except TypeError as exc:
         raise InvalidOptionError(f"unknown pose calibration setting: {exc}") from None
     if G is None and (network_id is None or source == "generator"):
@@ -435,15 +470,11 @@ def calibrate_pose_regressor(
         except (BadEntry, CheckpointError) as exc:
             discard_entry(path, "pose regressor", str(exc), then="calibrating again")
     if source == "generator":
-        data = generator_pose_samples(
-            G, cfg.samples, cfg.truncation_psi, cfg.seed, size=cfg.input_size, progress=progress
-        )
+        sampling = PoseSampling(cfg.samples, cfg.truncation_psi, cfg.seed)
+        data = generator_pose_samples(G, sampling, size=cfg.input_size, progress=progress)
     else:
         data = renderer_pose_samples(cfg.samples, cfg.render_size, cfg.seed, out_size=cfg.input_size)
-    reg, report = train_pose_regressor(
-        data.images, data.angles, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, seed=cfg.seed,
-        progress=progress, input_size=cfg.input_size, width=cfg.width,
-    )
+    reg, report = train_pose_regressor(data.images, data.angles, cfg.training(), progress=progress)
     report.update({"data": data.info, "network": str(network_id), "settings": cfg.to_dict()})
     log.info("pose regressor calibrated: validation MAE (deg) %s", report.get("val_mae_deg"))
     try:
