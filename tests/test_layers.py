@@ -3,6 +3,7 @@
 Layers from the ground up (docs/architecture.md draws them)::
 
     errors, runtime        exceptions and process settings
+    checks                 settings: a dataclass field's help, choices and bounds, and its checks
     io                     images, videos, atomic files, outputs
     faces | synthetic      real faces (detection, alignment, paste-back) | the synthetic world (renderer, clips)
     networks               StyleGAN3: layers, loading, registry, checkpoints
@@ -29,6 +30,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "video2stylegan"
 
 LAYERS = [
     {"errors", "runtime"},
+    {"checks"},
     {"io"},
     {"faces", "synthetic"},
     {"networks"},

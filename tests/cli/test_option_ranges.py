@@ -115,7 +115,8 @@ def test_help_states_the_ranges(capsys):
     assert "8 to 4096 (default 1024)" in text and "0 to 3 or auto (default)" in text
     text = _help(["generate", "--network", "n", "--outdir", "o"], capsys)
     assert "each 0 to 4294967295, at most 100000 in all" in text and "1 to 256 (default 4)" in text
-    assert "driving frames projected together, 1 to 64" in _help(["demo"], capsys)
+    assert ("driving frames projected together, warm-started from the frame before the batch (1 to 64; default: "
+            "on a GPU as many as fit") in _help(["demo"], capsys)
     text = _help(["calibrate", "--network", "n"], capsys)
     assert "2 to 4096 (default 32)" in text and "IoU+ threshold of a part's channels, 0 to 1" in text
     assert "frames per case, 3 to 300" in _help(["evaluate"], capsys)

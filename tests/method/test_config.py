@@ -1,13 +1,15 @@
-"""ReenactConfig: the paper's defaults, validation messages, JSON round trip."""
+"""ReenactConfig: the paper's defaults, validation messages (checked once, nothing changed), JSON round trip."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 import pytest
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.method.config import ReenactConfig, default_pose_layers
+from video2stylegan.checks import kind_of
+from video2stylegan.method.config import ReenactConfig, default_pose_layers, weight_fields
 
 
 def test_defaults_are_the_papers_and_the_measured_choices():
@@ -63,8 +65,45 @@ def test_invalid_values_name_the_field(field, value):
 def test_layers_checked_against_the_network():
     c = ReenactConfig(constrained_layers=(3, 14))
     c.validate()
-    with pytest.raises(InvalidOptionError, match=r"0\.\.9"):
+    with pytest.raises(InvalidOptionError, match=r"constrained_layers must be a sequence of integers from 0 to 9, "
+                                                 r"got \(3, 14\) \(the network has 10 ws\)"):
         c.validate(num_ws=10)
+    with pytest.raises(InvalidOptionError, match=r"pose_layers .* from 0 to 4, got \(0, 5\)"):
+        ReenactConfig(constrained_layers=(1, 2), pose_layers=(5, 0)).validate(num_ws=5)
+
+
+def test_validate_checks_a_changed_field_and_changes_nothing():
+    c = ReenactConfig()
+    c.constrained_layers = [7, 3]  # a list, unsorted: construction would have stored (3, 7)
+    assert c.validate(num_ws=16) is c and c.constrained_layers == [7, 3]
+    assert c.combination_kwargs(16)["constrained_layers"] == (3, 7) and c.constrained_layers == [7, 3]
+    c.alpha = 10.5
+    with pytest.raises(InvalidOptionError, match="alpha must be a finite number from -10 to 10, got 10.5"):
+        c.validate()
+    assert c.alpha == 10.5
+
+
+def test_every_bad_field_is_named_in_one_message():
+    with pytest.raises(InvalidOptionError) as info:
+        ReenactConfig(method="fomm", zeta=2.0, smoothing_kernel=4, constrained_layers=(3, 3))
+    assert str(info.value) == (
+        "invalid method configuration: method must be one of 'video2stylegan', 'baseline'; got 'fomm'; "
+        "zeta must be a finite number from 0 to 1, got 2.0; smoothing_kernel must be odd, got 4; "
+        "constrained_layers must not repeat an item, got [3, 3].")
+
+
+def test_every_field_carries_its_help_and_its_default_passes_its_own_checks():
+    for f in fields(ReenactConfig):
+        assert len(f.metadata["help"]) > 20, f.name
+        if "choices" in f.metadata:
+            assert f.default in f.metadata["choices"], f.name
+        if "range" in f.metadata and f.default is not None:
+            low, high = f.metadata["range"]
+            values = f.default if kind_of(f).base is tuple else (f.default,)
+            assert all(low <= v <= (high if high is not None else v) for v in values), f.name
+    assert {f.name for f in fields(ReenactConfig) if "choices" in f.metadata} == {
+        "method", "transform_from", "pose_from", "smoothing_edges", "canonical_mode", "pose_mode", "residual_form",
+        "local_mode", "zeta_anchor", "codriving_length", "cuts"}
 
 
 def test_dict_round_trip_through_json():
@@ -103,14 +142,14 @@ def test_combination_kwargs():
 # ---------------------------------------------------------------- weight ranges (refuse or warn)
 
 @pytest.mark.parametrize("field, value, message", [
-    ("alpha", float("inf"), r"alpha \(--alpha\) must be a finite number from -10 to 10, got inf"),
-    ("beta", float("-inf"), r"beta \(--beta\) must be a finite number from -10 to 10, got -inf"),
-    ("gamma", float("nan"), r"gamma \(--gamma\) must be a finite number from -10 to 10, got nan"),
-    ("zeta", float("nan"), r"zeta \(--zeta\) must be a finite number from 0 to 1, got nan"),
-    ("alpha", 10.5, r"alpha \(--alpha\) must be a finite number from -10 to 10, got 10.5"),
+    ("alpha", float("inf"), r"alpha must be a finite number from -10 to 10, got inf"),
+    ("beta", float("-inf"), r"beta must be a finite number from -10 to 10, got -inf"),
+    ("gamma", float("nan"), r"gamma must be a finite number from -10 to 10, got nan"),
+    ("zeta", float("nan"), r"zeta must be a finite number from 0 to 1, got nan"),
+    ("alpha", 10.5, r"alpha must be a finite number from -10 to 10, got 10.5"),
     ("beta", -1e300, r"beta .* got -1e\+300"),
     ("gamma", 11, r"gamma .* got 11"),
-    ("zeta", 5, r"zeta \(--zeta\) must be a finite number from 0 to 1, got 5"),  # not a share of either style
+    ("zeta", 5, r"zeta must be a finite number from 0 to 1, got 5"),  # not a share of either style
     ("zeta", -0.01, r"zeta .* got -0.01"),
 ])
 def test_weights_outside_their_accepted_range_are_refused(field, value, message):
@@ -146,8 +185,6 @@ def test_weights_inside_the_documented_ranges_do_not_warn(caplog):
 
 
 def test_weight_fields_carry_help_and_ranges():
-    from video2stylegan.method.config import weight_fields
-
     meta = {f.name: dict(f.metadata) for f in weight_fields()}
     assert list(meta) == ["alpha", "beta", "gamma", "zeta"]
     assert meta["zeta"]["range"] == (0.0, 1.0) and "advised" not in meta["zeta"]

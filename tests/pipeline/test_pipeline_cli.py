@@ -27,7 +27,6 @@ def test_options_map_onto_the_method_configuration(demo_files):
 
 @pytest.mark.parametrize("argv, message", [
     (["--source", "/nonexistent/face.png"], "face.png"),
-    (["--pti-steps", "-1"], "--pti-steps"),
     (["--out", "/nonexistent/dir/o.mp4"], "does not exist"),
 ])
 def test_errors_exit_1_without_traceback(demo_files, tmp_path, capsys, argv, message):

@@ -22,8 +22,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from video2stylegan import faces
 from video2stylegan.cli.options import add_detector_options, bounded_int, face_choice_type
 from video2stylegan.errors import InvalidOptionError, MediaError
+from video2stylegan.io import iter_frames, probe_video, read_image, write_image, write_video
 from video2stylegan.io.outputs import check_output, removed_on_failure
 
 #: What ``--out`` receives for an image and for a video (``--frames`` adds the folder ``aligned/``).
@@ -84,8 +86,6 @@ def draw_overlay(image: np.ndarray, face, quad: np.ndarray | None = None) -> np.
 
 
 def _record(index, face, shape, aligned) -> dict:
-    from video2stylegan import faces
-
     rec = {"frame": index}
     rec.update(face.to_dict())
     rec["pose"] = faces.head_pose(face, shape).to_dict()
@@ -95,9 +95,6 @@ def _record(index, face, shape, aligned) -> dict:
 
 
 def _run_image(args, path: Path, out: Path) -> dict:
-    from video2stylegan import faces
-    from video2stylegan.io import read_image, write_image
-
     image = read_image(path)
     face = faces.detect_face(
         image, _face_choice(args.face, "largest"), detector=args.detector,
@@ -116,9 +113,6 @@ def _run_image(args, path: Path, out: Path) -> dict:
 
 
 def _run_video(args, path: Path, out: Path) -> dict:
-    from video2stylegan import faces
-    from video2stylegan.io import iter_frames, probe_video, write_image, write_video
-
     info = probe_video(path)
     tracked = faces.track_video(
         path, max_frames=args.max_frames, choose=_face_choice(args.face, "previous"),

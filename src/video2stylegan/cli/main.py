@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
 
-from video2stylegan import __version__
 from video2stylegan.errors import Video2StyleGANError
 from video2stylegan.runtime import keep_freed_memory
 
@@ -33,11 +33,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="video2stylegan",
         description="Face reenactment with a pretrained StyleGAN3.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"video2stylegan.cli.{name}").register(subparsers)
     return parser
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml's), read from its metadata: the package facade
+    (``video2stylegan.__version__``) sits above the command line in the layers and is not imported here."""
+    try:
+        return importlib.metadata.version("video2stylegan")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown: not installed; pip install -e . in the repository)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,22 +1,26 @@
 """Option types shared by several subcommands, and options generated from a dataclass field.
 
-A setting is written once, as a dataclass field whose metadata holds its help and range::
+A setting is written once, as a dataclass field made by :func:`video2stylegan.checks.setting`, whose metadata
+holds its help, choices and bounds::
 
-    alpha: float = field(default=-1.0, metadata={"help": "...", "range": (-10, 10), "advised": (-2, 2)})
+    alpha: float = setting(-1.0, "...", range=(-10, 10), advised=(-2, 2))
 
-``range`` is what the field accepts (refused outside, at parse time here and by the
-dataclass's own validation in the Python API); ``advised`` (optional) is the documented
-range inside it, outside which the dataclass logs a warning. :func:`add_field_option`
-turns such a field into an ``argparse`` option whose help states the range.
+:func:`add_field_option` turns such a field into an ``argparse`` option: its flag, type, choices and help
+(with the range and the default) all come from the field, so nothing of the setting is restated here.
+``range`` is what the field accepts (refused outside, at parse time here and by the dataclass's own
+check in the Python API); ``advised`` (optional) is the documented range inside it, outside which the
+dataclass logs a warning.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import MISSING, Field
+from dataclasses import MISSING, Field, fields
 
+from video2stylegan.checks import kind_of, number_text, option_name, range_text
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.faces.detection import DETECTORS, SMALLEST_FACE_PX, UPSAMPLE_MAX
 from video2stylegan.io.video import FPS_RANGE, check_fps
 
 #: ``"0.1 to 240"``: the range of ``--fps``, for the options' help.
@@ -32,17 +36,18 @@ def fps_type(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def bounded_float(low: float, high: float):
-    """An argparse type: a finite number in ``[low, high]`` (``nan``, ``inf`` and values outside refused at parse
-    time, with the range in the message; state the range in the option's help too)."""
+def bounded_float(low: float, high: float | None = None):
+    """An argparse type: a finite number in ``[low, high]`` (no upper end when ``high`` is None; ``nan``,
+    ``inf`` and values outside refused at parse time, with the range in the message; state the range in the
+    option's help too)."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text} is not a finite number from {low:g} to {high:g}")
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number {range_text(low, high)}")
         return value
 
     return parse
@@ -68,50 +73,93 @@ def bounded_int(low: int, high: int | None = None):
     return parse
 
 
-def _number(value) -> str:
-    """An integer in full (``4294967295``), a float short (``1e-08``, ``0.5``)."""
-    return str(value) if isinstance(value, int) else f"{value:g}"
-
-
-def range_text(low, high) -> str:
-    """``"from 8 to 4096"``, or ``"of at least 1"`` without an upper end."""
-    if high is None:
-        return f"of at least {_number(low)}"
-    return f"from {_number(low)} to {_number(high)}"
-
-
-def _is_int_field(f: Field) -> bool:
-    return f.type in (int, "int")
-
-
 def field_type(f: Field):
-    """The parse-time type of a field with a ``range`` in its metadata (its kind and range), else ``str``."""
+    """The parse-time type of field ``f`` (of each item, for a tuple): an integer or a finite number within its
+    ``range`` (refused at parse time with the range in the message), else the text as given."""
+    kind = kind_of(f)
+    number = kind.item if kind.base is tuple else kind.base
     bounds = f.metadata.get("range")
-    if bounds is None:
-        return str
-    return bounded_int(*bounds) if _is_int_field(f) else bounded_float(*bounds)
+    if number is int:
+        return bounded_int(*bounds) if bounds is not None else int
+    if number is float:
+        return bounded_float(*bounds) if bounds is not None else bounded_float(-math.inf, math.inf)
+    return str
 
 
-def field_help(f: Field) -> str:
-    """The field's help with its range, its advised range and its default."""
-    parts = [f.metadata["help"]]
-    bounds, advised = f.metadata.get("range"), f.metadata.get("advised")
+def _value_text(value) -> str:
+    """A default as typed on the command line: ``-1``, ``0.5``, ``driving``, ``3 4 5 6 7``."""
+    if isinstance(value, (tuple, list)):
+        return " ".join(_value_text(v) for v in value)
+    return number_text(value) if isinstance(value, (int, float)) else str(value)
+
+
+def field_help(f: Field, default_text: str | None = None) -> str:
+    """The field's help with its range (each item's, for a tuple), its advised range and its default
+    (``default_text`` when given, else the field's ``default_text`` metadata, else its default value)."""
+    kind, meta = kind_of(f), f.metadata
+    parts = [meta["help"]]
+    bounds, advised = meta.get("range"), meta.get("advised")
+    each = "each " if kind.base is tuple else ""
     if advised is not None:
         parts.append(f"{range_text(*advised).removeprefix('from ')}; "
                      f"{range_text(*bounds).removeprefix('from ')} accepted with a warning")
     elif bounds is not None:
-        parts.append(range_text(*bounds).removeprefix("from ").removeprefix("of "))
-    if f.default is not MISSING and f.default is not None:
-        parts.append(f"default {_number(f.default) if isinstance(f.default, (int, float)) else f.default}")
+        parts.append(each + range_text(*bounds).removeprefix("from ").removeprefix("of "))
+    default_text = default_text or meta.get("default_text")
+    if kind.base is bool:
+        parts.append("on by default; this switch turns it off" if f.default else
+                     "off by default; this switch turns it on")
+    elif default_text is not None:
+        parts.append(f"default: {default_text}")
+    elif f.default is not MISSING and f.default is not None:
+        parts.append(f"default {_value_text(f.default)}")
     return f"{parts[0]} ({'; '.join(parts[1:])})" if len(parts) > 1 else parts[0]
 
 
-def add_field_option(parser, f: Field, **kwargs) -> argparse.Action:
-    """Add ``--field-name`` for dataclass field ``f`` (dest: the field's name; default None, so an unset
-    option keeps the dataclass's default), typed and described by the field's metadata."""
-    option = "--" + f.name.replace("_", "-")
+def add_field_option(parser, f: Field, *, default_text: str | None = None, **kwargs) -> argparse.Action:
+    """Add dataclass field ``f``'s option to ``parser`` (or an argument group); everything comes from the
+    field (:mod:`video2stylegan.checks`):
+
+    - the flag: ``--field-name``, or ``--no-field-name`` for a switch that is on by default, or the field's
+      ``option`` metadata (``--no-canonical`` for ``use_canonical``);
+    - a ``bool`` is a switch that stores the opposite of the field's default;
+    - a text with ``choices`` takes one of them;
+    - an ``int`` or ``float`` is refused at parse time outside its ``range`` (:func:`field_type`);
+    - a tuple takes its items after the flag (``--constrained-layers 3 4 5``), each typed and bounded;
+    - the help (:func:`field_help`) states the range and the default (``default_text`` overrides how the
+      default reads, e.g. when a preset sets it).
+
+    The option's dest is the field's name and its default None, so that an unset option keeps the
+    dataclass's default (:func:`field_values` collects the options that were set). ``kwargs`` go to
+    ``add_argument`` as they are."""
+    kind = kind_of(f)
     kwargs.setdefault("default", None)
-    return parser.add_argument(option, dest=f.name, type=field_type(f), help=field_help(f), **kwargs)
+    kwargs.setdefault("help", field_help(f, default_text))
+    if kind.base is bool:
+        kwargs.setdefault("action", "store_const")
+        kwargs.setdefault("const", not f.default)
+    else:
+        kwargs.setdefault("type", field_type(f))
+        if "choices" in f.metadata:
+            kwargs.setdefault("choices", f.metadata["choices"])
+        if kind.base is tuple:
+            kwargs.setdefault("nargs", kind.length or "+")
+            kwargs.setdefault("metavar", "N" if kind.item is int else "X")
+    return parser.add_argument(option_name(f), dest=f.name, **kwargs)
+
+
+def add_field_options(parser, settings, *, default_text: str | None = None, skip=()) -> tuple[Field, ...]:
+    """:func:`add_field_option` for every field of dataclass ``settings`` (but those named in ``skip``), in
+    their order; returns the fields added."""
+    added = tuple(f for f in fields(settings) if f.name not in skip)
+    for f in added:
+        add_field_option(parser, f, default_text=default_text)
+    return added
+
+
+def field_values(args: argparse.Namespace, settings) -> dict:
+    """``{field name: value}`` of the options of dataclass ``settings`` that were set on the command line."""
+    return {f.name: getattr(args, f.name) for f in fields(settings) if getattr(args, f.name, None) is not None}
 
 
 def face_choice_type(text: str):
@@ -137,8 +185,6 @@ def face_index_type(text: str) -> int:
 
 def upsample_type(text: str):
     """``--upsample``: "auto" or an integer from 0 to ``UPSAMPLE_MAX``, refused at parse time."""
-    from video2stylegan.faces.detection import UPSAMPLE_MAX
-
     if text == "auto":
         return "auto"
     try:
@@ -152,8 +198,6 @@ def upsample_type(text: str):
 
 def add_detector_options(parser) -> None:
     """``--detector`` and ``--upsample``, the face detector's options (``faces``, ``reenact``)."""
-    from video2stylegan.faces.detection import DETECTORS, SMALLEST_FACE_PX, UPSAMPLE_MAX
-
     parser.add_argument("--detector", choices=DETECTORS, default="hog",
                         help="dlib detector: hog (default, fast) or cnn (more robust to pose and blur, slow "
                              "without CUDA)")

@@ -1,60 +1,37 @@
-"""``reenact`` and ``demo``: the method from the command line."""
+"""``reenact`` and ``demo``: the method from the command line.
+
+The method's options are generated from :class:`~video2stylegan.method.config.ReenactConfig`'s fields and
+the embedding budgets' from :class:`~video2stylegan.pipeline.embedding.EmbeddingOptions`' (names, types,
+choices, ranges, defaults and help: :func:`video2stylegan.cli.options.add_field_option`); the options here
+are those of a run (files, device, cache) that belong to no settings dataclass.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import fields
 from pathlib import Path
 
 from video2stylegan.cli.options import (
     FPS_RANGE_TEXT,
     add_detector_options,
     add_field_option,
-    bounded_int,
+    add_field_options,
     face_choice_type,
     face_index_type,
+    field_values,
     fps_type,
 )
-from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
-from video2stylegan.method.config import (
-    CANONICAL_MODES,
-    LOCAL_MODES,
-    POSE_MODES,
-    RESIDUAL_FORMS,
-    SOURCES,
-    ZETA_ANCHORS,
-    ReenactConfig,
-    choice_fields,
-    weight_fields,
-)
+from video2stylegan.method.config import ReenactConfig
+from video2stylegan.pipeline.demo import demo_inputs
+from video2stylegan.pipeline.embedding import EMBEDDING_PRESETS, EmbeddingOptions
 from video2stylegan.pipeline.output import check_shot_outputs
+from video2stylegan.pipeline.run import DEFAULT_NETWORK, reenact
 
-#: (name, help) of the Eq. 1-3 weights; help, type and range come from the ReenactConfig fields.
-WEIGHTS = tuple((f.name, f.metadata["help"]) for f in weight_fields())
-#: Most driving frames projected together: each holds its W+ code, synthesis activations and their
-#: gradients. 64 leaves room on the small 128-px networks; at 1024 px a batch of 8 is already expected
-#: not to fit an 80 GB GPU without --low-memory (benchmarks/RESULTS.md).
-FRAME_BATCH_MAX = 64
-SWITCHES = ("canonical", "pose", "local", "residual")
-#: (option, ReenactConfig field, choices, help) of the method's documented choices (docs/method.md).
-CHOICES = (
-    ("transform-from", "transform_from", SOURCES, "clip of the canonical transform (default driving)"),
-    ("pose-from", "pose_from", SOURCES, "clip of the head pose (default driving)"),
-    ("residual-form", "residual_form", RESIDUAL_FORMS,
-     "Eq. 10 as accumulated motion (default) or the literal one-step difference"),
-    ("codriving-length", "codriving_length", ("loop", "truncate"),
-     "when the co-driving clip's length differs: loop it (default) or truncate both"),
-    ("canonical-mode", "canonical_mode", CANONICAL_MODES,
-     "transfer the driver's placement change since its first frame (default) or its absolute placement"),
-    ("pose-mode", "pose_mode", POSE_MODES,
-     "Eq. 7 target: the reference's pose plus the driver's change (default) or the driver's pose"),
-    ("local-mode", "local_mode", LOCAL_MODES,
-     "Eq. 1 anchor: the driver's change of eyes/mouth since its first frame (default) or the reference's styles "
-     "(paper: the driver's eye/mouth look)"),
-    ("zeta-anchor", "zeta_anchor", ZETA_ANCHORS,
-     "what Eq. 3's zeta keeps: the unedited reference's styles (default, paper) or the pose-edited ones"),
-)
+#: The EmbeddingOptions fields a ``--quality`` preset sets (their default is the preset's).
+PRESET_FIELDS = frozenset().union(*EMBEDDING_PRESETS.values())
 
 
 def _positive_int(text: str) -> int:
@@ -69,8 +46,6 @@ def _positive_int(text: str) -> int:
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``reenact`` and ``demo``."""
-    from video2stylegan.pipeline.embedding import EMBEDDING_PRESETS
-
     parser.add_argument("--max-frames", type=_positive_int, default=None, help="use only the first N driving frames")
     parser.add_argument("--fps", type=fps_type, default=None,
                         help=f"output frame rate, {FPS_RANGE_TEXT} (default: the driving video's)")
@@ -82,35 +57,17 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="cache of projections, PTI and calibration (default $VIDEO2STYLEGAN_CACHE or "
                              "~/.cache/video2stylegan)")
     parser.add_argument("--no-cache", action="store_true", help="compute everything afresh, store nothing")
-    parser.add_argument("--quality", choices=tuple(EMBEDDING_PRESETS), default=None,
-                        help="optimisation budget of the embeddings (steps per stage; see docs/method.md)")
-    parser.add_argument("--source-steps", type=_positive_int, default=None, help="W+ projection steps of the source")
-    parser.add_argument("--pti-steps", type=int, default=None, help="pivotal-tuning steps (0 = no PTI)")
-    parser.add_argument("--first-frame-steps", type=_positive_int, default=None,
-                        help="W+ projection steps of the first driving frame (a cold start)")
-    parser.add_argument("--frame-steps", type=_positive_int, default=None,
-                        help="projection steps per warm-started driving frame")
-    parser.add_argument("--frame-batch", type=bounded_int(1, FRAME_BATCH_MAX), default=None,
-                        help=f"driving frames projected together, 1 to {FRAME_BATCH_MAX} (default: on a GPU as "
-                             "many as fit in its free memory, at most 8; 1 on the CPU)")
-    parser.add_argument("--pose-steps", type=_positive_int, default=None, help="most Eq. 7 steps per frame")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    group = parser.add_argument_group("embedding budgets (see docs/method.md)")
+    group.add_argument("--quality", choices=tuple(EMBEDDING_PRESETS), default=None,
+                       help="optimisation budget of the embeddings (steps per stage; see docs/method.md)")
+    for f in fields(EmbeddingOptions):
+        add_field_option(group, f, default_text="the --quality preset's" if f.name in PRESET_FIELDS else None)
 
 
 def _add_method_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("method (see docs/method.md)")
-    group.add_argument("--method", choices=("video2stylegan", "baseline"), default="video2stylegan",
-                       help="the full method, or the paper's baseline (W+ differences on all layers)")
-    for f in weight_fields():
-        add_field_option(group, f)
-    for name in SWITCHES:
-        group.add_argument(f"--no-{name}", action="store_true", help=f"switch the {name} component off")
-    for option, _, choices, text in CHOICES:
-        group.add_argument(f"--{option}", choices=choices, default=None, help=text)
-    for f in choice_fields():
-        add_field_option(group, f, choices=f.metadata["choices"])
-    group.add_argument("--no-canonical-feedback", action="store_true",
-                       help="do not correct the canonical transform for where the edited face already is")
+    add_field_options(group, ReenactConfig)
     group.add_argument("--pose-regressor", choices=("auto", "generator", "renderer"), default="auto",
                        help="train the pose regressor on the network's samples or on synthetic renders")
     group.add_argument("--local-calibration", choices=("auto", "generated", "projected"), default="auto",
@@ -119,8 +76,6 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers) -> None:
     """Add the ``reenact`` and ``demo`` subcommands."""
-    from video2stylegan.pipeline.run import DEFAULT_NETWORK
-
     p = subparsers.add_parser(
         "reenact",
         help="make a portrait move like a driving video",
@@ -164,44 +119,15 @@ def register(subparsers) -> None:
 
 def config_from_args(args: argparse.Namespace) -> ReenactConfig:
     """The :class:`ReenactConfig` the options ask for (unset options keep the defaults)."""
-    values = {"method": args.method}
-    for name, _ in WEIGHTS:
-        if getattr(args, name) is not None:
-            values[name] = getattr(args, name)
-    for name in SWITCHES:
-        if getattr(args, f"no_{name}"):
-            values[f"use_{name}"] = False
-    for option, field, _, _ in CHOICES:
-        value = getattr(args, option.replace("-", "_"))
-        if value is not None:
-            values[field] = value
-    for f in choice_fields():
-        if getattr(args, f.name) is not None:
-            values[f.name] = getattr(args, f.name)
-    if args.no_canonical_feedback:
-        values["canonical_feedback"] = False
-    return ReenactConfig(**values)
+    return ReenactConfig(**field_values(args, ReenactConfig))
 
 
-def embedding_from_args(args: argparse.Namespace, default_preset: str):
-    from video2stylegan.pipeline.embedding import EmbeddingOptions
-
-    if args.pti_steps is not None and args.pti_steps < 0:
-        raise InvalidOptionError(f"--pti-steps must be >= 0, got {args.pti_steps}")
-    return EmbeddingOptions.preset(
-        args.quality or default_preset,
-        source_steps=args.source_steps,
-        pti_steps=args.pti_steps,
-        first_frame_steps=args.first_frame_steps,
-        frame_steps=args.frame_steps,
-        frame_batch=args.frame_batch,
-        pose_steps=args.pose_steps,
-    )
+def embedding_from_args(args: argparse.Namespace, default_preset: str) -> EmbeddingOptions:
+    """The :class:`EmbeddingOptions` of ``--quality`` (else ``default_preset``) with the budgets set."""
+    return EmbeddingOptions.preset(args.quality or default_preset, **field_values(args, EmbeddingOptions))
 
 
 def _run(args, default_preset: str, **kwargs) -> None:
-    from video2stylegan.pipeline.run import reenact
-
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     result = reenact(
         config=config_from_args(args),
@@ -252,8 +178,6 @@ def run_reenact(args: argparse.Namespace) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> None:
-    from video2stylegan.pipeline.demo import demo_inputs
-
     inputs = demo_inputs(co_driving=args.co_driving)
     check_run_outputs(args, {"the bundled source portrait": inputs.source, "the bundled driving clip": inputs.driving,
                              "the bundled co-driving clip": inputs.co_driving})

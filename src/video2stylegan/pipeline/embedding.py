@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from video2stylegan.checks import check_settings, setting
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.method.cache import (
     BadEntry,
@@ -41,41 +42,43 @@ log = logging.getLogger(__name__)
 __all__ = ["EmbeddingOptions", "EMBEDDING_PRESETS", "SourceEmbedding", "embed_source", "embed_clip"]
 
 
+#: Most driving frames projected together: each holds its W+ code, synthesis activations and their
+#: gradients. 64 leaves room on the small 128-px networks; at 1024 px a batch of 8 is already expected
+#: not to fit an 80 GB GPU without --low-memory (benchmarks/RESULTS.md).
+FRAME_BATCH_MAX = 64
+#: The perceptual losses of the projections (:class:`~video2stylegan.method.projection.ProjectionSettings`).
+PERCEPTUAL_LOSSES = ("auto", "fallback")
+
+
 @dataclass(frozen=True)
 class EmbeddingOptions:
     """Optimisation budgets of the embedding step (each goes into the cache keys).
 
-    ``source_steps``: cold W+ projection of the reference; ``pti_steps``: pivotal
-    tuning after it (0 = no PTI, render with the original generator);
-    ``first_frame_steps``: cold projection of the first driving frame;
-    ``frame_steps``: each later frame, warm-started from the previous one;
-    ``frame_batch``: frames optimised together (warm-started from the frame
-    before the batch; larger is faster on a GPU; ``None``: on a GPU as many as
-    fit in its free memory, at most 8 (:func:`default_frame_batch`), 1 on the
-    CPU, where batching gains little); ``perceptual``: ``"auto"``
-    (LPIPS when its weights are on disk, else the weight-free fallback) or
-    ``"fallback"``; ``pose_steps``: the most Eq. 7 steps per frame (a frame stops
-    earlier once its pose is within half a degree).
+    Each field is a :func:`~video2stylegan.checks.setting` whose help says what it sets; the object checks
+    itself on construction, and ``reenact``'s options are generated from the fields.
     """
 
-    source_steps: int = 300
-    pti_steps: int = 350
-    first_frame_steps: int = 300
-    frame_steps: int = 50
-    frame_batch: int | None = None
-    perceptual: str = "auto"
-    pose_steps: int = 40
+    source_steps: int = setting(300, "W+ projection steps of the source, from a cold start", range=(1, None))
+    pti_steps: int = setting(350, "pivotal-tuning steps after the source's projection; 0: no PTI, render with "
+                             "the original generator", range=(0, None))
+    first_frame_steps: int = setting(300, "W+ projection steps of the first driving frame, from a cold start",
+                                     range=(1, None))
+    frame_steps: int = setting(50, "projection steps per later driving frame, warm-started from the one before",
+                               range=(1, None))
+    # larger is faster on a GPU; on the CPU batching gains little (default_frame_batch)
+    frame_batch: int | None = setting(None, "driving frames projected together, warm-started from the frame "
+                                      "before the batch", range=(1, FRAME_BATCH_MAX),
+                                      default_text="on a GPU as many as fit in its free memory, at most 8; 1 on "
+                                                   "the CPU")
+    perceptual: str = setting("auto", "perceptual loss of the projections: LPIPS when its weights are on disk, "
+                              "else the weight-free fallback (auto), or the fallback always", choices=PERCEPTUAL_LOSSES)
+    pose_steps: int = setting(40, "most Eq. 7 steps per frame; a frame stops earlier once its pose is within half "
+                              "a degree", range=(1, None))
 
     def __post_init__(self):
-        for name in ("source_steps", "first_frame_steps", "frame_steps", "frame_batch", "pti_steps", "pose_steps"):
-            value = getattr(self, name)
-            if name == "frame_batch" and value is None:
-                continue
-            low = 0 if name == "pti_steps" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise InvalidOptionError(f"{name} must be an integer >= {low}, got {value!r}")
-        if self.perceptual not in ("auto", "fallback"):
-            raise InvalidOptionError(f"perceptual must be 'auto' or 'fallback', got {self.perceptual!r}")
+        # checked once; a frozen dataclass stores the canonical values (ints, not numpy integers) at construction
+        for name, value in check_settings(self, "embedding options").items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "EmbeddingOptions":
