@@ -14,8 +14,7 @@ from video2stylegan.faces import (
     ffhq_quad,
     paste_back,
     quad_matrix,
-    smooth_landmarks,
-    smooth_quads,
+    temporal_mean,
 )
 
 
@@ -149,7 +148,7 @@ def test_smoothing_reduces_jitter_and_keeps_the_ends():
     clean = np.stack([base + [i * 0.5, 0] for i in range(t)])  # slow drift right
     noisy = clean + rng.normal(0, 1.5, clean.shape)
     quads = np.stack([ffhq_quad(lm) for lm in noisy])
-    smooth = smooth_quads(quads, 5)
+    smooth = temporal_mean(quads, 5)
     clean_q = np.stack([ffhq_quad(lm) for lm in clean])
     err_raw = np.abs(quads - clean_q)[2:-2].mean()
     err_smooth = np.abs(smooth - clean_q)[2:-2].mean()
@@ -157,10 +156,10 @@ def test_smoothing_reduces_jitter_and_keeps_the_ends():
     np.testing.assert_array_equal(smooth[0], quads[0])
     np.testing.assert_array_equal(smooth[-1], quads[-1])
     # A linear drift passes through a centred mean unchanged (no lag).
-    np.testing.assert_allclose(smooth_landmarks(clean, 5), clean, atol=1e-9)
-    np.testing.assert_array_equal(smooth_landmarks(noisy, 1), noisy)
+    np.testing.assert_allclose(temporal_mean(clean, 5), clean, atol=1e-9)
+    np.testing.assert_array_equal(temporal_mean(noisy, 1), noisy)
     with pytest.raises(InvalidOptionError):
-        smooth_quads(quads, 0)
+        temporal_mean(quads, 0)
 
 
 def test_align_frames_uses_smoothed_quads(astronaut, astronaut_face):

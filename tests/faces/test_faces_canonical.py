@@ -10,7 +10,6 @@ from video2stylegan.faces import (
     canonical_params,
     detect_face,
     eye_center,
-    smooth_params,
 )
 
 
@@ -66,16 +65,6 @@ def test_ffhq_aligned_face_is_near_zero(astronaut, astronaut_face):
     assert abs(far.ty) > 0.2  # the astronaut's eyes sit high in the full photo
 
 
-def test_smooth_params_mean_filter_and_angle_wrap():
-    t = np.zeros((5, 3))
-    t[:, 0] = [0.0, 0.3, 0.0, 0.3, 0.0]
-    out = smooth_params(t, 3)
-    assert out[2, 0] == pytest.approx(0.2)
-    assert out[0, 0] == 0.0 and out[-1, 0] == 0.0
-    near_pi = np.zeros((3, 3))
-    near_pi[:, 2] = [np.pi - 0.1, -np.pi + 0.1, np.pi - 0.1]
-    assert abs(abs(smooth_params(near_pi, 3)[1, 2]) - (np.pi - 0.0333)) < 1e-3
-    with pytest.raises(InvalidOptionError):
-        smooth_params(np.zeros((4, 2)))
+def test_bad_landmarks_are_refused():
     with pytest.raises(InvalidOptionError):
         canonical_params(np.zeros((3, 2)), (10, 10))

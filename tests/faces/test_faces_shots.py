@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 from video2stylegan.faces import ffhq_quad, shots, track_faces
-from video2stylegan.faces.video import PARTIAL_MARGIN, outside_fraction, smooth_by_shot
+from video2stylegan.faces.temporal import temporal_mean, wrap_angle
+from video2stylegan.faces.video import PARTIAL_MARGIN, outside_fraction
 from video2stylegan.synthetic.clips import identity_from_seed, render_clip
 from video2stylegan.synthetic.trajectory import talking_trajectory
 
@@ -61,7 +62,7 @@ def test_cut_between_two_people_found_and_not_smoothed_across(two_people):
     np.testing.assert_allclose(after, _centres(alone), atol=0.5)
     # smoothing through the cut would have pulled frame 10's crop towards the first shot's face
     quads = np.stack([ffhq_quad(lm) for lm in tracked.landmarks])
-    across = smooth_by_shot(quads, 3, cuts=())[10].mean(axis=0)
+    across = temporal_mean(quads, 3)[10].mean(axis=0)
     assert np.linalg.norm(across - _centres(alone)[0]) > 2.0
 
 
@@ -194,7 +195,7 @@ def test_interpolate_partial_known_answers():
     np.testing.assert_allclose(out[9:, 0], values[8, 0])  # held from the second shot's last visible frame
     short = 2 * np.pi - 6.0  # the way round through pi
     expected = np.array([3.0 + short * k / 4 for k in (1, 2, 3)])
-    np.testing.assert_allclose(out[1:4, 1], (expected + np.pi) % (2 * np.pi) - np.pi)
+    np.testing.assert_allclose(out[1:4, 1], wrap_angle(expected))
     assert np.all(np.abs(out[1:4, 1]) > 3.0)  # never through 0
     np.testing.assert_allclose(out[9:, 1], 0.3)
     # a shot without any fully visible frame keeps its values; a track without partial frames, all of them

@@ -78,11 +78,11 @@ def test_real_clip_track_and_align(shared_data):
     # Smoothing over 3 frames halves the crop's frame-to-frame jitter
     # (mean |second difference| of the quad corners; 0.9 % -> 0.44 % of the
     # crop side over 80 frames).
-    from video2stylegan.faces import ffhq_quad, smooth_quads
+    from video2stylegan.faces import ffhq_quad, temporal_mean
 
     raw = np.stack([ffhq_quad(lm) for lm in tracked.landmarks])
     smoothed = np.stack([a.quad for a in aligned])
-    np.testing.assert_allclose(smoothed, smooth_quads(raw, 3))
+    np.testing.assert_allclose(smoothed, temporal_mean(raw, 3))
     jitter_raw = np.abs(np.diff(raw, 2, axis=0)).mean()
     jitter_smooth = np.abs(np.diff(smoothed, 2, axis=0)).mean()
     assert jitter_smooth < 0.7 * jitter_raw, (jitter_raw, jitter_smooth)

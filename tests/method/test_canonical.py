@@ -18,7 +18,6 @@ from video2stylegan.method.canonical import (
     content_motions,
     match_length,
     sequence_length,
-    smooth_params,
     transforms_for_config,
 )
 from video2stylegan.method.config import ReenactConfig
@@ -53,29 +52,19 @@ def apply(matrix, points):
 # ----------------------------------------------------------------------------- smoothing
 
 
-def test_smoothing_shrink_and_replicate_known_numbers():
+def test_offsets_are_smoothed_with_the_kernel_and_edges():
     p = np.zeros((5, 3))
     p[:, 0] = [0.0, 3.0, 6.0, 0.0, 9.0]
-    shrink = smooth_params(p, 3, "shrink")[:, 0]
-    assert shrink.tolist() == pytest.approx([0.0, 3.0, 3.0, 5.0, 9.0])
-    replicate = smooth_params(p, 3, "replicate")[:, 0]
-    assert replicate.tolist() == pytest.approx([1.0, 3.0, 3.0, 5.0, 6.0])
-    wide = smooth_params(p, 5, "shrink")[:, 0]
-    assert wide.tolist() == pytest.approx([0.0, 3.0, 3.6, 5.0, 9.0])
-    assert np.array_equal(smooth_params(p, 1), p)
-
-
-def test_smoothing_keeps_a_constant_speed_motion_and_averages_across_pi():
-    t = np.arange(7.0)
-    p = np.stack([0.01 * t, -0.02 * t, 0.05 * t], 1)
-    assert np.allclose(smooth_params(p, 5), p)
+    # relative offsets of the smoothed parameters (faces.temporal.temporal_mean has the filter's own tests)
+    assert canonical_offsets(p, kernel=3)[:, 0].tolist() == pytest.approx([0.0, 3.0, 3.0, 5.0, 9.0])
+    assert canonical_offsets(p, kernel=3, edges="replicate")[:, 0].tolist() == pytest.approx([0.0, 2.0, 2.0, 4.0, 5.0])
     r = np.array([[0, 0, math.pi - 0.1], [0, 0, -math.pi + 0.1], [0, 0, math.pi - 0.1]])
-    out = smooth_params(r, 3)[:, 2]
-    assert abs(abs(out[1]) - (math.pi - 0.1 / 3)) < 1e-12  # not the naive mean near 0
+    d = canonical_offsets(r, kernel=3, mode="absolute")[:, 2]
+    assert abs(abs(d[1]) - (math.pi - 0.1 / 3)) < 1e-12  # the roll is averaged the short way round
     with pytest.raises(InvalidOptionError, match="odd"):
-        smooth_params(p, 4)
+        canonical_offsets(p, kernel=4)
     with pytest.raises(InvalidOptionError, match="edges"):
-        smooth_params(p, 3, "wrap")
+        canonical_offsets(p, kernel=3, edges="wrap")
 
 
 # ------------------------------------------------------------------------------- offsets
@@ -303,14 +292,12 @@ def test_reanchor_makes_a_cut_no_motion_and_keeps_each_shots_motion():
     assert abs(ignored[10, 0] - ignored[9, 0]) > 0.08  # 0.09: a third of the 0.3 jump, less the motion
 
 
-def test_smoothing_runs_shot_by_shot():
-    from video2stylegan.method.canonical import smooth_params
-
+def test_absolute_offsets_are_smoothed_shot_by_shot():
     p = _two_shots()
-    smoothed = smooth_params(p, 5, cuts=[10])
+    smoothed = canonical_offsets(p, kernel=5, mode="absolute", cuts=[10])
     # a linear motion passes a shrinking centred mean unchanged, when no window straddles the cut
     np.testing.assert_allclose(smoothed, p, atol=1e-12)
-    assert np.abs(smooth_params(p, 5) - p).max() > 0.05
+    assert np.abs(canonical_offsets(p, kernel=5, mode="absolute") - p).max() > 0.05
 
 
 def test_reanchor_wraps_angles_and_works_on_tensors():

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, MediaError, NoFaceError
-from video2stylegan.faces import VideoFaces, detect_face, identity_distance, smooth_landmarks, track_faces
+from video2stylegan.faces import VideoFaces, detect_face, identity_distance, temporal_mean, track_faces
 from video2stylegan.io import read_image, read_video
 from video2stylegan.io.atomic import atomic_output
 from video2stylegan.metrics import image as image_metrics
@@ -400,7 +400,7 @@ def motion_scores(pair: ClipPair, faces: TrackedPair, options: EvaluationOptions
     dls, rls = dl, rl
     notes = []
     if options.smooth > 1:
-        dls, rls = smooth_landmarks(dl, options.smooth), smooth_landmarks(rl, options.smooth)
+        dls, rls = temporal_mean(dl, options.smooth), temporal_mean(rl, options.smooth)
         notes.append(f"dK from landmarks smoothed over {options.smooth} frames")
     pf = {"dK": _pad_transition(lm.keypoint_motion_distance(dls, rls), n)}
     pf["dK_image"] = _pad_transition(lm.keypoint_motion_distance(

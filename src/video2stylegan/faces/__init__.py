@@ -23,8 +23,6 @@ from video2stylegan.faces.alignment import (
     face_hull_mask,
     ffhq_quad,
     quad_matrix,
-    smooth_landmarks,
-    smooth_quads,
 )
 from video2stylegan.faces.canonical import (
     FFHQ_EYE_CENTER,
@@ -33,7 +31,6 @@ from video2stylegan.faces.canonical import (
     CanonicalParams,
     canonical_params,
     eye_center,
-    smooth_params,
 )
 from video2stylegan.faces.detection import DETECTORS, Face, choose_face, detect_face, detect_faces, landmarks_in_box
 from video2stylegan.faces.identity import (
@@ -45,6 +42,7 @@ from video2stylegan.faces.identity import (
 from video2stylegan.faces.masks import FOREHEAD, PARTS, face_region_mask, part_masks
 from video2stylegan.faces.paste import BLENDS, blend_mask, match_colour, paste_back, paste_face, seam_error
 from video2stylegan.faces.pose import MEAN_FACE_3D, HeadPose, camera_matrix, euler_to_rotation, head_pose, rotation_to_euler
+from video2stylegan.faces.temporal import temporal_mean, wrap_angle
 from video2stylegan.faces.video import VideoFaces, track_faces, track_video
 
 __all__ = [
@@ -87,9 +85,8 @@ __all__ = [
     "quad_matrix",
     "rotation_to_euler",
     "seam_error",
-    "smooth_landmarks",
-    "smooth_params",
-    "smooth_quads",
+    "temporal_mean",
     "track_faces",
     "track_video",
+    "wrap_angle",
 ]

@@ -1,4 +1,4 @@
-"""FFHQ alignment and temporal smoothing of crops (the inverse, paste-back, is in :mod:`~video2stylegan.faces.paste`).
+"""FFHQ alignment of faces and clips (the inverse, paste-back, is in :mod:`~video2stylegan.faces.paste`).
 
 The crop follows the recipe that produced the FFHQ dataset (Karras et al.,
 "A Style-Based Generator Architecture for GANs", 2019, dataset tools):
@@ -35,6 +35,7 @@ import numpy as np
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces.detection import EYE_LEFT, EYE_RIGHT, JAW, Face
+from video2stylegan.faces.temporal import temporal_mean
 from video2stylegan.io.images import as_rgb_uint8
 
 
@@ -182,7 +183,7 @@ def align_face(
     """Crop ``face`` (a :class:`Face` or ``(68, 2)`` landmarks) from ``image`` the FFHQ way.
 
     ``output_size`` is any side in pixels (256, 1024, ...). ``quad`` overrides
-    the crop square (e.g. a temporally smoothed one, see :func:`smooth_quads`).
+    the crop square (e.g. a temporally smoothed one, see :func:`~video2stylegan.faces.temporal.temporal_mean`).
     ``supersample``: the quad is first warped to ``supersample * output_size``
     pixels and then area-downscaled (the original used 4096 for 1024, i.e. 4).
     ``"auto"`` (default) uses 4 when the warp shrinks the face and 1 when it
@@ -288,36 +289,6 @@ def face_hull_mask(
     return mask
 
 
-def centered_mean(x: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average along axis 0; the window shrinks symmetrically at the ends."""
-    if window < 1:
-        raise InvalidOptionError(f"smoothing window must be >= 1, got {window}")
-    x = np.asarray(x, np.float64)
-    if window == 1 or len(x) < 2:
-        return x.copy()
-    half = window // 2
-    out = np.empty_like(x)
-    n = len(x)
-    for i in range(n):
-        k = min(half, i, n - 1 - i)
-        out[i] = x[i - k : i + k + 1].mean(axis=0)
-    return out
-
-
-def smooth_landmarks(landmarks: np.ndarray, window: int = 3) -> np.ndarray:
-    """Centred moving average of ``(T, 68, 2)`` landmarks over ``window`` frames.
-
-    Near the ends the window shrinks symmetrically, so the first and last
-    frames are kept as they are (no lag, no edge bias). ``window=1`` is a no-op.
-    """
-    return centered_mean(landmarks, window)
-
-
-def smooth_quads(quads: np.ndarray, window: int = 3) -> np.ndarray:
-    """Centred moving average of ``(T, 4, 2)`` crop squares (the mean of squares is a square)."""
-    return centered_mean(quads, window)
-
-
 def align_frames(
     frames: Sequence[np.ndarray],
     landmarks: np.ndarray,
@@ -336,7 +307,7 @@ def align_frames(
         raise InvalidOptionError(
             f"landmarks must be (T, 68, 2) with T = {len(frames)} frames, got {lms.shape}"
         )
-    quads = smooth_quads(np.stack([ffhq_quad(lm) for lm in lms]), smooth)
+    quads = temporal_mean(np.stack([ffhq_quad(lm) for lm in lms]), smooth)
     return [
         align_face(f, lm, output_size, quad=q, supersample=supersample)
         for f, lm, q in zip(frames, lms, quads)

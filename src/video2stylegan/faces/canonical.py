@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.faces.alignment import centered_mean
 from video2stylegan.faces.detection import EYE_LEFT, EYE_RIGHT, MOUTH
 
 # Eye positions of the FFHQ crop as fractions of its side, (x, y): the crop of
@@ -79,19 +78,3 @@ def canonical_params(landmarks, image_shape: tuple[int, int]) -> CanonicalParams
     tx = (e[0] + 0.5) / w - FFHQ_EYE_CENTER[0]
     ty = (e[1] + 0.5) / h - FFHQ_EYE_CENTER[1]
     return CanonicalParams(float(tx), float(ty), r)
-
-
-def smooth_params(params: np.ndarray, window: int = 3) -> np.ndarray:
-    """Mean-filter ``(T, 3)`` rows of ``(tx, ty, r)`` over ``window`` frames (centred).
-
-    The paper smooths with a mean filter of kernel 3 or more. ``r`` is
-    unwrapped first, so angles near +-pi average correctly. The window shrinks
-    symmetrically at the clip's ends (the first and last rows stay as they are).
-    """
-    p = np.asarray(params, np.float64).copy()
-    if p.ndim != 2 or p.shape[1] != 3:
-        raise InvalidOptionError(f"params must be a (T, 3) array of (tx, ty, r), got {p.shape}")
-    p[:, 2] = np.unwrap(p[:, 2])
-    out = centered_mean(p, window)
-    out[:, 2] = (out[:, 2] + np.pi) % (2 * np.pi) - np.pi
-    return out

@@ -11,7 +11,7 @@ Real clips add three things (:mod:`video2stylegan.faces.shots`):
 * **cuts**: the frames that start a new shot (picture change plus face jump,
   :func:`~video2stylegan.faces.shots.find_cuts`). Nothing is carried across a
   cut: missing frames are filled within their shot, and smoothing of the track
-  (:meth:`VideoFaces.smooth`, :func:`smooth_by_shot`) runs shot by shot.
+  (:meth:`VideoFaces.smooth`, :func:`~video2stylegan.faces.temporal.temporal_mean`) runs shot by shot.
 * **partial** frames: the face's landmark box leaves the frame by more than
   :data:`PARTIAL_MARGIN` of its size; dlib still places 68 points, but those
   outside the picture are guesses. A run of frames without a face next to a
@@ -42,7 +42,6 @@ from video2stylegan.errors import InvalidOptionError, NoFaceError
 from video2stylegan.io.images import as_rgb_uint8
 from video2stylegan.io.video import iter_frames, probe_video
 from video2stylegan.faces import shots
-from video2stylegan.faces.alignment import centered_mean
 from video2stylegan.faces.detection import (
     DETECTORS,
     Face,
@@ -62,6 +61,7 @@ from video2stylegan.faces.identity import (
     face_descriptors,
     identity_distance,
 )
+from video2stylegan.faces.temporal import temporal_mean, wrap_angle
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class VideoFaces:
         replaced: within each shot, a partial stretch goes linearly from the last fully visible frame
         before it to the first one after it (held where only one side exists); a shot without a fully
         visible frame keeps its values. ``angle_columns``: columns of 2-D ``values`` that are angles in
-        radians, interpolated the short way round and returned in [-pi, pi)."""
+        radians, interpolated the short way round and returned in (-pi, pi]."""
         out = np.array(values, np.float64)
         if len(out) != len(self):
             raise InvalidOptionError(f"got {len(out)} rows of values for a track of {len(self)} frames")
@@ -150,13 +150,13 @@ class VideoFaces:
                     part[:, columns] = np.unwrap(part[:, columns], axis=0)
                 part = _interpolate(part, visible)
                 if columns:
-                    part[:, columns] = (part[:, columns] + np.pi) % (2 * np.pi) - np.pi
+                    part[:, columns] = wrap_angle(part[:, columns])
                 out[a:b][~visible] = part[~visible]  # the visible rows stay exactly as they were
         return out
 
     def smooth(self, values: np.ndarray, window: int) -> np.ndarray:
-        """Centred mean of per-frame ``values`` over ``window`` frames, shot by shot."""
-        return smooth_by_shot(values, window, self.cuts)
+        """Centred mean of per-frame ``values`` over ``window`` frames, shot by shot (:func:`temporal_mean`)."""
+        return temporal_mean(values, window, cuts=self.cuts)
 
     def face(self, index: int) -> Face:
         """Frame ``index``'s face as a :class:`Face`."""
@@ -175,16 +175,6 @@ def _interpolate(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     for j in range(flat.shape[1]):
         flat[~known, j] = np.interp(t[~known], t[known], flat[known, j])
     return flat.reshape(values.shape)
-
-
-def smooth_by_shot(values: np.ndarray, window: int, cuts=()) -> np.ndarray:
-    """:func:`~video2stylegan.faces.alignment.centered_mean` of ``values`` (frames first) within
-    each shot, so no frame is averaged with one on the other side of a cut."""
-    values = np.asarray(values, np.float64)
-    out = np.empty_like(values)
-    for a, b in shots.segments(len(values), cuts):
-        out[a:b] = centered_mean(values[a:b], window)
-    return out
 
 
 def outside_fraction(landmarks: np.ndarray, shape: tuple[int, int]) -> float:

@@ -9,13 +9,13 @@ for ``G.synthesis(ws, transform=...)`` / ``G.synthesis_from_styles``.
 
 Steps:
 
-1. **Smoothing** (:func:`smooth_params`): centred mean filter over ``kernel``
-   frames (odd, paper: 3 or more; 1 = off), ``r`` unwrapped first. Edges:
-   ``"shrink"`` (default) narrows the window symmetrically near the ends, so
-   the first and last frames keep their values and a constant-speed motion
-   passes without lag; ``"replicate"`` pads with copies of the end frames
-   (a full window everywhere; the end frames are pulled towards their
-   neighbours).
+1. **Smoothing** (:func:`~video2stylegan.faces.temporal.temporal_mean`): centred
+   mean filter over ``kernel`` frames (odd, paper: 3 or more; 1 = off), ``r``
+   unwrapped first. Edges: ``"shrink"`` (default) narrows the window
+   symmetrically near the ends, so the first and last frames keep their values
+   and a constant-speed motion passes without lag; ``"replicate"`` pads with
+   copies of the end frames (a full window everywhere; the end frames are
+   pulled towards their neighbours).
 2. **Offsets** (:func:`canonical_offsets`): ``"relative"`` (default)
    ``d_j = p_j - p_0``, so frame 0 keeps the reference's placement and only
    the driving clip's motion is transferred; ``"absolute"``
@@ -60,12 +60,12 @@ import torch
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces.canonical import FFHQ_EYE_CENTER
+from video2stylegan.faces.temporal import temporal_mean, wrap_angle
 from video2stylegan.method.config import CUT_POLICIES
 from video2stylegan.networks.transforms import content_transform
 
 __all__ = [
     "as_params_array",
-    "smooth_params",
     "sequence_length",
     "match_length",
     "canonical_offsets",
@@ -96,7 +96,7 @@ def reanchor_shots(values, cuts=(), *, angle_columns=()):
     for a, b in shot_ranges(len(out), cuts)[1:]:
         delta = out[a:b] - out[a]
         for c in angle_columns:
-            delta[..., c] = _wrap(delta[..., c])
+            delta[..., c] = wrap_angle(delta[..., c])
         out[a:b] = delta + out[a - 1]
     return out
 
@@ -132,37 +132,12 @@ def as_params_array(params) -> np.ndarray:
     return arr
 
 
-def _wrap(angle):
-    """Wrap radians to (-pi, pi]."""
-    return np.pi - np.mod(np.pi - angle, 2 * np.pi)
-
-
-def smooth_params(params, kernel: int = 3, edges: str = "shrink", cuts=()) -> np.ndarray:
-    """Centred temporal mean filter of ``(T, 3)`` canonical parameters (see the module doc), shot
-    by shot when ``cuts`` are given (each shot's ends are edges)."""
-    p = as_params_array(params).copy()
-    if cuts is not None and len(shot_ranges(len(p), cuts)) > 1:
-        return np.concatenate([smooth_params(p[a:b], kernel, edges) for a, b in shot_ranges(len(p), cuts)])
+def _smoothed(params, kernel: int, edges: str, cuts) -> np.ndarray:
+    """``(T, 3)`` canonical parameters smoothed shot by shot (step 1 of the module doc; ``r`` is unwrapped
+    before the mean and wrapped to (-pi, pi] after)."""
     if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or kernel < 1 or kernel % 2 == 0:
         raise InvalidOptionError(f"smoothing kernel must be an odd integer >= 1, got {kernel!r}")
-    if edges not in ("shrink", "replicate"):
-        raise InvalidOptionError(f"smoothing edges must be 'shrink' or 'replicate', got {edges!r}")
-    p[:, 2] = np.unwrap(p[:, 2])
-    half, n = int(kernel) // 2, len(p)
-    if half == 0 or n == 1:
-        out = p
-    elif edges == "shrink":
-        out = np.empty_like(p)
-        for i in range(n):
-            k = min(half, i, n - 1 - i)
-            out[i] = p[i - k : i + k + 1].mean(axis=0)
-    else:
-        padded = np.concatenate([np.repeat(p[:1], half, 0), p, np.repeat(p[-1:], half, 0)])
-        cums = np.concatenate([np.zeros((1, 3)), np.cumsum(padded, axis=0)])
-        out = (cums[kernel:] - cums[:-kernel]) / kernel
-    out = out.copy()
-    out[:, 2] = _wrap(out[:, 2])
-    return out
+    return temporal_mean(as_params_array(params), kernel, edges=edges, cuts=cuts, angle_columns=(2,))
 
 
 def sequence_length(num_driving: int, num_codriving: int | None, policy: str = "loop") -> int:
@@ -224,7 +199,7 @@ def canonical_offsets(
     """
     _check_policy(policy)
     cuts = () if policy == "ignore" else cuts
-    p = smooth_params(params, kernel, edges, cuts)
+    p = _smoothed(params, kernel, edges, cuts)
     if mode == "relative":
         p = reanchor_shots(p, cuts, angle_columns=(2,))
         anchor = p[0]
@@ -235,7 +210,7 @@ def canonical_offsets(
     d = p - anchor
     if drift is not None:
         d = d - _drift_array(drift, len(d))
-    d[:, 2] = _wrap(d[:, 2])
+    d[:, 2] = wrap_angle(d[:, 2])
     return d
 
 
@@ -330,7 +305,7 @@ def placement_drift(measured, reference, *, kernel: int = 3, edges: str = "shrin
     parameters (``kernel``, ``edges``; the landmark detector's jitter would otherwise pass
     into the motion), minus the ``reference`` face's parameters measured the same way.
     Angles are wrapped to (-pi, pi]."""
-    m = smooth_params(measured, kernel, edges, cuts)
+    m = _smoothed(measured, kernel, edges, cuts)
     d = m - as_params_array(reference)[0]
-    d[:, 2] = _wrap(d[:, 2])
+    d[:, 2] = wrap_angle(d[:, 2])
     return d

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.faces.video import smooth_by_shot
+from video2stylegan.faces.temporal import temporal_mean
 from video2stylegan.io.outputs import check_output
 from video2stylegan.io.video import check_fps
 from video2stylegan.method.canonical import match_length, reanchor_shots, shot_ranges, transforms_for_config
@@ -213,7 +213,7 @@ def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: Reenact
                             for a in range(0, len(clip), 16)]).double().cpu().numpy()
     cuts = [] if config.cuts == "ignore" else clip.cuts  # "split" re-anchors like "reanchor"
     if config.smoothing_kernel > 1:
-        angles = smooth_by_shot(angles, config.smoothing_kernel, cuts)
+        angles = temporal_mean(angles, config.smoothing_kernel, cuts=cuts)
     cuts = _looped_cuts(cuts, len(clip), num_frames, config.codriving_length)
     angles = match_length(angles, num_frames, config.codriving_length)
     if config.pose_mode == "relative":
