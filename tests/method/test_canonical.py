@@ -287,9 +287,19 @@ def test_reanchor_makes_a_cut_no_motion_and_keeps_each_shots_motion():
     np.testing.assert_allclose(steps[9], 0.0, atol=1e-12)
     np.testing.assert_allclose(steps[10:], np.diff(p[10:], axis=0), atol=1e-12)
     np.testing.assert_allclose(steps[:9], np.diff(p[:10], axis=0), atol=1e-12)
-    # ignoring the cut passes its jump into the portrait (smoothed over three frames)
-    ignored = canonical_offsets(p, kernel=3, cuts=[10], policy="ignore")
+    # without the cut its jump passes into the portrait (smoothed over three frames)
+    ignored = canonical_offsets(p, kernel=3)
     assert abs(ignored[10, 0] - ignored[9, 0]) > 0.08  # 0.09: a third of the 0.3 jump, less the motion
+
+
+def test_config_cut_policy_decides_which_cuts_the_transform_honours():
+    p = _two_shots()
+    with_cuts = canonical_transforms(p, cuts=[10])
+    without = canonical_transforms(p)
+    assert not torch.equal(with_cuts, without)
+    for policy, expected in (("reanchor", with_cuts), ("split", with_cuts), ("ignore", without)):
+        got = transforms_for_config(ReenactConfig(cuts=policy), len(p), p, cuts=[10])
+        assert torch.equal(got, expected), policy
 
 
 def test_absolute_offsets_are_smoothed_shot_by_shot():

@@ -41,12 +41,12 @@ centre ``e_ref + drift_j``, so every frame's eye centre and eye-to-mouth angle
 land where the offsets say, whatever the edits did to them.
 
 **Shot cuts** (``cuts``: the first frames of new shots, from
-:func:`video2stylegan.faces.track_faces`; ``ReenactConfig.cuts``): smoothing runs shot by shot,
-and with ``policy="reanchor"`` (default) the relative offsets of each shot are measured from
-the shot's own first frame and continue from the offset the previous shot ended on
-(:func:`reanchor_shots`), so a cut moves the portrait by nothing. ``policy="ignore"`` keeps the
-single-shot behaviour (smoothing and offsets through the cut). Absolute offsets are placements,
-not motions: they are smoothed by shot but not re-anchored.
+:func:`video2stylegan.faces.track_faces`): smoothing runs shot by shot, and the relative
+offsets of each shot are measured from the shot's own first frame and continue from the offset
+the previous shot ended on (:func:`reanchor_shots`), so a cut moves the portrait by nothing.
+Absolute offsets are placements, not motions: they are smoothed by shot but not re-anchored.
+:func:`transforms_for_config` honours the cuts unless ``ReenactConfig.cuts`` is ``"ignore"``,
+which passes none (smoothing and offsets run through the cut, the single-shot behaviour).
 
 Fractions of the driving frame are used directly as fractions of the square
 generator image (the paper's reading); for a non-square driving frame ``tx``
@@ -60,6 +60,7 @@ import torch
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces.canonical import FFHQ_EYE_CENTER
+from video2stylegan.faces.shots import segments
 from video2stylegan.faces.temporal import temporal_mean, wrap_angle
 from video2stylegan.method.config import CUT_POLICIES
 from video2stylegan.networks.transforms import content_transform
@@ -75,16 +76,7 @@ __all__ = [
     "placement_drift",
     "CUT_POLICIES",
     "reanchor_shots",
-    "shot_ranges",
 ]
-
-
-
-def shot_ranges(length: int, cuts=()) -> list[tuple[int, int]]:
-    """``[(start, stop), ...]`` half-open ranges of the shots of a ``length``-frame sequence;
-    cuts outside ``1 .. length - 1`` are left out."""
-    edges = [0, *sorted({int(c) for c in (cuts or ()) if 0 < int(c) < length}), int(length)]
-    return list(zip(edges[:-1], edges[1:]))
 
 
 def reanchor_shots(values, cuts=(), *, angle_columns=()):
@@ -93,18 +85,12 @@ def reanchor_shots(values, cuts=(), *, angle_columns=()):
     starting at ``a``. Differences of the ``angle_columns`` (last axis) are wrapped to (-pi, pi]
     first. A relative motion read from the result never jumps at a cut."""
     out = values.clone() if torch.is_tensor(values) else np.array(values, np.float64, copy=True)
-    for a, b in shot_ranges(len(out), cuts)[1:]:
+    for a, b in segments(len(out), cuts or ())[1:]:
         delta = out[a:b] - out[a]
         for c in angle_columns:
             delta[..., c] = wrap_angle(delta[..., c])
         out[a:b] = delta + out[a - 1]
     return out
-
-
-def _check_policy(policy: str) -> None:
-    if policy not in CUT_POLICIES:
-        raise InvalidOptionError(f"cut policy must be one of {CUT_POLICIES}, got {policy!r}")
-
 
 
 def as_params_array(params) -> np.ndarray:
@@ -187,7 +173,6 @@ def canonical_offsets(
     edges: str = "shrink",
     drift=None,
     cuts=(),
-    policy: str = "reanchor",
 ) -> np.ndarray:
     """``(T, 3)`` offsets ``(d_tx, d_ty, d_r)`` to apply to the reference, after smoothing.
 
@@ -195,10 +180,8 @@ def canonical_offsets(
     ``p_j - reference`` (``reference``: the reference's own ``(tx, ty, r)`` in
     its generated image; default ``(0, 0, 0)``, an FFHQ-aligned face).
     ``drift``: ``(T, 3)`` placement change the edits already made (module doc),
-    subtracted from the offsets. ``cuts``, ``policy``: the shot cuts and what to do there (module doc).
+    subtracted from the offsets. ``cuts``: the shot cuts to honour (module doc; none: one shot).
     """
-    _check_policy(policy)
-    cuts = () if policy == "ignore" else cuts
     p = _smoothed(params, kernel, edges, cuts)
     if mode == "relative":
         p = reanchor_shots(p, cuts, angle_columns=(2,))
@@ -248,13 +231,12 @@ def canonical_transforms(
     dtype=torch.float32,
     drift=None,
     cuts=(),
-    policy: str = "reanchor",
 ) -> torch.Tensor:
     """``[T, 3, 3]`` generator ``transform`` matrices (Eq. 6) from per-frame canonical
     parameters: smoothing, offsets, then the inverse of the content motion (``drift``:
-    the feedback of the module doc; ``cuts``, ``policy``: the shot cuts)."""
+    the feedback of the module doc; ``cuts``: the shot cuts to honour)."""
     offsets = canonical_offsets(params, mode=mode, reference=reference, kernel=kernel, edges=edges, drift=drift,
-                                cuts=cuts, policy=policy)
+                                cuts=cuts)
     motion = content_motions(offsets, reference=reference, dtype=torch.float64, drift=drift)
     return torch.linalg.inv(motion).to(dtype)
 
@@ -274,7 +256,10 @@ def transforms_for_config(
     ``config.codriving_length``), or ``None`` when the source is ``"none"``. ``drift``:
     see :func:`canonical_transforms` (the caller decides, from ``config.canonical_feedback``).
     ``cuts``: the shot cuts of the clip the parameters come from (after looping, for a co-driving
-    clip), handled per ``config.cuts``."""
+    clip), honoured unless ``config.cuts`` is ``"ignore"``."""
+    policy = getattr(config, "cuts", "reanchor")
+    if policy not in CUT_POLICIES:
+        raise InvalidOptionError(f"cut policy must be one of {CUT_POLICIES}, got {policy!r}")
     source = config.canonical_source
     if source == "none":
         return None
@@ -294,8 +279,7 @@ def transforms_for_config(
         edges=config.smoothing_edges,
         dtype=dtype,
         drift=drift,
-        cuts=cuts,
-        policy=getattr(config, "cuts", "reanchor"),
+        cuts=() if policy == "ignore" else cuts,
     )
 
 

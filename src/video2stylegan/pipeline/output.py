@@ -140,7 +140,7 @@ def write_output(out, frames, fps: float, *, shots=None, audio_from=None) -> lis
     files written.
 
     ``shots``: ``None`` writes the one video ``out``. Otherwise the ``(start, stop)`` frame ranges of the
-    shots, in order and back to back from frame 0 (:func:`video2stylegan.method.canonical.shot_ranges`):
+    shots, in order and back to back from frame 0 (:func:`video2stylegan.faces.shots.segments`):
     each shot's frames go to its own video, named by :func:`shot_paths`, all renamed into place
     together once every shot is encoded; a failure leaves none of them (nor their temporary files),
     and shot files that existed before keep their contents. ``audio_from``: a video whose audio is

@@ -34,10 +34,11 @@ import numpy as np
 import torch
 
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.faces.shots import segments
 from video2stylegan.faces.temporal import temporal_mean
 from video2stylegan.io.outputs import check_output
 from video2stylegan.io.video import check_fps
-from video2stylegan.method.canonical import match_length, reanchor_shots, shot_ranges, transforms_for_config
+from video2stylegan.method.canonical import match_length, reanchor_shots, transforms_for_config
 from video2stylegan.method.config import ReenactConfig
 from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip, embed_source
 from video2stylegan.pipeline.inputs import DrivingClip, SourceFace, check_inputs, load_clip, load_source
@@ -119,7 +120,7 @@ class ReenactResult:
                  + (f" -> {len(self.outputs)} file(s), one per shot:" if split
                     else f" -> {self.out}" if self.out else "")]
         if split:
-            for path, (a, b) in zip(self.outputs, shot_ranges(len(self.frames), self.cuts)):
+            for path, (a, b) in zip(self.outputs, segments(len(self.frames), self.cuts)):
                 lines.append(f"  {path} (frames {a}-{b - 1}, {b - a} frames)")
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
         lines.append(f"time: {sum(self.timings.values()):.1f}s ({stages})")
@@ -353,7 +354,7 @@ def reenact(
     T = len(clip)
     shots = None
     if out is not None and config.cuts == "split":
-        shots = shot_ranges(T, clip.cuts)
+        shots = segments(T, clip.cuts)
         check_shot_outputs(out, inputs, what="out", count=len(shots))  # the names are known now
     loss_fn = perceptual_loss(device=device_t, allow_lpips=(embedding.perceptual != "fallback"))
 
