@@ -99,3 +99,15 @@ def test_face_region_mask_rejects_bad_input():
     lm = np.random.default_rng(0).uniform(10, 90, (68, 2))
     with pytest.raises(InvalidOptionError):
         face_region_mask(lm, (100, 100), forehead=-0.1)
+
+
+def test_one_part_vocabulary_with_the_synthetic_world(drawn, drawn_face):
+    from video2stylegan import synthetic
+
+    # the facial features have the same names in the landmark masks and in the renderer's truth
+    assert {"eyes", "brows", "nose", "mouth"} <= set(PARTS) & set(synthetic.PARTS)
+    m = part_masks(drawn_face, drawn.shape, parts=("brows", "left_brow", "right_brow"))
+    np.testing.assert_array_equal(m["brows"], m["left_brow"] | m["right_brow"])
+    assert m["brows"].any()
+    with pytest.raises(InvalidOptionError, match="eyebrows"):
+        part_masks(drawn_face, drawn.shape, parts=("eyebrows",))

@@ -78,10 +78,6 @@ def side_by_side_panel(frames: np.ndarray, panel: int, name: str = "the result")
     return np.ascontiguousarray(frames[:, :, columns])
 
 
-# Per-frame columns whose value at frame t belongs to the transition t-1 -> t.
-TRANSITION_COLUMNS = ("dK", "dK_image", "LPIPS_temporal", "LPIPS_temporal_driving")
-
-
 @dataclass
 class EvaluationReport:
     """Scores of one result video.

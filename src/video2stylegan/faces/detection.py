@@ -8,7 +8,7 @@ and cached.
 Coordinates: landmarks and boxes are in pixels of the input image, ``(x, y)``
 with ``x`` to the right and ``y`` down, integer values at pixel centres (the
 convention of dlib and OpenCV). Landmark indices follow iBUG 300-W: jaw 0-16,
-eyebrows 17-26 (17-21 on the image's left), nose 27-35, eyes 36-41 (image
+brows 17-26 (17-21 on the image's left), nose 27-35, eyes 36-41 (image
 left) and 42-47 (image right), mouth 48-67 (outer lips 48-59, inner 60-67).
 """
 
@@ -38,13 +38,10 @@ UPSAMPLE_MAX = 3
 JAW = slice(0, 17)
 BROW_LEFT = slice(17, 22)  # on the image's left (the subject's right brow)
 BROW_RIGHT = slice(22, 27)
-NOSE_BRIDGE = slice(27, 31)
-NOSE_LOWER = slice(31, 36)
 NOSE = slice(27, 36)
 EYE_LEFT = slice(36, 42)  # on the image's left (the subject's right eye)
 EYE_RIGHT = slice(42, 48)
 MOUTH_OUTER = slice(48, 60)
-MOUTH_INNER = slice(60, 68)
 MOUTH = slice(48, 68)
 
 # A face choice: "largest", "previous" (closest to a given previous face), or

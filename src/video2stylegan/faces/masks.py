@@ -12,7 +12,7 @@ Parts (iBUG indices):
 * ``left_eye`` 36-41 and ``right_eye`` 42-47 (image left/right), each eye
   polygon dilated by ``eye_dilation`` of the eye's width (the 6 points sit on
   the lid margins, so the raw polygon misses lashes and lid);
-* ``eyes``: both; ``left_brow`` 17-21, ``right_brow`` 22-26, ``eyebrows``: both,
+* ``eyes``: both; ``left_brow`` 17-21, ``right_brow`` 22-26, ``brows``: both,
   each a band around the brow line, ``brow_thickness`` of the eye distance thick;
 * ``nose``: convex hull of 27-35; ``mouth``: polygon of the outer lips 48-59;
 * ``face``: convex hull of the jaw (0-16) and brows (17-26);
@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError
+from video2stylegan.faces.detection import BROW_LEFT, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, MOUTH_OUTER, NOSE
 
 PARTS = (
     "left_eye",
@@ -34,7 +35,7 @@ PARTS = (
     "eyes",
     "left_brow",
     "right_brow",
-    "eyebrows",
+    "brows",
     "nose",
     "mouth",
     "face",
@@ -100,7 +101,7 @@ def part_masks(
     H, W = h * ss, w * ss
     # Scale in corner coordinates so that the image's extent maps onto the mask's.
     pts = (lm + 0.5) * np.array([W / w0, H / h0]) - 0.5
-    eye_dist = float(np.linalg.norm(pts[42:48].mean(0) - pts[36:42].mean(0)))
+    eye_dist = float(np.linalg.norm(pts[EYE_RIGHT].mean(0) - pts[EYE_LEFT].mean(0)))
 
     def reduce(m: np.ndarray) -> np.ndarray:
         if ss == 1:
@@ -125,24 +126,24 @@ def part_masks(
 
     need = set(parts)
     if need & {"left_eye", "eyes"}:
-        out["left_eye"] = eye(slice(36, 42))
+        out["left_eye"] = eye(EYE_LEFT)
     if need & {"right_eye", "eyes"}:
-        out["right_eye"] = eye(slice(42, 48))
+        out["right_eye"] = eye(EYE_RIGHT)
     if "eyes" in need:
         out["eyes"] = out["left_eye"] | out["right_eye"]
-    if need & {"left_brow", "eyebrows"}:
-        out["left_brow"] = brow(slice(17, 22))
-    if need & {"right_brow", "eyebrows"}:
-        out["right_brow"] = brow(slice(22, 27))
-    if "eyebrows" in need:
-        out["eyebrows"] = out["left_brow"] | out["right_brow"]
+    if need & {"left_brow", "brows"}:
+        out["left_brow"] = brow(BROW_LEFT)
+    if need & {"right_brow", "brows"}:
+        out["right_brow"] = brow(BROW_RIGHT)
+    if "brows" in need:
+        out["brows"] = out["left_brow"] | out["right_brow"]
     if "nose" in need:
         m = np.zeros((H, W), np.uint8)
-        _fill(m, pts[27:36], convex=True)
+        _fill(m, pts[NOSE], convex=True)
         out["nose"] = reduce(m)
     if "mouth" in need:
         m = np.zeros((H, W), np.uint8)
-        _fill(m, pts[48:60])
+        _fill(m, pts[MOUTH_OUTER])
         out["mouth"] = reduce(m)
     if need & {"face", "background"}:
         m = np.zeros((H, W), np.uint8)

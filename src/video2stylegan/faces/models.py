@@ -13,7 +13,6 @@ from pathlib import Path
 from video2stylegan.errors import CheckpointError
 
 LANDMARKS_68 = "shape_predictor_68_face_landmarks.dat"
-LANDMARKS_5 = "shape_predictor_5_face_landmarks.dat"
 FACE_DESCRIPTOR = "dlib_face_recognition_resnet_model_v1.dat"
 CNN_DETECTOR = "mmod_human_face_detector.dat"
 
