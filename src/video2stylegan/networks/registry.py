@@ -86,9 +86,25 @@ def _random(name: str, config: str, resolution: int) -> NetworkSpec:
 
 #: Networks that ship with the package: ``<name>.safetensors`` here is registry name ``<name>``.
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "assets" / "networks"
+#: The network trained on the synthetic heads (``video2stylegan.training``), shipped in ``BUNDLED_DIR``:
+#: what the demo and the synthetic benchmark run on.
+BUNDLED_NETWORK = "synthetic-heads-128"
 BUNDLED_DESCRIPTIONS = {
-    "synthetic-heads-128": "StyleGAN3-T trained on the procedural heads (video2stylegan.synthetic), 128 px, offline",
+    BUNDLED_NETWORK: "StyleGAN3-T trained on the procedural heads (video2stylegan.synthetic), 128 px, offline",
 }
+
+
+def is_synthetic_network(name_or_path: str | os.PathLike) -> bool:
+    """Whether a network belongs to the synthetic renderer's world (was trained on its heads), by its name.
+
+    The one rule for it: the network's name starts with ``synthetic-``, where a
+    registry name is its own name and a file path is named by its file name, so ``synthetic-heads-128``,
+    ``/x/synthetic-heads-128.safetensors`` and ``runs/synthetic-heads-128-v5.safetensors`` are synthetic, and
+    ``stylegan3-r-ffhq-1024x1024``, ``random-r-128``, ``synthetic/G.safetensors`` and ``synthetic_v1.pkl``
+    are not. Only the name is read (no file is opened): a network trained on the heads but saved under
+    another name is not recognised; name it ``synthetic-*`` or choose explicitly (``--pose-regressor renderer``).
+    """
+    return Path(os.fspath(name_or_path)).name.startswith("synthetic-")
 
 
 def bundled_networks(directory: Path = BUNDLED_DIR) -> list[NetworkSpec]:

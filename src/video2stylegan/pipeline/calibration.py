@@ -9,7 +9,8 @@ Where the training images come from (``pose_source`` / ``local_source``):
 * pose regressor: ``"generator"`` (the network's own samples labelled by dlib
   landmarks + PnP, the issue's recipe for FFHQ networks) or ``"renderer"``
   (synthetic heads with exact pose labels, right for networks trained on them);
-  ``"auto"`` picks the renderer for ``synthetic-*`` networks, else the generator.
+  ``"auto"`` picks the renderer for networks of the synthetic world
+  (:func:`~video2stylegan.networks.registry.is_synthetic_network`), else the generator.
 * local channels: ``"generated"`` (the network's samples) or ``"projected"``
   (the run's projected driving frames with their landmarks; works on any
   network, cached per clip); ``"auto"`` tries generated samples and falls back
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from video2stylegan.errors import InvalidOptionError, NoFaceError
+from video2stylegan.networks.registry import is_synthetic_network
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ def resolve_pose_source(choice: str, network_name: str | None) -> str:
         raise InvalidOptionError(f"pose regressor source must be one of {', '.join(POSE_SOURCES)}, got {choice!r}")
     if choice != "auto":
         return choice
-    return "renderer" if str(network_name or "").startswith("synthetic-") else "generator"
+    return "renderer" if network_name is not None and is_synthetic_network(network_name) else "generator"
 
 
 def _calibration_dir(cache_dir) -> Path:
