@@ -31,7 +31,7 @@ import torch
 
 def load_network(args):
     from video2stylegan.networks.loading import load_generator
-    from video2stylegan.training.loop import export_generator
+    from video2stylegan.training.export import export_generator
 
     if args.network:
         return load_generator(args.network)
@@ -48,7 +48,7 @@ def detection_rate(G, samples: int, psi: float, seed: int) -> tuple[float, float
     """Fraction of samples (and of the renders of the same truncated params) where dlib finds a face."""
     from video2stylegan.faces.detection import detect_faces
     from video2stylegan.synthetic.renderer import render
-    from video2stylegan.training.loop import z_to_params
+    from video2stylegan.training.latents import z_to_params
 
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(samples, G.z_dim, generator=gen)
@@ -81,7 +81,9 @@ def main(argv=None):
 
     from video2stylegan.method.losses import psnr
     from video2stylegan.method.projection import ProjectionSettings, project_image
-    from video2stylegan.training.loop import HELDOUT_STREAM, feature_psnr, sample_batch
+    from video2stylegan.training.data import sample_batch
+    from video2stylegan.training.latents import HELDOUT_STREAM
+    from video2stylegan.training.losses import feature_psnr
 
     G = load_network(args).eval()
     print(f"network: num_ws={G.num_ws} w_dim={G.w_dim} {G.img_resolution} px, "

@@ -47,13 +47,16 @@ def parse_variant(text: str) -> dict:
 
 
 def render_set(count: int, resolution: int, stream: int) -> tuple[torch.Tensor, torch.Tensor]:
-    from video2stylegan.training.loop import sample_batch
+    from video2stylegan.training.data import sample_batch
 
     return sample_batch(range(count), resolution, stream=stream)
 
 
 def race(variant: dict, data, steps: int, every: int, seed: int) -> list[float]:
-    from video2stylegan.training.loop import TrainConfig, build_generator, evaluate, train_step
+    from video2stylegan.training.checkpoints import build_generator
+    from video2stylegan.training.config import TrainConfig
+    from video2stylegan.training.loop import train_step
+    from video2stylegan.training.losses import evaluate
 
     settings = dict(BASE, **variant)
     beta1 = settings.pop("beta1", None)
@@ -73,7 +76,7 @@ def race(variant: dict, data, steps: int, every: int, seed: int) -> list[float]:
 
 
 def main() -> None:
-    from video2stylegan.training.loop import HELDOUT_STREAM, TRAIN_STREAM
+    from video2stylegan.training.latents import HELDOUT_STREAM, TRAIN_STREAM
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS))

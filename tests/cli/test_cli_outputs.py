@@ -39,7 +39,7 @@ def no_work(monkeypatch, tmp_path):
         ("video2stylegan.faces", "detect_face"),
         ("video2stylegan.faces", "track_video"),
         ("video2stylegan.synthetic.clips", "write_clip"),
-        ("video2stylegan.training.loop", "export_generator"),
+        ("video2stylegan.training.export", "export_generator"),
         ("video2stylegan.training.loop", "train"),
     ]:
         _forbid(monkeypatch, target, name)

@@ -4,9 +4,9 @@ import pytest
 
 from video2stylegan.evaluation.suite import SuiteCase, run_suite
 from video2stylegan.networks import registry
-from video2stylegan.pipeline.demo import DEMO_NETWORK
+from video2stylegan.networks.registry import BUNDLED_NETWORK
 
-SHIPPED = registry.BUNDLED_DIR / f"{DEMO_NETWORK}.safetensors"
+SHIPPED = registry.BUNDLED_DIR / f"{BUNDLED_NETWORK}.safetensors"
 pytestmark = pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} is not shipped in this checkout")
 
 
@@ -20,7 +20,7 @@ def test_full_method_follows_the_ground_truth_better_than_the_baseline(tmp_path)
     margin is small on other cases (docs/metrics.md), so it is bounded, not ranked.
     """
     case = SuiteCase("demo", 7, 2, 101, frames=24, size=128)
-    result = run_suite(DEMO_NETWORK, [case], ["baseline", "full"], tmp_path / "out", progress=False,
+    result = run_suite(BUNDLED_NETWORK, [case], ["baseline", "full"], tmp_path / "out", progress=False,
                        embedding="draft")
     base, full = result.row("demo", "baseline"), result.row("demo", "full")
     assert base["status"] == full["status"] == "ok"

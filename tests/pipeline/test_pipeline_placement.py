@@ -10,11 +10,11 @@ import torch
 
 from video2stylegan.faces.canonical import FFHQ_EYE_CENTER
 from video2stylegan.networks import registry
+from video2stylegan.networks.registry import BUNDLED_NETWORK
 from video2stylegan.networks.transforms import make_transform
-from video2stylegan.pipeline.demo import DEMO_NETWORK
 from video2stylegan.pipeline.placement import edit_drift, measure_canonical
 
-SHIPPED = registry.BUNDLED_DIR / f"{DEMO_NETWORK}.safetensors"
+SHIPPED = registry.BUNDLED_DIR / f"{BUNDLED_NETWORK}.safetensors"
 pytestmark = pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} is not shipped in this checkout")
 
 # content motions (angle rad counter-clockwise as seen, shift in image units): none, a shift, a turn and a shift
@@ -25,7 +25,7 @@ MOTIONS = [(0.0, (0.0, 0.0)), (0.0, (0.05, -0.03)), (0.12, (-0.03, 0.02))]
 def G():
     from video2stylegan.networks.loading import load_generator
 
-    return load_generator(DEMO_NETWORK)
+    return load_generator(BUNDLED_NETWORK)
 
 
 @pytest.fixture(scope="module")

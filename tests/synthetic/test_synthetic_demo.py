@@ -20,7 +20,7 @@ def test_demo_files_are_shipped_and_small():
     for name in ("driving.mp4", "codriving.mp4"):
         info = probe_video(demo.DEMO_DIR / name)
         assert (info.width, info.height) == (256, 256)
-        assert info.num_frames == demo.DEMO_FRAMES and info.fps == pytest.approx(25)
+        assert info.num_frames == demo.DEMO_CLIP_FRAMES and info.fps == pytest.approx(25)
         assert 3.0 <= info.duration <= 5.0
 
 
@@ -65,7 +65,7 @@ def test_ground_truth_of_reenactment_uses_source_identity_and_chosen_motion():
 
 def test_generate_demo_into_another_folder(tmp_path, monkeypatch):
     # A short version, to check the writer without re-rendering 200 frames.
-    monkeypatch.setattr(demo, "DEMO_FRAMES", 3)
+    monkeypatch.setattr(demo, "DEMO_CLIP_FRAMES", 3)
     monkeypatch.setattr(demo, "DEMO_SIZE", 64)
     paths = demo.generate_demo(tmp_path / "demo")
     assert sorted(p.name for p in paths.values()) == sorted(FILES)
@@ -73,20 +73,3 @@ def test_generate_demo_into_another_folder(tmp_path, monkeypatch):
     assert z["driving_landmarks"].shape == (3, 68, 2)
     frames, _ = read_video(paths["driving"])
     assert frames.shape == (3, 64, 64, 3)
-
-
-def test_network_grid_rows_are_renders_mapped_latents_and_samples():
-    import torch
-
-    from video2stylegan.training.loop import HELDOUT_STREAM, TrainConfig, build_generator, sample_batch
-
-    G = build_generator(TrainConfig(resolution=32, w_dim=16, channel_base=256, channel_max=16, num_layers=4)).eval()
-    grid = demo.network_grid(G, count=3, psi=0.5)
-    assert grid.shape == (96, 96, 3) and grid.dtype == np.uint8
-    z, renders = sample_batch(range(1000, 1003), 32, 0, HELDOUT_STREAM)
-    expected = ((renders[1] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    np.testing.assert_array_equal(grid[:32, 32:64], expected)
-    with torch.no_grad():
-        mapped = ((G(z[2:3]).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
-    np.testing.assert_array_equal(grid[32:64, 64:96], mapped)
-    assert not np.array_equal(grid[32:64], grid[64:96])  # truncated random samples are other images

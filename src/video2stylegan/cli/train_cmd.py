@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
+
+import torch
 
 from video2stylegan.cli.options import add_field_option, bounded_float, bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
+from video2stylegan.training import export, loop
+from video2stylegan.training.config import TrainConfig
 
 
 def _config_fields() -> tuple:
     """The TrainConfig fields that are options of a new run: those with a help in their metadata (the
     option's type, range and help come from the field; unset options keep TrainConfig's default)."""
-    from dataclasses import fields
-
-    from video2stylegan.training.loop import TrainConfig
-
     return tuple(f for f in fields(TrainConfig) if f.metadata.get("help"))
 
 
@@ -60,17 +61,13 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    import torch
-
-    from video2stylegan.training.loop import TrainConfig, export_generator, train
-
     torch.set_num_threads(args.threads)
     overrides = {f.name: getattr(args, f.name) for f in _config_fields() if getattr(args, f.name) is not None}
     if args.export is not None:
         if overrides or args.resume:
             raise InvalidOptionError("--export only reads the run; do not combine it with --resume or config options.")
         check_output(args.export, {"--run": args.run}, what="--export")
-        path = export_generator(args.run, args.export)
+        path = export.export_generator(args.run, args.export)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
         return
     if args.resume and overrides:
@@ -79,11 +76,12 @@ def run(args: argparse.Namespace) -> None:
     # a new run in the very folder it starts from (--init-from) would write its checkpoints over that run's
     check_output(args.run, {"--init-from": args.init_from}, what="--run", kind="dir")
     config = None if args.resume else TrainConfig(**overrides)
-    result = train(
-        args.run, args.steps, config, resume=args.resume, workers=args.workers, log_every=args.log_every,
-        grid_every=args.grid_every, checkpoint_every=args.checkpoint_every,
-        checkpoint_minutes=args.checkpoint_minutes, progress=not args.no_progress, device=args.device,
+    options = loop.TrainOptions(
+        workers=args.workers, log_every=args.log_every, grid_every=args.grid_every,
+        checkpoint_every=args.checkpoint_every, checkpoint_minutes=args.checkpoint_minutes,
+        progress=not args.no_progress, device=args.device,
     )
+    result = loop.train(args.run, args.steps, config, resume=args.resume, options=options)
     what = "stopped" if result.stopped else "finished"
     print(f"{what} at step {result.step}; checkpoint {result.checkpoint}")
     if result.stopped:

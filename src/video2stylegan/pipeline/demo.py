@@ -6,15 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from video2stylegan.errors import MediaError
+from video2stylegan.networks.registry import BUNDLED_NETWORK
+from video2stylegan.synthetic.demo import DEMO_DIR
 
-#: The network trained on the synthetic heads (issue #4); used when the package ships it.
-DEMO_NETWORK = "synthetic-heads-128"
-#: Until then: an untrained network, which shows the pipeline's mechanics but no faces.
-FALLBACK_NETWORK = "random-r-128"
-#: Frames the demo uses by default (of the bundled 100), to stay within minutes on 2 CPU cores:
-#: on the trained network, and on the (larger, slower) untrained fallback.
-DEMO_FRAMES = 25
-FALLBACK_FRAMES = 10
+#: Frames ``video2stylegan demo`` reenacts by default (of the bundled clips'
+#: :data:`~video2stylegan.synthetic.demo.DEMO_CLIP_FRAMES`), to stay within minutes on 2 CPU cores.
+DEMO_REENACTED_FRAMES = 25
 
 
 @dataclass
@@ -25,14 +22,13 @@ class DemoInputs:
     network: str
     default_frames: int
     quality: str = "fast"
+    # Nothing sets it any more (it told of the untrained fallback network before the bundled one shipped);
+    # kept while cli/reenact_cmd.py's run_demo still prints it.
     note: str | None = None
 
 
 def demo_inputs(co_driving: bool = False) -> DemoInputs:
-    """The bundled files (``assets/demo``) and the network to use with them."""
-    from video2stylegan.networks.registry import NETWORKS
-    from video2stylegan.synthetic.demo import DEMO_DIR
-
+    """The bundled files (``assets/demo``) and the network to use with them (the bundled one)."""
     files = {name: DEMO_DIR / name for name in ("source.png", "driving.mp4", "codriving.mp4")}
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
@@ -40,19 +36,10 @@ def demo_inputs(co_driving: bool = False) -> DemoInputs:
             f"the bundled demo files are missing ({', '.join(missing)}); reinstall the package or regenerate "
             "them with `python -m video2stylegan.synthetic.demo`"
         )
-    note = None
-    network, quality, frames = DEMO_NETWORK, "fast", DEMO_FRAMES
-    if DEMO_NETWORK not in NETWORKS:
-        network, quality, frames = FALLBACK_NETWORK, "draft", FALLBACK_FRAMES
-        note = (f"note: the trained synthetic network ({DEMO_NETWORK}) is not shipped yet; running on the untrained "
-                f"{FALLBACK_NETWORK}, which shows the pipeline's mechanics (embedding, transform, timing) but no "
-                "meaningful faces, so it uses the smallest embedding budget (--quality draft).")
     return DemoInputs(
         source=files["source.png"],
         driving=files["driving.mp4"],
         co_driving=files["codriving.mp4"] if co_driving else None,
-        network=network,
-        default_frames=frames,
-        quality=quality,
-        note=note,
+        network=BUNDLED_NETWORK,
+        default_frames=DEMO_REENACTED_FRAMES,
     )

@@ -22,18 +22,21 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+import cv2
 import numpy as np
 
 from video2stylegan.errors import InvalidOptionError, MediaError
-from video2stylegan.synthetic.clips import render_clip, write_clip
-from video2stylegan.synthetic.params import Expression, HeadParams, Identity, Pose
+from video2stylegan.io.images import write_image
+from video2stylegan.synthetic.clips import identity_from_seed, render_clip, write_clip
+from video2stylegan.synthetic.params import Expression, HeadParams, Identity, Pose, sample_params
 from video2stylegan.synthetic.renderer import Render, render
 from video2stylegan.synthetic.trajectory import Trajectory, talking_trajectory
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo"
 DEMO_SIZE = 256
 DEMO_FPS = 25.0
-DEMO_FRAMES = 100
+#: Frames of each bundled clip (4 s); ``video2stylegan demo`` reenacts fewer of them by default.
+DEMO_CLIP_FRAMES = 100
 
 # Chosen for two clearly different, well-detected people.
 SOURCE_IDENTITY_SEED = 7
@@ -43,14 +46,12 @@ CODRIVING_MOTION_SEED = 202
 
 
 def _identities() -> tuple[Identity, Identity]:
-    from video2stylegan.synthetic.clips import identity_from_seed
-
     return identity_from_seed(SOURCE_IDENTITY_SEED), identity_from_seed(DRIVING_IDENTITY_SEED)
 
 
 def _trajectories() -> tuple[Trajectory, Trajectory]:
-    driving = talking_trajectory(DEMO_FRAMES, DEMO_FPS, DRIVING_MOTION_SEED)
-    codriving = talking_trajectory(DEMO_FRAMES, DEMO_FPS, CODRIVING_MOTION_SEED, head_motion=1.4)
+    driving = talking_trajectory(DEMO_CLIP_FRAMES, DEMO_FPS, DRIVING_MOTION_SEED)
+    codriving = talking_trajectory(DEMO_CLIP_FRAMES, DEMO_FPS, CODRIVING_MOTION_SEED, head_motion=1.4)
     return driving, codriving
 
 
@@ -68,8 +69,6 @@ def generate_demo(out_dir: str | os.PathLike = DEMO_DIR, crf: int = 26) -> dict[
             out.mkdir(parents=True)
         except OSError as exc:
             raise MediaError(f"cannot create demo folder {out} ({exc}); choose a writable folder.") from None
-    from video2stylegan.io.images import write_image
-
     source, actor = _identities()
     driving, codriving = _trajectories()
     paths = {
@@ -131,8 +130,6 @@ def truth_overlay(r: Render) -> np.ndarray:
 
     Visible landmarks are green, hidden ones red.
     """
-    import cv2
-
     tint = np.einsum("phw,pc->hwc", r.masks, _PART_COLOURS)
     img = (0.55 * r.image + 0.45 * tint).astype(np.uint8)
     img = np.ascontiguousarray(img)
@@ -143,8 +140,6 @@ def truth_overlay(r: Render) -> np.ndarray:
 
 def sample_grid(seeds, size: int = 128, columns: int = 4, overlay: bool = False) -> np.ndarray:
     """A grid image of ``render(sample_params(seed), size)`` for each seed."""
-    from video2stylegan.synthetic.params import sample_params
-
     tiles = []
     for seed in seeds:
         r = render(sample_params(int(seed)), size, supersample=3)
@@ -155,41 +150,9 @@ def sample_grid(seeds, size: int = 128, columns: int = 4, overlay: bool = False)
     return np.vstack(rows)
 
 
-def network_grid(G, count: int = 8, psi: float = 0.7, seed: int = 0) -> np.ndarray:
-    """Three rows of ``count`` tiles (uint8 RGB): held-out renders, ``G(z)`` for the same latents,
-    and random samples of ``G`` at truncation ``psi``."""
-    import torch
-
-    from video2stylegan.networks.transforms import to_uint8_images
-    from video2stylegan.training.loop import HELDOUT_STREAM, sample_batch
-
-    z, renders = sample_batch(range(1000, 1000 + count), G.img_resolution, seed, HELDOUT_STREAM)
-    random_z = torch.randn(count, G.z_dim, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        rows = [renders, G(z), G(random_z, truncation_psi=psi)]
-    return np.vstack([np.hstack(list(to_uint8_images(row))) for row in rows])
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``python -m video2stylegan.synthetic.demo [FOLDER]`` writes the demo;
-    ``... --grid FOLDER`` writes the docs' sample grids instead (and the shipped network's, where it ships)."""
+    """``python -m video2stylegan.synthetic.demo [FOLDER]`` writes the demo (default: the package's ``assets/demo``)."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--grid":
-        from video2stylegan.io.images import write_image
-
-        folder = Path(argv[1] if len(argv) > 1 else "docs/images")
-        write_image(folder / "synthetic_grid.png", sample_grid(range(16), 128))
-        write_image(folder / "synthetic_truth.png", sample_grid(range(4), 256, overlay=True))
-        print(f"wrote {folder / 'synthetic_grid.png'} and {folder / 'synthetic_truth.png'}")
-        from video2stylegan.networks.registry import NETWORKS
-        from video2stylegan.pipeline.demo import DEMO_NETWORK
-
-        if DEMO_NETWORK in NETWORKS:
-            from video2stylegan.networks.loading import load_generator
-
-            write_image(folder / "synthetic_network_grid.png", network_grid(load_generator(DEMO_NETWORK)))
-            print(f"wrote {folder / 'synthetic_network_grid.png'} ({DEMO_NETWORK})")
-        return 0
     paths = generate_demo(argv[0] if argv else DEMO_DIR)
     for name, p in paths.items():
         print(f"{name}: {p} ({p.stat().st_size // 1024} KB)")
