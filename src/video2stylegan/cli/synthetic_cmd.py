@@ -8,14 +8,12 @@ from pathlib import Path
 from video2stylegan.cli.options import FPS_RANGE_TEXT, bounded_float, fps_type
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output, check_outputs_differ
+from video2stylegan.synthetic import clips
 
-#: ``--head-motion``: 0 is a still head, 1 the default talking motion (yaw about +-15 deg); by 3 the turns
-#: and nods spend most of the clip at the renderer's limits (yaw +-30 deg, pitch +-20 deg), where they are
-#: clipped. The same range as :data:`video2stylegan.synthetic.clips.HEAD_MOTION_RANGE`, kept here so that
-#: building the parser does not import the renderer.
-HEAD_MOTION_RANGE = (0.0, 3.0)
-#: Seeds are those numpy's generators take as one 32-bit word: 0 to 2**32 - 1.
-SEED_RANGE = (0, 2**32 - 1)
+# ``--head-motion`` takes synth_video's clips.HEAD_MOTION_RANGE: 0 is a still head, 1 the default talking
+# motion (yaw about +-15 deg); by 3 the turns and nods spend most of the clip at the renderer's limits
+# (yaw +-30 deg, pitch +-20 deg), where they are clipped. Seeds (clips.SEED_RANGE) are those numpy's
+# generators take as one 32-bit word: 0 to 2**32 - 1.
 #: ``--frames``: at most 100000 (over an hour at 25 fps; the ground truth is held in memory until written).
 FRAMES_RANGE = (1, 100_000)
 #: ``--size``: the renderer's 16 to 2048 px (:func:`video2stylegan.synthetic.clips.synth_video` checks it too).
@@ -44,7 +42,7 @@ def seed_type(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    low, high = SEED_RANGE
+    low, high = clips.SEED_RANGE
     if not low <= value <= high:
         raise argparse.ArgumentTypeError(f"{text} is not a seed from {low} to {high} (2**32 - 1)")
     return value
@@ -73,9 +71,9 @@ def register(subparsers) -> None:
                         help=f"frame width and height in pixels, {SIZE_RANGE[0]} to {SIZE_RANGE[1]} (default 256)")
     parser.add_argument("--fps", type=fps_type, default=25.0, help=f"frames per second, {FPS_RANGE_TEXT} (default 25)")
     parser.add_argument(
-        "--head-motion", type=bounded_float(*HEAD_MOTION_RANGE), default=1.0,
-        help=f"scale of head turns, nods and drift, {HEAD_MOTION_RANGE[0]:g} (still) to {HEAD_MOTION_RANGE[1]:g} "
-             "(default 1: turns of about 15 degrees; above 2 they reach the renderer's 30 degree limit)",
+        "--head-motion", type=bounded_float(*clips.HEAD_MOTION_RANGE), default=1.0,
+        help=f"scale of head turns, nods and drift, {clips.HEAD_MOTION_RANGE[0]:g} (still) to "
+             f"{clips.HEAD_MOTION_RANGE[1]:g} (default 1: turns of about 15 degrees; above 2 they reach the renderer's 30 degree limit)",
     )
     parser.add_argument(
         "--ground-truth",
@@ -87,15 +85,13 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from video2stylegan.synthetic.clips import synth_video
-
     if args.ground_truth is not None and args.ground_truth.suffix != ".npz":
         raise InvalidOptionError(f"--ground-truth must name an .npz file, got {args.ground_truth}.")
     check_outputs_differ({"--out": args.out, "--ground-truth": args.ground_truth})
     check_output(args.out, what="--out")
     if args.ground_truth is not None:
         check_output(args.ground_truth, what="--ground-truth")
-    synth_video(
+    clips.synth_video(
         args.out,
         frames=args.frames,
         seed=args.seed,

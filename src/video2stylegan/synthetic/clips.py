@@ -11,7 +11,7 @@ import numpy as np
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output, check_outputs_differ
-from video2stylegan.io.video import check_fps
+from video2stylegan.io.video import check_fps, write_video
 from video2stylegan.synthetic.params import HeadParams, Identity, sample_params
 from video2stylegan.synthetic.renderer import Render, render
 from video2stylegan.synthetic.trajectory import Trajectory, talking_trajectory
@@ -69,8 +69,6 @@ def write_clip(
     crf: int = 18,
 ) -> ClipTruth:
     """Render ``trajectory`` on ``identity`` into the MP4 ``out``; return (and optionally save) the truth."""
-    from video2stylegan.io.video import write_video
-
     landmarks, visible, params = [], [], []
 
     def frames():

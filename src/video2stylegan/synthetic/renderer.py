@@ -17,6 +17,7 @@ head (about FFHQ's crop) fill the image at ``scale = 1``.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 from dataclasses import dataclass
 
 import cv2
@@ -24,7 +25,7 @@ import numpy as np
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.synthetic import head_model as hm
-from video2stylegan.synthetic.params import HeadParams, Pose
+from video2stylegan.synthetic.params import HeadParams, Pose, sample_params
 
 CAMERA_DISTANCE_CM = 100.0
 _SCLERA = np.array([0.82, 0.79, 0.76])
@@ -532,8 +533,6 @@ class RenderBatch:
 
 def _render_seed(args) -> Render:
     seed, size, supersample, distribution = args
-    from video2stylegan.synthetic.params import sample_params
-
     return render(sample_params(seed, distribution), size, supersample)
 
 
@@ -565,10 +564,8 @@ def render_batch(
         return render(job, size, supersample) if isinstance(job, HeadParams) else _render_seed(job)
 
     if workers and workers > 1 and len(jobs) > 1:
-        import multiprocessing as mp
-
         as_args = [(j, size, supersample) if isinstance(j, HeadParams) else j for j in jobs]
-        with mp.get_context().Pool(workers) as pool:
+        with multiprocessing.get_context().Pool(workers) as pool:
             renders = pool.map(_render_job, as_args, chunksize=max(1, len(jobs) // (4 * workers)))
     else:
         renders = [one(j) for j in jobs]
