@@ -1,6 +1,6 @@
-"""Settings written once: every field of each settings dataclass is a command-line option generated from the
-field, with the field's default, choices and bounds, and a help that states the range; the flags of the
-command lines written by hand before (issue #18) all still parse."""
+"""Settings written once: every field of each settings dataclass (ReenactConfig, EmbeddingOptions, TrainConfig)
+is a command-line option generated from the field, with the field's default, choices and bounds, and a help
+that states the range; the flags of the command lines written by hand before (issue #18) all still parse."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from video2stylegan.cli.options import field_values
 from video2stylegan.cli.reenact_cmd import config_from_args, embedding_from_args
 from video2stylegan.method.config import ReenactConfig
 from video2stylegan.pipeline.embedding import EmbeddingOptions
+from video2stylegan.training.config import TrainConfig
 
 REENACT = ["reenact", "--source", "s.png", "--driving", "d.mp4", "--out", "o.mp4"]
 DEMO = ["demo"]
+TRAIN = ["train-synthetic", "--run", "r"]
 
 #: (settings dataclass, a command line of the subcommand that takes its options)
 SETTINGS = [
@@ -26,10 +28,11 @@ SETTINGS = [
     (ReenactConfig, DEMO),
     (EmbeddingOptions, REENACT),
     (EmbeddingOptions, DEMO),
+    (TrainConfig, TRAIN),
 ]
 IDS = [f"{cls.__name__}-{argv[0]}" for cls, argv in SETTINGS]
 
-#: Every flag of ``reenact`` and ``demo`` before their options were generated (commit cbe1deb).
+#: Every flag of ``reenact``, ``demo`` and ``train-synthetic`` before their options were generated (commit cbe1deb).
 FLAGS_BEFORE = {
     "reenact": [
         "--alpha", "--beta", "--cache", "--canonical-mode", "--co-driving", "--codriving-length", "--cuts",
@@ -48,6 +51,12 @@ FLAGS_BEFORE = {
         "--no-canonical", "--no-canonical-feedback", "--no-local", "--no-pose", "--no-residual", "--out",
         "--pose-from", "--pose-mode", "--pose-regressor", "--pose-steps", "--pti-steps", "--quality", "--quiet",
         "--residual-form", "--source-steps", "--transform-from", "--zeta", "--zeta-anchor",
+    ],
+    "train-synthetic": [
+        "--batch", "--channel-base", "--channel-max", "--checkpoint-every", "--checkpoint-minutes", "--device",
+        "--ema-kimg", "--export", "--grid-every", "--heldout", "--init-from", "--log-every", "--loss", "--lr",
+        "--lr-half-life-steps", "--mapping-layers", "--mapping-lr-multiplier", "--no-progress", "--num-layers",
+        "--part-weight", "--resolution", "--resume", "--run", "--seed", "--steps", "--threads", "--w-dim", "--workers",
     ],
 }
 
@@ -101,7 +110,7 @@ def test_every_field_is_an_option_with_its_choices_bounds_and_help(settings, arg
                     action.type(repr(_above(high)))
                 shown = f.metadata.get("advised", (low, high))
                 assert f"{number_text(shown[0])} to {number_text(shown[1])}" in action.help
-        if f.default is not None and "default_text" not in f.metadata and settings is ReenactConfig:
+        if f.default is not None and "default_text" not in f.metadata and settings is not EmbeddingOptions:
             shown = " ".join(map(number_text, f.default)) if kind.base is tuple else (
                 number_text(f.default) if kind.base in (int, float) else f.default)
             assert f"default {shown})" in action.help
@@ -116,6 +125,10 @@ def test_unset_options_keep_the_dataclass_defaults(argv):
     assert embedding_from_args(args, "fast") == EmbeddingOptions.preset("fast")
 
 
+def test_unset_training_options_keep_the_train_config_defaults():
+    assert field_values(build_parser().parse_args(TRAIN), TrainConfig) == {}
+
+
 def _other_value(f):
     """A command line that sets field ``f`` to a value other than its default, and that value."""
     kind, meta = kind_of(f), f.metadata
@@ -124,6 +137,8 @@ def _other_value(f):
     if "choices" in meta:
         value = next(c for c in reversed(meta["choices"]) if c != f.default)
         return [option_name(f), value], value
+    if "range" not in meta:  # text
+        return [option_name(f), "other/run"], "other/run"
     low, high = meta.get("advised", meta["range"])
     if kind.base is tuple:
         value = (low + 1, low + 4) if kind.item is int else (low,) * kind.length
@@ -134,7 +149,8 @@ def _other_value(f):
 
 @pytest.mark.parametrize("settings, argv", SETTINGS, ids=IDS)
 def test_each_option_reaches_its_field(settings, argv):
-    build = config_from_args if settings is ReenactConfig else lambda a: embedding_from_args(a, "default")
+    build = {ReenactConfig: config_from_args, EmbeddingOptions: lambda a: embedding_from_args(a, "default"),
+             TrainConfig: lambda a: TrainConfig(**field_values(a, TrainConfig))}[settings]
     for f in fields(settings):
         extra, value = _other_value(f)
         built = build(build_parser().parse_args([*argv, *extra]))
@@ -142,11 +158,14 @@ def test_each_option_reaches_its_field(settings, argv):
         assert type(getattr(built, f.name)) is type(value) or kind_of(f).base is float, f.name
 
 
-@pytest.mark.parametrize("command, argv", [("reenact", REENACT), ("demo", DEMO)])
-def test_the_flags_written_by_hand_before_still_exist(command, argv):
+@pytest.mark.parametrize("command", list(FLAGS_BEFORE))
+def test_the_flags_written_by_hand_before_still_exist(command):
     flags = {o for a in _subparser(command)._actions for o in a.option_strings}
     assert not set(FLAGS_BEFORE[command]) - flags
-    # and a command line of the old flags parses to the same configuration
+
+
+@pytest.mark.parametrize("argv", [REENACT, DEMO], ids=["reenact", "demo"])
+def test_old_method_flags_parse_to_the_same_configuration(argv):
     args = build_parser().parse_args([*argv, "--method", "baseline", "--no-canonical", "--no-canonical-feedback",
                                       "--pose-from", "co-driving", "--residual-form", "literal", "--alpha=-0.5",
                                       "--pti-steps", "0", "--frame-batch", "4", "--quality", "draft"])
@@ -183,3 +202,16 @@ def test_a_rule_beyond_the_range_is_the_dataclass_s_one_message(capsys, tmp_path
     assert main([*REENACT, "--out", str(tmp_path / "o.mp4"), "--smoothing-kernel", "4"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["video2stylegan reenact: error: invalid method configuration: smoothing_kernel must be odd, got 4."]
+
+
+def test_training_options_reach_the_config_and_its_own_rules_still_apply(tmp_path, capsys):
+    args = build_parser().parse_args([*TRAIN, "--betas", "0.5", "0.9", "--loss", "l1", "--lr-warmup-steps", "0"])
+    config = TrainConfig(**field_values(args, TrainConfig))
+    assert (config.betas, config.loss, config.lr_warmup_steps) == ((0.5, 0.9), "l1", 0)
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args([*TRAIN, "--loss", "hinge"])
+    assert info.value.code == 2 and "argument --loss: invalid choice: 'hinge'" in capsys.readouterr().err
+    # beta 1 passes the parser (each 0 to 1) and is refused by TrainConfig, before the run folder exists
+    assert main(["train-synthetic", "--run", str(tmp_path / "r"), "--betas", "0.9", "1"]) == 1
+    assert "betas must be two numbers from 0 to below 1 (Adam's), got (0.9, 1.0)" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

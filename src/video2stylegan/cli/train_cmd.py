@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 from pathlib import Path
 
 import torch
 
-from video2stylegan.cli.options import add_field_option, bounded_float, bounded_int
+from video2stylegan.cli.options import add_field_options, bounded_float, bounded_int, field_values
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
 from video2stylegan.training import export, loop
 from video2stylegan.training.config import TrainConfig
-
-
-def _config_fields() -> tuple:
-    """The TrainConfig fields that are options of a new run: those with a help in their metadata (the
-    option's type, range and help come from the field; unset options keep TrainConfig's default)."""
-    return tuple(f for f in fields(TrainConfig) if f.metadata.get("help"))
 
 
 def register(subparsers) -> None:
@@ -54,15 +47,14 @@ def register(subparsers) -> None:
     parser.add_argument("--export", type=Path, default=None, metavar="OUT.safetensors",
                         help="do not train: write the run's EMA generator (float16, w_avg set) to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    group = parser.add_argument_group("config of a new run (fixed afterwards; defaults in TrainConfig)")
-    for f in _config_fields():
-        add_field_option(group, f)
+    # every TrainConfig field is an option, generated from the field (name, type, range, default, help)
+    add_field_options(parser.add_argument_group("config of a new run (fixed afterwards)"), TrainConfig)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
-    overrides = {f.name: getattr(args, f.name) for f in _config_fields() if getattr(args, f.name) is not None}
+    overrides = field_values(args, TrainConfig)
     if args.export is not None:
         if overrides or args.resume:
             raise InvalidOptionError("--export only reads the run; do not combine it with --resume or config options.")

@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
+from video2stylegan.checks import check_power_of_two, check_settings, setting
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.training.latents import Z_DIM
 
 LOSSES = ("l1+gradient", "l1+msssim", "l1")
 
 
-def _setting(default, help: str | None, low: float, high: float | None):
-    """A field of :class:`TrainConfig` with its help (None: not a command-line option) and accepted range
-    ``[low, high]`` (``high`` None: no upper end) in its metadata; the CLI is generated from it."""
-    return field(default=default, metadata={"help": help, "range": (low, high)})
+def _setting(default, help: str, low: float, high: float | None, **more):
+    """A field of :class:`TrainConfig` with its help and accepted range ``[low, high]`` (``high`` None: no upper
+    end) in its metadata (:func:`video2stylegan.checks.setting`); the CLI is generated from it."""
+    return setting(default, help, range=(low, high), **more)
+
+
+def _below_one(name: str, value: tuple) -> tuple:
+    """Adam's betas: each below 1 (at 1 the moment estimates never forget)."""
+    if any(v >= 1 for v in value):
+        raise InvalidOptionError(f"{name} must be two numbers from 0 to below 1 (Adam's), got {value!r}")
+    return value
 
 
 @dataclass
 class TrainConfig:
     """Everything that determines a run (saved as ``config.json``; fixed for the life of the run).
 
-    Numeric fields carry their help and accepted range in their metadata (``train-synthetic``'s
-    options are generated from it); construction refuses non-finite values, values outside the
-    range, and booleans or fractions where an integer is expected. The upper ends bound what a
-    run allocates (images, channels, layers, held-out renders) to sizes a machine can hold.
+    Every field carries its help, choices and accepted range in its metadata (``train-synthetic``'s
+    options are generated from it); construction checks every field once
+    (:func:`video2stylegan.checks.check_settings`: non-finite values, values outside the range, and
+    booleans or fractions where an integer is expected are refused, all bad fields named in one message)
+    and stores the canonical values (ints, floats, a tuple). The upper ends bound what a run allocates
+    (images, channels, layers, held-out renders) to sizes a machine can hold.
     """
 
     # The settings of the shipped synthetic-heads-128 (run v4, docs/synthetic.md). Optimiser settings
@@ -37,7 +45,7 @@ class TrainConfig:
     # part_weight 0.5 reached 93 % by step 4310.
     # Upper ends: the official StyleGAN3 sizes (1024 px, w_dim 512, channel_base 65536 and
     # channel_max 1024 of config R, 14 layers, 8 mapping layers at most in StyleGAN2) with room.
-    resolution: int = _setting(128, "image size in pixels, a power of two", 16, 1024)
+    resolution: int = _setting(128, "image size in pixels, a power of two", 16, 1024, check=check_power_of_two)
     w_dim: int = _setting(64, "width of W", 1, 1024)
     channel_base: int = _setting(2048, "channel budget of the synthesis network", 1, 65536)
     channel_max: int = _setting(64, "most channels of a synthesis layer", 1, 1024)
@@ -49,12 +57,13 @@ class TrainConfig:
     # lr a step: below 1e-8 that is under their float32 spacing (1.2e-7 at 1), nothing would move; above
     # 1 one step is as large as the weights themselves.
     lr: float = _setting(0.015, "Adam learning rate", 1e-8, 1.0)
-    lr_warmup_steps: int = _setting(100, None, 0, None)
+    lr_warmup_steps: int = _setting(100, "steps over which the learning rate rises linearly to --lr; 0 = none", 0,
+                                    None)
     lr_half_life_steps: int = _setting(20000, "steps over which the learning rate halves", 1, None)
-    lr_min_fraction: float = _setting(0.05, None, 0.0, 1.0)
-    betas: tuple = (0.9, 0.99)
-    loss: str = field(default="l1+gradient",
-                      metadata={"help": "distillation loss: l1+gradient, l1+msssim or l1"})
+    lr_min_fraction: float = _setting(0.05, "floor of the learning-rate decay, a fraction of --lr", 0.0, 1.0)
+    betas: tuple[float, float] = _setting((0.9, 0.99), "Adam's beta1 and beta2, 1 excluded", 0.0, 1.0,
+                                          check=_below_one)
+    loss: str = setting("l1+gradient", "distillation loss", choices=LOSSES)
     # Weight of an extra L1 (values and finite differences) averaged over the facial-feature pixels
     # only, so that eyes, brows, nose and mouth count as much as their few per cent of the image
     # would not let them (0 = off). Run v4 with 0.5 drew eyes and mouths from step 1500 on; v3
@@ -63,44 +72,20 @@ class TrainConfig:
     # 0 makes G_ema a copy of G; at 1000 (a million images) it would barely move in any run this trainer makes.
     ema_kimg: float = _setting(2.0, "half-life of the EMA generator in thousands of images; 0 = no averaging",
                                0.0, 1000.0)
-    ema_rampup: float = _setting(0.05, None, 0.0, 1.0)
+    ema_rampup: float = _setting(0.05, "early in training the EMA half-life is at most this fraction of the images "
+                                 "seen; 0 = no ramp-up", 0.0, 1.0)
     seed: int = _setting(0, "seed of the initial weights and of the training data", 0, 2**32 - 1)
     # Held-out renders are drawn once and kept (with their grid row) for the whole run.
     heldout: int = _setting(8, "held-out renders in the sample grids and the logged PSNR", 1, 64)
     # Start from another run's weights (its folder: the latest checkpoint; or one checkpoints/step-N
     # folder) instead of random ones; the architecture must match. Adam and the schedule start afresh.
-    init_from: str | None = field(default=None, metadata={
-        "help": "start from the weights of another run (folder), checkpoint (checkpoints/step-N) or "
-                "exported network (.safetensors)"})
+    init_from: str | None = setting(None, "start from the weights of another run (folder), checkpoint "
+                                    "(checkpoints/step-N) or exported network (.safetensors)")
 
     def __post_init__(self):
-        problems = []
-        for f in fields(self):
-            if "range" not in f.metadata:
-                continue
-            value, (low, high) = getattr(self, f.name), f.metadata["range"]
-            integer = f.type in (int, "int")
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
-                problems.append(f"{f.name} must be {'an integer' if integer else 'a number'}, got {value!r}")
-            elif not math.isfinite(value) or value < low or (high is not None and value > high):
-                where = f"from {low} to {high}" if high is not None else f"of at least {low}"
-                problems.append(f"{f.name} must be {'an integer' if integer else 'a finite number'} {where}, got {value!r}")
-            else:
-                setattr(self, f.name, int(value) if integer else float(value))
-        try:
-            betas = tuple(float(b) for b in self.betas)
-        except (TypeError, ValueError):
-            betas = ()
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):  # (nan fails 0 <= b)
-            problems.append(f"betas must be two numbers from 0 to below 1 (Adam's), got {self.betas!r}")
-        else:
-            self.betas = betas
-        if isinstance(self.resolution, int) and self.resolution & (self.resolution - 1):
-            problems.append(f"resolution must be a power of two >= 16, got {self.resolution}")
-        if self.loss not in LOSSES:
-            problems.append(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if problems:
-            raise InvalidOptionError("invalid training config: " + "; ".join(problems) + ".")
+        # checked once; each value stored in its canonical form (ints, floats, a tuple) as part of construction
+        for name, value in check_settings(self, "training config").items():
+            setattr(self, name, value)
 
     def to_dict(self) -> dict:
         d = asdict(self)
