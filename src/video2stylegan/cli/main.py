@@ -8,24 +8,25 @@ function that runs it. Errors of our own are printed without a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import importlib.metadata
 import sys
 
+from video2stylegan.cli import (
+    cache_cmd,
+    calibrate_cmd,
+    evaluate_cmd,
+    faces_cmd,
+    networks_cmd,
+    reenact_cmd,
+    synthetic_cmd,
+    train_cmd,
+)
 from video2stylegan.errors import Video2StyleGANError
 from video2stylegan.runtime import keep_freed_memory
 
-# Modules (relative to this package) that each register one or more subcommands.
-COMMAND_MODULES = [
-    "networks_cmd",
-    "faces_cmd",
-    "synthetic_cmd",
-    "evaluate_cmd",
-    "reenact_cmd",
-    "calibrate_cmd",
-    "train_cmd",
-    "cache_cmd",
-]
+#: The modules that each register one or more subcommands, in the order ``--help`` lists them.
+COMMAND_MODULES = [networks_cmd, faces_cmd, synthetic_cmd, evaluate_cmd, reenact_cmd, calibrate_cmd, train_cmd,
+                   cache_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"video2stylegan.cli.{name}").register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 
