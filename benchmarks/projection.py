@@ -29,7 +29,7 @@ import time
 
 import torch
 
-from video2stylegan.method.projection import ProjectionSettings, project_frames, project_image
+from video2stylegan.method.projection import FramesSettings, ProjectionSettings, project_frames, project_image
 
 
 def make_generator(args):
@@ -113,10 +113,10 @@ def main(argv=None):
     cold_t = cold.replace(stop_psnr=args.psnr)
     warm_t = warm.replace(stop_psnr=args.psnr)
     t0 = time.perf_counter()
-    rc = project_frames(G, frames, cold_t, warm_t, warm_start=False, batch=1, progress=False)
+    rc = project_frames(G, frames, FramesSettings(cold_t, warm_t, warm_start=False, batch=1), progress=False)
     t_cold = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rw = project_frames(G, frames, cold_t, warm_t, warm_start=True, batch=1, progress=False)
+    rw = project_frames(G, frames, FramesSettings(cold_t, warm_t, warm_start=True, batch=1), progress=False)
     t_warm = time.perf_counter() - t0
     print(f"\n2. steps to reach {args.psnr:.1f} dB (caps: cold {args.steps}, warm {args.warm_steps}; "
           f"lr cold {cold.lr}, warm {warm.lr})")
@@ -133,7 +133,7 @@ def main(argv=None):
         print(f"\n3. warm start, fixed budget per frame (frame 0: cold to {args.psnr:.1f} dB as in table 2)")
         print("   steps/frame  mean PSNR frames 1..  min PSNR  total steps")
         for b in budgets:
-            rb = project_frames(G, frames[1:], None, warm.replace(steps=b), warm_start=True, progress=False,
+            rb = project_frames(G, frames[1:], FramesSettings(later=warm.replace(steps=b)), progress=False,
                                 init_ws=rc.ws[0])
             print(f"   {b:11d}  {float(rb.psnr.mean()):20.2f}  {float(rb.psnr.min()):8.2f}  "
                   f"{rb.total_steps + rc.steps[0]:11d}")

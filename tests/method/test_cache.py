@@ -11,7 +11,7 @@ import torch
 
 from video2stylegan.method import cache as cache_mod
 from video2stylegan.method.cache import ProjectionCache, canonical_json, file_sha256, network_identity
-from video2stylegan.method.projection import ProjectionSettings, frames_settings_dict, project_frames
+from video2stylegan.method.projection import ClipCache, FramesSettings, ProjectionSettings, project_frames
 from video2stylegan.networks.stylegan3 import Generator
 
 def tiny_generator(seed=0):
@@ -88,29 +88,30 @@ def test_project_frames_rerun_is_served_from_cache(tmp_path):
     first = ProjectionSettings(steps=2, perceptual="fallback")
     nxt = ProjectionSettings.warm(steps=1, perceptual="fallback")
     c = ProjectionCache(tmp_path)
-    kw = dict(cache=c, network_id=network_identity(G), source_hash="clip-sha", progress=False)
-    r1 = project_frames(G, frames, first, nxt, **kw)
+    kw = dict(cache=ClipCache(c, network_identity(G), "clip-sha"), progress=False)
+    r1 = project_frames(G, frames, FramesSettings(first, nxt), **kw)
     assert c.misses == 3 and c.hits == 0 and r1.steps == [2, 1, 1] and not any(r1.cached)
     synthesis_calls = []
     G.synthesis.register_forward_hook(lambda *args: synthesis_calls.append(1))
-    r2 = project_frames(G, frames, first, nxt, **kw)
+    r2 = project_frames(G, frames, FramesSettings(first, nxt), **kw)
     assert c.hits == 3 and r2.total_steps == 0 and all(r2.cached)
     torch.testing.assert_close(r2.ws, r1.ws)
     torch.testing.assert_close(r2.psnr, r1.psnr)
     assert synthesis_calls == []  # the PSNRs come from the cache, no frame is synthesised again
     # A chunk of the clip, addressed by clip frame indices, reuses the clip's cold entries.
-    cold_kw = dict(kw, warm_start=False)
-    project_frames(G, frames, first, nxt, **cold_kw)
+    cold = FramesSettings(first, nxt, warm_start=False)
+    project_frames(G, frames, cold, **kw)
     hits = c.hits
-    r3 = project_frames(G, frames[1:], first, nxt, first_index=1, **cold_kw)
+    r3 = project_frames(G, frames[1:], cold, cache=ClipCache(c, network_identity(G), "clip-sha", first_index=1),
+                        progress=False)
     assert c.hits == hits + 2 and all(r3.cached)
     misses = c.misses
     # Other settings are other entries.
-    project_frames(G, frames[:1], first.replace(steps=1), nxt, **kw)
+    project_frames(G, frames[:1], FramesSettings(first.replace(steps=1), nxt), **kw)
     assert c.misses == misses + 1
-    assert frames_settings_dict(first, nxt, False, 1) != frames_settings_dict(first, nxt, True, 1)
-    with pytest.raises(ValueError):
-        project_frames(G, frames, first, nxt, cache=c, progress=False)
+    assert FramesSettings(first, nxt, False, 1).to_dict() != FramesSettings(first, nxt, True, 1).to_dict()
+    with pytest.raises(ValueError, match="network_id and source_hash"):
+        ClipCache(c)
 
 
 # --------------------------------------------------------------------------- damaged entries
@@ -130,14 +131,13 @@ def projected(tmp_path_factory):
     """A tiny network, 3 frames, and their projections computed without any cache (the reference)."""
     G = tiny_generator(1)
     frames = _frames(G)
-    fresh = project_frames(G, frames, FIRST, NEXT, progress=False)
+    fresh = project_frames(G, frames, FramesSettings(FIRST, NEXT), progress=False)
     return G, frames, network_identity(G), fresh
 
 
 def _run(G, frames, cache, net_id):
     cache.expect_ws(net_id, G.num_ws, G.w_dim)
-    return project_frames(G, frames, FIRST, NEXT, cache=cache, network_id=net_id, source_hash="clip",
-                          progress=False)
+    return project_frames(G, frames, FramesSettings(FIRST, NEXT), cache=ClipCache(cache, net_id, "clip"), progress=False)
 
 
 def _flip_ws_byte(path, ws):
@@ -191,7 +191,7 @@ def test_damaged_entry_is_reported_deleted_and_recomputed(kind, projected, tmp_p
     c = ProjectionCache(tmp_path)
     first = _run(G, frames, c, net_id)
     torch.testing.assert_close(first.ws, fresh.ws, rtol=0, atol=0)
-    key_settings = frames_settings_dict(FIRST, NEXT, True, 1)
+    key_settings = FramesSettings(FIRST, NEXT, True, 1).to_dict()
     path = c.path(net_id, "clip", 1, key_settings)  # the middle frame: frame 2 is warm-started from it
     _damage(kind, path, G)
     assert cache_mod.verify_entry(path) is not None or kind == "wrong shape"  # that one needs the network

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from video2stylegan.method.projection import ProjectionSettings, frames_settings_dict, project_frames, project_image
+from video2stylegan.method.projection import ClipCache, FramesSettings, ProjectionSettings, project_frames, project_image
 from video2stylegan.networks.stylegan3 import Generator
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def cold_clip(G):
     _, frames = clip(G, 3, 0.05, seed=1)
     first = ProjectionSettings(steps=60, perceptual="fallback", stop_psnr=32.0)
     nxt = ProjectionSettings.warm(perceptual="fallback", stop_psnr=32.0)
-    cold = project_frames(G, frames, first, nxt, warm_start=False, progress=False)
+    cold = project_frames(G, frames, FramesSettings(first, nxt, warm_start=False), progress=False)
     return frames, first, nxt, cold
 
 
@@ -63,7 +63,7 @@ def test_projection_recovers_generated_image(G, cold_clip):
 def test_warm_start_needs_fewer_steps_than_cold(G, cold_clip):
     frames, first, nxt, cold = cold_clip
     # Frame 0's cold solution starts the chain; frames 1 and 2 are warm-started.
-    warm = project_frames(G, frames[1:], None, nxt, warm_start=True, init_ws=cold.ws[0], progress=False)
+    warm = project_frames(G, frames[1:], FramesSettings(later=nxt, warm_start=True), init_ws=cold.ws[0], progress=False)
     assert (warm.psnr >= 32.0).all(), warm.psnr
     assert sum(warm.steps) * 3 <= sum(cold.steps[1:]), (warm.steps, cold.steps)
     # The issue's criterion on the whole clip: same quality with >= 3x fewer total steps.
@@ -78,7 +78,7 @@ def test_batch_w_mode_and_init(G):
     torch.testing.assert_close(both.ws[1], one.ws[0], atol=1e-4, rtol=1e-4)  # batch members are independent
     # Warm chain in chunks of 2: frames 1 and 2 both start from frame 0's solution, in one batch.
     three = torch.cat([frames, frames[1:]])
-    chunked = project_frames(G, three, s, s.replace(steps=1), warm_start=True, batch=2, progress=False)
+    chunked = project_frames(G, three, FramesSettings(s, s.replace(steps=1), warm_start=True, batch=2), progress=False)
     assert chunked.steps == [2, 1, 1] and chunked.ws.shape == (3, G.num_ws, G.w_dim)
     torch.testing.assert_close(chunked.ws[1], chunked.ws[2])  # same target, same start: same result
     w_only = project_image(G, frames[:1], s.replace(w_plus=False), progress=False)
@@ -119,11 +119,11 @@ def test_frame_source_gives_bitwise_the_tensor_result_reading_one_chunk_at_a_tim
     _, frames = clip(G, 5, 0.1, seed=3)
     first = ProjectionSettings(steps=3, perceptual="fallback")
     nxt = ProjectionSettings.warm(steps=2, perceptual="fallback")
-    kw = dict(warm_start=warm_start, batch=batch, progress=False)
-    whole = project_frames(G, frames, first, nxt, **kw)
+    settings = FramesSettings(first, nxt, warm_start=warm_start, batch=batch)
+    whole = project_frames(G, frames, settings, progress=False)
     source = CountingSource(frames)
-    streamed = project_frames(G, source, first, nxt, **kw)
-    listed = project_frames(G, list(frames), first, nxt, **kw)
+    streamed = project_frames(G, source, settings, progress=False)
+    listed = project_frames(G, list(frames), settings, progress=False)
     for other in (streamed, listed):
         assert torch.equal(other.ws, whole.ws) and torch.equal(other.psnr, whole.psnr)
         assert other.steps == whole.steps
@@ -142,16 +142,16 @@ def test_frame_source_reads_only_frames_the_cache_cannot_answer(G, tmp_path):
     first = ProjectionSettings(steps=2, perceptual="fallback")
     nxt = ProjectionSettings.warm(steps=1, perceptual="fallback")
     cache = ProjectionCache(tmp_path)
-    kw = dict(cache=cache, network_id=network_identity(G), source_hash="clip", batch=2, progress=False)
-    fresh = project_frames(G, frames, first, nxt, **kw)  # entries written by the tensor path
+    settings = FramesSettings(first, nxt, batch=2)
+    kw = dict(cache=ClipCache(cache, network_identity(G), "clip"), progress=False)
+    fresh = project_frames(G, frames, settings, **kw)  # entries written by the tensor path
     source = CountingSource(frames)
-    again = project_frames(G, source, first, nxt, **kw)
+    again = project_frames(G, source, settings, **kw)
     assert all(again.cached) and cache.hits == 4 and source.reads == []  # same keys; cached PSNRs need no frame
     assert torch.equal(again.ws, fresh.ws) and torch.equal(again.psnr, fresh.psnr)
     # an entry stored without its PSNR: only that frame is read back, to measure it
-    settings = frames_settings_dict(first, nxt, True, 2)
-    cache.put(kw["network_id"], "clip", 2, settings, fresh.ws[2].numpy(), psnr=None)
-    third = project_frames(G, source, first, nxt, **kw)
+    cache.put(network_identity(G), "clip", 2, settings.to_dict(), fresh.ws[2].numpy(), psnr=None)
+    third = project_frames(G, source, settings, **kw)
     assert source.reads == [[2]] and all(third.cached)
     torch.testing.assert_close(third.psnr, fresh.psnr, rtol=0, atol=1e-4)
 
@@ -167,6 +167,7 @@ def test_bad_frame_sources_are_named():
             return self.frames[:1]
 
     with pytest.raises(InvalidOptionError, match=r"Short gave \[1, 3, 16, 16\] for 2 frames"):
-        project_frames(G, Short(torch.zeros(3, 3, 16, 16)), s, s, warm_start=False, batch=2, progress=False)
+        project_frames(G, Short(torch.zeros(3, 3, 16, 16)), FramesSettings(s, s, warm_start=False, batch=2),
+                       progress=False)
     with pytest.raises(InvalidOptionError, match="frame source with len"):
-        project_frames(G, 42, s, s, progress=False)
+        project_frames(G, 42, FramesSettings(s, s), progress=False)

@@ -21,12 +21,13 @@ Images of a batch are independent: each image's loss is its own and Adam
 acts per element, so projecting N images at once equals N separate runs
 (our synthesis normalises styles per sample, see docs/networks.md).
 
-``project_frames`` projects a video's aligned frames. With ``warm_start``
-(default) frame 0 gets ``settings_first`` from ``w_avg`` and each later
-chunk of ``batch`` frames starts from the solution of the frame before it,
-with the much shorter ``settings_next``; ``batch=1`` (default) is the strict
+``project_frames`` projects a video's aligned frames as :class:`FramesSettings`
+says. With ``warm_start`` (default) frame 0 gets ``first`` from ``w_avg`` and
+each later chunk of ``batch`` frames starts from the solution of the frame
+before it, with the much shorter ``later``; ``batch=1`` (default) is the strict
 frame-by-frame chain. Without warm start every frame is a cold start with
-``settings_first``, ``batch`` frames at a time. A :class:`ProjectionCache`
+``first``, ``batch`` frames at a time. A :class:`ClipCache` (a
+:class:`~video2stylegan.method.cache.ProjectionCache` and the clip's keys)
 makes reruns free. The frames come as one tensor or from a
 :class:`FrameSource`, read one chunk at a time, so a long clip's frames need
 not all be in memory.
@@ -131,6 +132,52 @@ def _w_spread(G) -> float:
         return float((w - G.w_avg).square().mean().sqrt())
 
 
+def _start_codes(G, init_ws: torch.Tensor | None, n: int) -> torch.Tensor:
+    """``[n, num_ws, w_dim]`` starting codes: ``w_avg``, or ``init_ws`` (W+ or W, one or ``n``)."""
+    device = G.w_avg.device
+    if init_ws is None:
+        return G.w_avg.detach().to(torch.float32).reshape(1, 1, -1).expand(n, G.num_ws, -1)
+    start = init_ws.detach().to(device=device, dtype=torch.float32)
+    if start.ndim == 2:
+        start = start[:, None].expand(-1, G.num_ws, -1)
+    start = start.expand(n, -1, -1) if start.shape[0] == 1 else start
+    if tuple(start.shape) != (n, G.num_ws, G.w_dim):
+        raise ValueError(f"init_ws must be [N, {G.num_ws}, {G.w_dim}], got {list(init_ws.shape)}")
+    return start
+
+
+def _image_losses(img, target, codes, w_avg, s: ProjectionSettings, loss_fn, identity_fn) -> torch.Tensor:
+    """The weighted loss of each image, ``[N]`` (the sum of the module doc's terms)."""
+    n = target.shape[0]
+    per_image = torch.zeros(n, device=target.device)
+    if s.perceptual_weight > 0:
+        per_image = per_image + s.perceptual_weight * loss_fn(img, target).reshape(n)
+    if s.pixel_weight > 0:
+        per_image = per_image + s.pixel_weight * pixel_loss(img, target, s.pixel_kind)
+    if s.identity_weight > 0:
+        per_image = per_image + s.identity_weight * identity_fn(img, target).reshape(n)
+    if s.w_reg_weight > 0:
+        per_image = per_image + s.w_reg_weight * (codes - w_avg).square().flatten(1).mean(1)
+    return per_image
+
+
+def _exploration(ws: torch.Tensor, step: int, spread: float, s: ProjectionSettings, gen: torch.Generator):
+    """``ws`` plus the decaying exploration noise of step ``step`` (unchanged without noise)."""
+    if spread > 0:
+        frac = max(0.0, 1.0 - step / max(1.0, s.noise_ramp * s.steps))
+        if frac > 0:
+            noise = torch.randn(ws.shape, generator=gen).to(ws.device) * (s.init_noise * spread * frac**2)
+            ws = ws + noise
+    return ws
+
+
+def _note_reached(reached: list[int], p: torch.Tensor, step: int, stop_psnr: float) -> None:
+    """Mark the images whose PSNR ``p`` first reaches ``stop_psnr`` at ``step``."""
+    for i in range(len(reached)):
+        if reached[i] < 0 and float(p[i]) >= stop_psnr:
+            reached[i] = step
+
+
 def project_image(
     G,
     target: torch.Tensor,
@@ -164,20 +211,8 @@ def project_image(
         loss_fn = perceptual_loss(device=device, allow_lpips=(s.perceptual != "fallback"))
 
     w_avg = G.w_avg.detach().to(torch.float32)
-    if init_ws is None:
-        start = w_avg.reshape(1, 1, -1).expand(n, G.num_ws, -1)
-    else:
-        start = init_ws.detach().to(device=device, dtype=torch.float32)
-        if start.ndim == 2:
-            start = start[:, None].expand(-1, G.num_ws, -1)
-        start = start.expand(n, -1, -1) if start.shape[0] == 1 else start
-        if tuple(start.shape) != (n, G.num_ws, G.w_dim):
-            raise ValueError(f"init_ws must be [N, {G.num_ws}, {G.w_dim}], got {list(init_ws.shape)}")
-    if s.w_plus:
-        var = start.clone().contiguous()
-    else:
-        var = start.mean(dim=1, keepdim=True).clone().contiguous()
-    var.requires_grad_(True)
+    start = _start_codes(G, init_ws, n)
+    var = (start if s.w_plus else start.mean(dim=1, keepdim=True)).clone().contiguous().requires_grad_(True)
     opt = torch.optim.Adam([var], lr=s.lr, betas=tuple(s.betas))
     gen = torch.Generator(device="cpu").manual_seed(s.seed)
     spread = _w_spread(G) if s.init_noise > 0 else 0.0
@@ -185,57 +220,36 @@ def project_image(
     def full(v: torch.Tensor) -> torch.Tensor:
         return v if s.w_plus else v.expand(-1, G.num_ws, -1)
 
-    loss_hist: list[float] = []
-    psnr_hist: list[float] = []
-    reached = [-1] * n
-    steps_run = 0
+    result = ProjectionResult(ws=start, psnr=torch.zeros(n), steps_to_psnr=[-1] * n)
     bar = tqdm(range(s.steps), desc=desc, disable=not progress, leave=False)
     for step in bar:
         # Reached-threshold check happens on the image of the current ws (before the step).
         for g in opt.param_groups:
             g["lr"] = s.lr_at(step)
-        ws = full(var)
-        if spread > 0:
-            frac = max(0.0, 1.0 - step / max(1.0, s.noise_ramp * s.steps))
-            if frac > 0:
-                noise = torch.randn(ws.shape, generator=gen).to(device) * (s.init_noise * spread * frac**2)
-                ws = ws + noise
-        img = G.synthesis(ws)
-        per_image = torch.zeros(n, device=device)
-        if s.perceptual_weight > 0:
-            per_image = per_image + s.perceptual_weight * loss_fn(img, target).reshape(n)
-        if s.pixel_weight > 0:
-            per_image = per_image + s.pixel_weight * pixel_loss(img, target, s.pixel_kind)
-        if s.identity_weight > 0:
-            per_image = per_image + s.identity_weight * identity_fn(img, target).reshape(n)
-        if s.w_reg_weight > 0:
-            per_image = per_image + s.w_reg_weight * (full(var) - w_avg).square().flatten(1).mean(1)
+        img = G.synthesis(_exploration(full(var), step, spread, s, gen))
+        per_image = _image_losses(img, target, full(var), w_avg, s, loss_fn, identity_fn)
         with torch.no_grad():
             p = psnr(img.detach(), target) if spread == 0 else None
         if s.stop_psnr is not None and p is not None:
-            for i in range(n):
-                if reached[i] < 0 and float(p[i]) >= s.stop_psnr:
-                    reached[i] = step
-            if all(r >= 0 for r in reached):
+            _note_reached(result.steps_to_psnr, p, step, s.stop_psnr)
+            if all(r >= 0 for r in result.steps_to_psnr):
                 break
         opt.zero_grad(set_to_none=True)
         per_image.sum().backward()
         opt.step()
-        steps_run += 1
-        loss_hist.append(float(per_image.detach().mean()))
+        result.steps_run += 1
+        result.loss_history.append(float(per_image.detach().mean()))
         if p is not None:
-            psnr_hist.append(float(p.mean()))
-            bar.set_postfix(loss=f"{loss_hist[-1]:.4f}", psnr=f"{psnr_hist[-1]:.2f}")
+            result.psnr_history.append(float(p.mean()))
+            bar.set_postfix(loss=f"{result.loss_history[-1]:.4f}", psnr=f"{result.psnr_history[-1]:.2f}")
 
     with torch.no_grad():
-        ws = full(var).detach().clone()
-        final = psnr(G.synthesis(ws), target)
+        result.ws = full(var).detach().clone()
+        final = psnr(G.synthesis(result.ws), target)
     if s.stop_psnr is not None:
-        for i in range(n):
-            if reached[i] < 0 and float(final[i]) >= s.stop_psnr:
-                reached[i] = steps_run
-    return ProjectionResult(ws=ws, psnr=final.cpu(), loss_history=loss_hist, psnr_history=psnr_hist,
-                            steps_run=steps_run, steps_to_psnr=reached)
+        _note_reached(result.steps_to_psnr, final, result.steps_run, s.stop_psnr)
+    result.psnr = final.cpu()
+    return result
 
 
 @dataclass
@@ -285,31 +299,121 @@ def frame_reader(frames) -> tuple[int, Callable[[list[int]], torch.Tensor]]:
                              f"source with len() and targets(indices), got {type(frames).__name__}")
 
 
-def frames_settings_dict(
-    settings_first: ProjectionSettings, settings_next: ProjectionSettings, warm_start: bool, batch: int
-) -> dict:
-    """The settings part of a frame's cache key: a warm-started frame depends on the whole chain."""
-    d = {"first": settings_first.to_dict(), "warm_start": bool(warm_start), "batch": int(batch)}
-    if warm_start:
-        d["next"] = settings_next.to_dict()
-    return d
+@dataclass(frozen=True)
+class FramesSettings:
+    """How :func:`project_frames` walks a clip. :meth:`to_dict` is the settings part of every frame's
+    cache key: a warm-started frame depends on the whole chain."""
+
+    #: The cold projections: frame 0 when warm-starting, every chunk otherwise.
+    first: ProjectionSettings = field(default_factory=ProjectionSettings)
+    #: The warm-started chunks (:meth:`ProjectionSettings.warm` by default).
+    later: ProjectionSettings = field(default_factory=ProjectionSettings.warm)
+    #: Start each chunk from the solution of the frame before it; ``False``: every chunk from ``w_avg``.
+    warm_start: bool = True
+    #: Frames optimised together (at least 1).
+    batch: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "batch", max(1, int(self.batch)))
+
+    def to_dict(self) -> dict:
+        d = {"first": self.first.to_dict(), "warm_start": bool(self.warm_start), "batch": int(self.batch)}
+        if self.warm_start:
+            d["next"] = self.later.to_dict()
+        return d
+
+    def chunks(self, length: int, from_init: bool) -> list[tuple[int, int, ProjectionSettings, bool]]:
+        """``(start, stop, settings, warm)`` of the chunks of a ``length``-frame clip; ``from_init``:
+        the chain starts from a given code, so frame 0 is warm-started too."""
+        step = self.batch
+        if self.warm_start and from_init:
+            return [(a, min(a + step, length), self.later, True) for a in range(0, length, step)]
+        if self.warm_start:
+            return [(0, 1, self.first, False)] + [(a, min(a + step, length), self.later, True)
+                                                  for a in range(1, length, step)]
+        return [(a, min(a + step, length), self.first, False) for a in range(0, length, step)]
+
+
+@dataclass(frozen=True)
+class ClipCache:
+    """Where a clip's frames are cached: a :class:`~video2stylegan.method.cache.ProjectionCache`, the
+    network's and the clip's identities, and the clip's frame index of the first frame given (keys use
+    clip indices, so a chunk of a longer clip shares the clip's entries)."""
+
+    cache: object
+    network_id: str | None = None
+    source_hash: str | None = None
+    first_index: int = 0
+
+    def __post_init__(self) -> None:
+        if self.network_id is None or self.source_hash is None:
+            raise ValueError("a cache needs network_id and source_hash")
+
+    def lookup(self, j: int, key: dict):
+        return self.cache.lookup(self.network_id, self.source_hash, self.first_index + j, key)
+
+    def put(self, j: int, key: dict, ws, psnr: float) -> None:
+        self.cache.put(self.network_id, self.source_hash, self.first_index + j, key, ws, psnr=psnr)
+
+
+@dataclass
+class _Frames:
+    """What :func:`project_frames` has so far, per frame (a :class:`FramesResult` once complete)."""
+
+    ws: list
+    psnr: torch.Tensor
+    steps: list[int]
+    cached: list[bool]
+
+    @classmethod
+    def empty(cls, length: int) -> "_Frames":
+        return cls([None] * length, torch.full((length,), float("nan")), [0] * length, [False] * length)
+
+
+def _from_cache(out: _Frames, clip_cache: ClipCache | None, key: dict, frames: range, device) -> list[int]:
+    """Fill ``out`` with the cached frames of ``frames``; returns the others."""
+    todo = []
+    for j in frames:
+        hit = clip_cache.lookup(j, key) if clip_cache is not None else None
+        if hit is not None:
+            out.ws[j] = torch.as_tensor(hit.ws, dtype=torch.float32, device=device)
+            out.psnr[j] = float("nan") if hit.psnr is None else hit.psnr
+            out.cached[j] = True
+        else:
+            todo.append(j)
+    return todo
+
+
+def _measure_missing_psnr(G, out: _Frames, read, frames: range, device) -> None:
+    """The PSNR of cached frames stored without it (reads only those frames)."""
+    idx = [j for j in frames if out.cached[j] and torch.isnan(out.psnr[j])]
+    if idx:
+        with torch.no_grad():
+            img = G.synthesis(torch.stack([out.ws[j] for j in idx]))
+            out.psnr[idx] = psnr(img, read(idx).to(device=device, dtype=torch.float32)).cpu()
+
+
+def _chain_start(G, init_ws: torch.Tensor | None, s: FramesSettings, key: dict) -> torch.Tensor | None:
+    """``init_ws`` as one ``[num_ws, w_dim]`` code on ``G``'s device, recorded in the cache ``key``."""
+    if init_ws is None:
+        return None
+    if not s.warm_start:
+        raise ValueError("init_ws needs warm_start=True")
+    init_ws = init_ws.detach().to(device=G.w_avg.device, dtype=torch.float32).reshape(G.num_ws, G.w_dim)
+    key["init_ws_sha256"] = hashlib.sha256(init_ws.cpu().numpy().tobytes()).hexdigest()
+    return init_ws
 
 
 def project_frames(
     G,
     frames: torch.Tensor | Sequence[torch.Tensor] | FrameSource,
-    settings_first: ProjectionSettings | None = None,
-    settings_next: ProjectionSettings | None = None,
-    warm_start: bool = True,
-    batch: int = 1,
-    progress: bool = True,
+    settings: FramesSettings | None = None,
+    *,
+    cache: ClipCache | None = None,
+    init_ws: torch.Tensor | None = None,
     loss_fn: Callable | None = None,
     identity_fn: Callable | None = None,
-    cache=None,
-    network_id: str | None = None,
-    source_hash: str | None = None,
-    init_ws: torch.Tensor | None = None,
-    first_index: int = 0,
+    progress: bool = True,
 ) -> FramesResult:
     """Project aligned frames ``[T, 3, R, R]`` (or a sequence of ``[3, R, R]``, or a :class:`FrameSource`)
     in [-1, 1] into W+.
@@ -318,88 +422,47 @@ def project_frames(
     PSNR, to measure it), so with a :class:`FrameSource` memory holds one chunk whatever the clip's
     length; cache hits read no frame. The result does not depend on how the frames are given.
 
-    Warm start: frame 0 (cold, ``settings_first``), then chunks of ``batch``
-    frames each initialised from the ws of the frame just before the chunk
-    (``settings_next``, default :meth:`ProjectionSettings.warm`). Cold: chunks
-    of ``batch`` frames from ``w_avg`` with ``settings_first``.
+    ``settings`` (default :class:`FramesSettings`): with ``warm_start``, frame 0 (cold,
+    ``settings.first``), then chunks of ``batch`` frames each initialised from the ws of the frame
+    just before the chunk (``settings.later``). Cold: chunks of ``batch`` frames from ``w_avg`` with
+    ``settings.first``.
 
-    With ``cache`` (a :class:`~video2stylegan.method.cache.ProjectionCache`)
-    and the ``network_id``/``source_hash`` strings, each frame is looked up
-    under (network, source, frame index, settings) first and stored after.
+    With ``cache`` (a :class:`ClipCache`) each frame is looked up under (network, source, frame
+    index, settings) first and stored after.
 
     ``init_ws`` (``[num_ws, w_dim]`` or ``[1, num_ws, w_dim]``, warm mode only):
     the chain's starting point, so frame 0 is warm-started from it with
-    ``settings_next`` too (e.g. to continue a chain from an earlier solution).
-    ``first_index``: the clip's frame index of ``frames[0]`` (cache keys use
-    clip indices, so a chunk of a longer clip shares the clip's entries).
+    ``settings.later`` too (e.g. to continue a chain from an earlier solution).
     """
-    s_first = settings_first or ProjectionSettings()
-    s_next = settings_next or ProjectionSettings.warm()
+    s = FramesSettings() if settings is None else settings
     T, read = frame_reader(frames)
-    batch = max(1, int(batch))
     device = G.w_avg.device
-    use_cache = cache is not None
-    if use_cache and (network_id is None or source_hash is None):
-        raise ValueError("a cache needs network_id and source_hash")
-    key_settings = frames_settings_dict(s_first, s_next, warm_start, batch)
-    if init_ws is not None:
-        if not warm_start:
-            raise ValueError("init_ws needs warm_start=True")
-        init_ws = init_ws.detach().to(device=device, dtype=torch.float32).reshape(G.num_ws, G.w_dim)
-        key_settings["init_ws_sha256"] = hashlib.sha256(init_ws.cpu().numpy().tobytes()).hexdigest()
-    if loss_fn is None and (s_first.perceptual_weight > 0 or s_next.perceptual_weight > 0):
-        loss_fn = perceptual_loss(device=device, allow_lpips=(s_first.perceptual != "fallback"))
+    key = s.to_dict()
+    init_ws = _chain_start(G, init_ws, s, key)
+    if loss_fn is None and (s.first.perceptual_weight > 0 or s.later.perceptual_weight > 0):
+        loss_fn = perceptual_loss(device=device, allow_lpips=(s.first.perceptual != "fallback"))
 
-    ws_out: list[torch.Tensor | None] = [None] * T
-    psnr_out = torch.full((T,), float("nan"))
-    steps = [0] * T
-    cached = [False] * T
-
-    # Chunks: (start, stop, settings, uses warm init)
-    chunks = []
-    if warm_start and init_ws is not None:
-        chunks += [(a, min(a + batch, T), s_next, True) for a in range(0, T, batch)]
-    elif warm_start:
-        chunks.append((0, 1, s_first, False))
-        chunks += [(a, min(a + batch, T), s_next, True) for a in range(1, T, batch)]
-    else:
-        chunks += [(a, min(a + batch, T), s_first, False) for a in range(0, T, batch)]
-
+    out = _Frames.empty(T)
     bar = tqdm(total=T, desc="projecting frames", unit="frame", disable=not progress)
-    for a, b, s, warm in chunks:
+    for a, b, chunk_settings, warm in s.chunks(T, init_ws is not None):
         if a >= T:
             break
-        todo = []
-        for j in range(a, b):
-            hit = cache.lookup(network_id, source_hash, first_index + j, key_settings) if use_cache else None
-            if hit is not None:
-                ws_out[j] = torch.as_tensor(hit.ws, dtype=torch.float32, device=device)
-                psnr_out[j] = float("nan") if hit.psnr is None else hit.psnr
-                cached[j] = True
-            else:
-                todo.append(j)
+        todo = _from_cache(out, cache, key, range(a, b), device)
         if todo:
             target = read(todo).to(device=device, dtype=torch.float32)
-            init = (init_ws if a == 0 else ws_out[a - 1])[None] if warm else None
-            r = project_image(G, target, s, init_ws=init, progress=False, loss_fn=loss_fn, identity_fn=identity_fn,
-                              desc=f"frames {a}-{b - 1}")
+            init = (init_ws if a == 0 else out.ws[a - 1])[None] if warm else None
+            r = project_image(G, target, chunk_settings, init_ws=init, progress=False, loss_fn=loss_fn,
+                              identity_fn=identity_fn, desc=f"frames {a}-{b - 1}")
             for k, j in enumerate(todo):
-                ws_out[j] = r.ws[k]
-                psnr_out[j] = r.psnr[k]
-                steps[j] = r.steps_run
-                if use_cache:
-                    cache.put(network_id, source_hash, first_index + j, key_settings, r.ws[k].cpu().numpy(),
-                              psnr=float(r.psnr[k]))
-        idx = [j for j in range(a, b) if cached[j] and torch.isnan(psnr_out[j])]
-        if idx:  # entries stored without their PSNR
-            with torch.no_grad():
-                img = G.synthesis(torch.stack([ws_out[j] for j in idx]))
-                psnr_out[idx] = psnr(img, read(idx).to(device=device, dtype=torch.float32)).cpu()
+                out.ws[j], out.psnr[j], out.steps[j] = r.ws[k], r.psnr[k], r.steps_run
+                if cache is not None:
+                    cache.put(j, key, r.ws[k].cpu().numpy(), psnr=float(r.psnr[k]))
+        _measure_missing_psnr(G, out, read, range(a, b), device)
         bar.update(b - a)
-        bar.set_postfix(psnr=f"{float(psnr_out[a:b].mean()):.2f}")
+        bar.set_postfix(psnr=f"{float(out.psnr[a:b].mean()):.2f}")
     bar.close()
-    return FramesResult(ws=torch.stack(ws_out), psnr=psnr_out, steps=steps, cached=cached)
+    return FramesResult(ws=torch.stack(out.ws), psnr=out.psnr, steps=out.steps, cached=out.cached)
 
 
-__all__ = ["FrameSource", "FramesResult", "ProjectionResult", "ProjectionSettings", "frames_settings_dict", "project_frames",
-           "project_image"]
+__all__ = ["ClipCache", "FrameSource", "FramesResult", "FramesSettings", "ProjectionResult", "ProjectionSettings",
+           "project_frames", "project_image"]

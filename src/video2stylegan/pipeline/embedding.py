@@ -28,8 +28,10 @@ from video2stylegan.method.cache import (
 )
 from video2stylegan.method.losses import psnr as psnr_fn
 from video2stylegan.method.projection import (
+    ClipCache,
     FrameSource,
     FramesResult,
+    FramesSettings,
     ProjectionSettings,
     project_frames,
     project_image,
@@ -283,16 +285,7 @@ def embed_clip(
     """
     if cache is not None:
         cache.expect_ws(network_id, G.num_ws, G.w_dim)
-    return project_frames(
-        G,
-        frames,
-        options.first_frame_settings(),
-        options.next_frame_settings(),
-        warm_start=True,
-        batch=options.frame_batch or default_frame_batch(G),
-        progress=progress,
-        loss_fn=loss_fn,
-        cache=cache,
-        network_id=network_id,
-        source_hash=clip_key,
-    )
+    settings = FramesSettings(options.first_frame_settings(), options.next_frame_settings(), warm_start=True,
+                              batch=options.frame_batch or default_frame_batch(G))
+    clip_cache = None if cache is None else ClipCache(cache, network_id, clip_key)
+    return project_frames(G, frames, settings, cache=clip_cache, loss_fn=loss_fn, progress=progress)
