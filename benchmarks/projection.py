@@ -90,10 +90,10 @@ def main(argv=None):
     if args.warm_rampup is not None:
         warm = warm.replace(lr_rampup=args.warm_rampup)
     with torch.no_grad():
-        from video2stylegan.method.losses import psnr
+        from video2stylegan.method.losses import tensor_psnr
 
-        start = psnr(G.synthesis(G.w_avg.reshape(1, 1, -1).expand(args.frames, G.num_ws, -1)), frames)
-        consecutive = psnr(frames[1:], frames[:-1]) if args.frames > 1 else torch.zeros(0)
+        start = tensor_psnr(G.synthesis(G.w_avg.reshape(1, 1, -1).expand(args.frames, G.num_ws, -1)), frames)
+        consecutive = tensor_psnr(frames[1:], frames[:-1]) if args.frames > 1 else torch.zeros(0)
     print(f"network {args.network if not args.tiny else 'tiny-64'} ({R} px), {args.frames} frames, "
           f"motion {args.motion}/frame, perceptual={args.perceptual}")
     print(f"PSNR of w_avg image to frames: mean {start.mean():.2f} dB; consecutive frames: "
@@ -140,7 +140,7 @@ def main(argv=None):
 
     # 4. Pivotal tuning on a target the generator cannot reach: frame 0 plus fine detail.
     if args.pti:
-        from video2stylegan.method.losses import perceptual_loss, psnr as psnr_fn
+        from video2stylegan.method.losses import perceptual_loss, tensor_psnr
         from video2stylegan.method.pti import PTISettings, pivotal_tuning
 
         gen = torch.Generator().manual_seed(args.seed + 100)
@@ -160,7 +160,7 @@ def main(argv=None):
             res = pivotal_tuning(G, proj.ws, target, PTISettings(steps=args.pti, lr=lr), loss_fn=loss_fn,
                                  progress=False)
             with torch.no_grad():
-                far = psnr_fn(res.G.synthesis(w_far), ref_far).mean()
+                far = tensor_psnr(res.G.synthesis(w_far), ref_far).mean()
             print(f"   {lr:<7g}  {args.pti:5d}  {res.psnr_before:6.2f} -> {res.psnr_after:6.2f}  {float(far):8.2f} "
                   f"({time.perf_counter() - t0:.0f} s)")
 

@@ -79,7 +79,7 @@ def main(argv=None):
 
     keep_freed_memory()  # as the command line does
 
-    from video2stylegan.method.losses import psnr
+    from video2stylegan.method.losses import tensor_psnr
     from video2stylegan.method.projection import ProjectionSettings, project_image
     from video2stylegan.training.data import sample_batch
     from video2stylegan.training.latents import HELDOUT_STREAM
@@ -104,7 +104,7 @@ def main(argv=None):
     with torch.no_grad():
         mapped = torch.cat([G(z[i : i + 4]) for i in range(0, len(z), 4)])
     print(f"\nmapping PSNR, G(z) vs render(z), {args.heldout} held-out latents: "
-          f"{float(psnr(mapped.clamp(-1, 1), targets).mean()):.2f} dB "
+          f"{float(tensor_psnr(mapped.clamp(-1, 1), targets).mean()):.2f} dB "
           f"(features only: {feature_psnr(mapped, targets, features):.2f} dB)")
 
     print("\n| W+ projection steps | mean PSNR (dB) | min PSNR (dB) | features only (dB) | s per image | bar |")
@@ -115,7 +115,7 @@ def main(argv=None):
         result = project_image(G, targets, settings, progress=False)
         with torch.no_grad():
             images = torch.cat([G.synthesis(result.ws[i : i + 4]) for i in range(0, len(z), 4)])
-        values = psnr(images.clamp(-1, 1), targets)
+        values = tensor_psnr(images.clamp(-1, 1), targets)
         print(f"| {steps} | {float(values.mean()):.2f} | {float(values.min()):.2f} | "
               f"{feature_psnr(images, targets, features):.2f} | {(time.time() - t) / len(z):.1f} | >= 28 |")
 

@@ -10,7 +10,8 @@ import torch
 
 from video2stylegan.method import losses
 from video2stylegan.method.losses import (
-    StructureLoss, gradient_pyramid_loss, ms_ssim, perceptual_is_lpips, perceptual_loss, pixel_loss, psnr, ssim,
+    StructureLoss, gradient_pyramid_loss, perceptual_is_lpips, perceptual_loss, pixel_loss, tensor_ms_ssim, tensor_psnr,
+    tensor_ssim,
 )
 
 
@@ -25,7 +26,7 @@ def _images(n=2, size=48, seed=0):
 def test_ssim_matches_scikit_image():
     skm = pytest.importorskip("skimage.metrics")
     x, y = _images(1, 48)
-    ours = float(ssim(x, y)[0])
+    ours = float(tensor_ssim(x, y)[0])
     a = ((x[0] + 1) / 2).permute(1, 2, 0).double().numpy()
     b = ((y[0] + 1) / 2).permute(1, 2, 0).double().numpy()
     ref = skm.structural_similarity(a, b, data_range=1.0, channel_axis=2, gaussian_weights=True, sigma=1.5,
@@ -35,28 +36,28 @@ def test_ssim_matches_scikit_image():
 
 def test_ms_ssim_identity_order_and_gradient():
     x, y = _images(2, 64)
-    assert torch.allclose(ms_ssim(x, x), torch.ones(2), atol=1e-5)
+    assert torch.allclose(tensor_ms_ssim(x, x), torch.ones(2), atol=1e-5)
     mild = (x + 0.05 * torch.randn_like(x)).clamp(-1, 1)
-    assert (ms_ssim(x, mild) > ms_ssim(x, y)).all()
+    assert (tensor_ms_ssim(x, mild) > tensor_ms_ssim(x, y)).all()
     v = y.clone().requires_grad_(True)
-    (1 - ms_ssim(x, v)).sum().backward()
+    (1 - tensor_ms_ssim(x, v)).sum().backward()
     assert torch.isfinite(v.grad).all() and v.grad.abs().sum() > 0
     # Tiny images still work (fewer scales).
-    assert ms_ssim(x[:, :, :16, :16], y[:, :, :16, :16]).shape == (2,)
+    assert tensor_ms_ssim(x[:, :, :16, :16], y[:, :, :16, :16]).shape == (2,)
 
 
 def test_pixel_psnr_and_per_image_shapes():
     x = torch.zeros(2, 3, 8, 8)
     y = torch.zeros(2, 3, 8, 8)
     y[1] = 0.2  # [-1,1] error 0.2 -> [0,1] error 0.1 -> 20 dB
-    assert float(psnr(x, y)[1]) == pytest.approx(20.0, abs=1e-4)
+    assert float(tensor_psnr(x, y)[1]) == pytest.approx(20.0, abs=1e-4)
     # Restricted to a region: only the errors inside count, whatever its size.
     region = torch.zeros(2, 1, 8, 8)
     region[:, :, :2, :4] = 1.0
     y[0, :, :2, :4] = 0.02  # 40 dB inside the region, 100 % of the region's error
     y[0, :, 4:, :] = 0.9    # large errors outside it
-    assert psnr(x, y, region).tolist() == pytest.approx([40.0, 20.0], abs=1e-3)
-    assert float(psnr(x, y)[0]) < 10
+    assert tensor_psnr(x, y, region).tolist() == pytest.approx([40.0, 20.0], abs=1e-3)
+    assert float(tensor_psnr(x, y)[0]) < 10
     y[0] = 0.0
     assert pixel_loss(x, y, "l1").tolist() == pytest.approx([0.0, 0.2])
     assert pixel_loss(x, y, "mse").tolist() == pytest.approx([0.0, 0.04])

@@ -48,10 +48,10 @@ def cold_clip(G):
 def test_projection_recovers_generated_image(G, cold_clip):
     """Cold start from w_avg (about 20 dB) reaches the 32 dB threshold on generated targets."""
     frames, first, _, cold = cold_clip
-    from video2stylegan.method.losses import psnr
+    from video2stylegan.method.losses import tensor_psnr
 
     with torch.no_grad():
-        start = psnr(G.synthesis(G.w_avg.reshape(1, 1, -1).expand(3, G.num_ws, -1)), frames)
+        start = tensor_psnr(G.synthesis(G.w_avg.reshape(1, 1, -1).expand(3, G.num_ws, -1)), frames)
     assert (start < 24).all(), start
     assert (cold.psnr >= 32.0).all(), cold.psnr
     assert all(0 < k < first.steps for k in cold.steps), cold.steps

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from video2stylegan.faces.detection import detect_faces
-from video2stylegan.method.losses import psnr
+from video2stylegan.method.losses import tensor_psnr
 from video2stylegan.networks import registry
 from video2stylegan.networks.loading import load_generator
 from video2stylegan.networks.registry import BUNDLED_NETWORK
@@ -42,7 +42,7 @@ def test_generator_draws_the_render_of_its_latent(G):
     """G(z) against render(z_to_params(z)) for held-out latents the trainer never saw."""
     z, renders = sample_batch(range(200, 204), 128, 0, HELDOUT_STREAM)
     with torch.no_grad():
-        values = psnr(G(z).clamp(-1, 1), renders)
+        values = tensor_psnr(G(z).clamp(-1, 1), renders)
     assert float(values.mean()) > 19.0, values.tolist()
     # The pairing matters: against other latents' renders the score drops.
-    assert float(psnr(G(z.roll(1, 0)).clamp(-1, 1), renders).mean()) < float(values.mean()) - 2
+    assert float(tensor_psnr(G(z.roll(1, 0)).clamp(-1, 1), renders).mean()) < float(values.mean()) - 2

@@ -5,11 +5,14 @@ about ``[-1, 1]`` (the generator's range) and returns one value per image,
 shape ``[N]``, so that a batch of independent images can be optimised at once
 (sum the per-image losses: each image's gradient is then its own).
 
-- :func:`ssim` / :func:`ms_ssim`: structural similarity (Wang et al. 2003/2004)
+- :func:`tensor_ssim` / :func:`tensor_ms_ssim`: structural similarity (Wang et al. 2003/2004)
   with a Gaussian window, written in torch and differentiable. MS-SSIM uses as
   many of the five standard scales as the image size allows (weights
   renormalised), so it also works on 32-64 px test images.
-- :func:`pixel_loss`: mean absolute (``"l1"``) or squared (``"mse"``) error.
+- :func:`pixel_loss`: mean absolute (``"l1"``) or squared (``"mse"``) error;
+  :func:`tensor_psnr`: PSNR in dB per image (optionally over a weighted region).
+  The ``tensor_`` names say what they take: generator tensors, not the ``uint8``
+  arrays of :mod:`video2stylegan.metrics.image` (``psnr``, ``ssim``).
 - :class:`StructureLoss`: the weight-free perceptual fallback:
   ``(1 - MS-SSIM) + multi-scale image-gradient L1`` (finite differences on a
   Gaussian pyramid, which rewards matching edges and texture rather than only
@@ -69,7 +72,7 @@ def _to_unit(x: torch.Tensor) -> torch.Tensor:
     return (x.float() + 1) * 0.5  # [-1, 1] -> [0, 1]
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, window_size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def tensor_ssim(x: torch.Tensor, y: torch.Tensor, window_size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     """Single-scale SSIM per image (``[N]``), images in ``[-1, 1]``; the window shrinks for tiny images."""
     x, y = _to_unit(x), _to_unit(y)
     size = min(window_size, x.shape[-1], x.shape[-2])
@@ -77,7 +80,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor, window_size: int = 11, sigma: float =
     return _ssim_terms(x, y, window, 1.0)[0]
 
 
-def ms_ssim(
+def tensor_ms_ssim(
     x: torch.Tensor,
     y: torch.Tensor,
     window_size: int = 11,
@@ -124,7 +127,7 @@ def pixel_loss(x: torch.Tensor, y: torch.Tensor, kind: str = "mse") -> torch.Ten
     raise ValueError(f"unknown pixel loss {kind!r} (use 'mse' or 'l1')")
 
 
-def psnr(x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+def tensor_psnr(x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """PSNR in dB per image (``[N]``) for images in ``[-1, 1]`` (peak = the [0, 1] range after mapping).
 
     ``weight`` ``[N, 1, H, W]`` restricts the mean squared error to a weighted
@@ -167,7 +170,7 @@ class StructureLoss(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         loss = x.new_zeros(x.shape[0], dtype=torch.float32)
         if self.ms_ssim_weight:
-            loss = loss + self.ms_ssim_weight * (1 - ms_ssim(x, y))
+            loss = loss + self.ms_ssim_weight * (1 - tensor_ms_ssim(x, y))
         if self.gradient_weight:
             loss = loss + self.gradient_weight * gradient_pyramid_loss(x, y)
         return loss
@@ -251,5 +254,5 @@ def perceptual_is_lpips(loss: nn.Module) -> bool:
 
 __all__ = [
     "MS_SSIM_WEIGHTS", "LpipsLoss", "StructureLoss", "gradient_pyramid_loss", "lpips_weight_files",
-    "ms_ssim", "perceptual_is_lpips", "perceptual_loss", "pixel_loss", "psnr", "ssim",
+    "perceptual_is_lpips", "perceptual_loss", "pixel_loss", "tensor_ms_ssim", "tensor_psnr", "tensor_ssim",
 ]

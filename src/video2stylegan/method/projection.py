@@ -56,7 +56,7 @@ import torch
 from tqdm.auto import tqdm
 
 from video2stylegan.errors import InvalidOptionError
-from video2stylegan.method.losses import perceptual_loss, pixel_loss, psnr
+from video2stylegan.method.losses import perceptual_loss, pixel_loss, tensor_psnr
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ def project_image(
         img = G.synthesis(_exploration(full(var), step, spread, s, gen))
         per_image = _image_losses(img, target, full(var), w_avg, s, loss_fn, identity_fn)
         with torch.no_grad():
-            p = psnr(img.detach(), target) if spread == 0 else None
+            p = tensor_psnr(img.detach(), target) if spread == 0 else None
         if s.stop_psnr is not None and p is not None:
             _note_reached(result.steps_to_psnr, p, step, s.stop_psnr)
             if all(r >= 0 for r in result.steps_to_psnr):
@@ -245,7 +245,7 @@ def project_image(
 
     with torch.no_grad():
         result.ws = full(var).detach().clone()
-        final = psnr(G.synthesis(result.ws), target)
+        final = tensor_psnr(G.synthesis(result.ws), target)
     if s.stop_psnr is not None:
         _note_reached(result.steps_to_psnr, final, result.steps_run, s.stop_psnr)
     result.psnr = final.cpu()
@@ -390,7 +390,7 @@ def _measure_missing_psnr(G, out: _Frames, read, frames: range, device) -> None:
     if idx:
         with torch.no_grad():
             img = G.synthesis(torch.stack([out.ws[j] for j in idx]))
-            out.psnr[idx] = psnr(img, read(idx).to(device=device, dtype=torch.float32)).cpu()
+            out.psnr[idx] = tensor_psnr(img, read(idx).to(device=device, dtype=torch.float32)).cpu()
 
 
 def _chain_start(G, init_ws: torch.Tensor | None, s: FramesSettings, key: dict) -> torch.Tensor | None:

@@ -29,7 +29,7 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
-from video2stylegan.method.losses import perceptual_loss, pixel_loss, psnr
+from video2stylegan.method.losses import perceptual_loss, pixel_loss, tensor_psnr
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +137,12 @@ def pivotal_tuning(
 
     result = PTIResult(G=G_pti)
     with torch.no_grad():
-        result.psnr_before = float(psnr(G_orig.synthesis(w_pivot), target)[0])
+        result.psnr_before = float(tensor_psnr(G_orig.synthesis(w_pivot), target)[0])
     bar = tqdm(range(s.steps), desc="pivotal tuning", disable=not progress, leave=False)
     for step in bar:
         img = G_pti.synthesis(w_pivot)
         loss = _pivot_loss(img, target, s, loss_fn)
-        p = float(psnr(img.detach(), target)[0])
+        p = float(tensor_psnr(img.detach(), target)[0])
         if s.stop_psnr is not None and p >= s.stop_psnr:
             result.psnr_history.append(p)
             break
@@ -157,7 +157,7 @@ def pivotal_tuning(
 
     G_pti.requires_grad_(False)
     with torch.no_grad():
-        result.psnr_after = float(psnr(G_pti.synthesis(w_pivot), target)[0])
+        result.psnr_after = float(tensor_psnr(G_pti.synthesis(w_pivot), target)[0])
     return result
 
 

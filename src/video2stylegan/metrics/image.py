@@ -1,7 +1,10 @@
 """Pixel metrics against a ground truth: PSNR and SSIM (no downloads, always available).
 
 Images are ``uint8`` RGB arrays ``(H, W, 3)`` (or float arrays in the same
-0-255 range); clips ``(T, H, W, 3)`` give per-frame values.
+0-255 range); clips ``(T, H, W, 3)`` give per-frame values. ``psnr`` and ``ssim``
+always mean these arrays; the differentiable versions on generator tensors
+``[N, 3, H, W]`` in [-1, 1] are :func:`video2stylegan.method.losses.tensor_psnr` and
+:func:`~video2stylegan.method.losses.tensor_ssim`.
 """
 
 from __future__ import annotations

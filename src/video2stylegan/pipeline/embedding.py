@@ -26,7 +26,7 @@ from video2stylegan.method.cache import (
     touch,
     write_tensor_entry,
 )
-from video2stylegan.method.losses import psnr as psnr_fn
+from video2stylegan.method.losses import tensor_psnr
 from video2stylegan.method.projection import (
     ClipCache,
     FrameSource,
@@ -166,7 +166,7 @@ def embed_source(
             cache.put(network_id, key_source, 0, settings.to_dict(), w_ref[0], psnr=p)
     if p is None:  # an entry stored without its PSNR
         with torch.no_grad():
-            p = float(psnr_fn(G.synthesis(w_ref), target.to(device))[0])
+            p = float(tensor_psnr(G.synthesis(w_ref), target.to(device))[0])
     if options.pti_steps == 0:
         return SourceEmbedding(w_ref, G, p, p, cached_w, False)
 
@@ -178,7 +178,7 @@ def embed_source(
         G_pti = load_pti_entry(cache, pti_path, G)
         if G_pti is not None:
             with torch.no_grad():
-                q = float(psnr_fn(G_pti.synthesis(w_ref), target.to(device))[0])
+                q = float(tensor_psnr(G_pti.synthesis(w_ref), target.to(device))[0])
             return SourceEmbedding(w_ref, G_pti, p, q, cached_w, True)
     result = pivotal_tuning(G, w_ref, target, PTISettings(steps=options.pti_steps), loss_fn=loss_fn, progress=progress)
     if pti_path is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from video2stylegan.method.losses import gradient_pyramid_loss, ms_ssim, psnr
+from video2stylegan.method.losses import gradient_pyramid_loss, tensor_ms_ssim, tensor_psnr
 
 
 def distillation_loss(
@@ -19,7 +19,7 @@ def distillation_loss(
     parts = {"l1": l1}
     total = l1
     if kind == "l1+msssim":
-        parts["msssim"] = ms_ssim(x, y).mean()
+        parts["msssim"] = tensor_ms_ssim(x, y).mean()
         total = total + (1 - parts["msssim"])
     elif kind == "l1+gradient":
         parts["gradient"] = gradient_pyramid_loss(x, y).mean()
@@ -52,9 +52,9 @@ def evaluate(G, z: torch.Tensor, targets: torch.Tensor) -> tuple[float, torch.Te
     """Mean PSNR (dB) of ``G(z)`` against the renders, and the images."""
     G.eval()
     images = torch.cat([G(z[i : i + 4]) for i in range(0, len(z), 4)])
-    return float(psnr(images.clamp(-1, 1), targets).mean()), images
+    return float(tensor_psnr(images.clamp(-1, 1), targets).mean()), images
 
 
 def feature_psnr(images: torch.Tensor, targets: torch.Tensor, features: torch.Tensor) -> float:
     """Mean PSNR (dB) over the facial-feature pixels only (eyes, brows, nose, mouth)."""
-    return float(psnr(images.clamp(-1, 1), targets, features).mean())
+    return float(tensor_psnr(images.clamp(-1, 1), targets, features).mean())
