@@ -22,15 +22,8 @@ gradient, so we distil them (or exact labels) into a small CNN:
   :func:`calibrate_pose_regressor` does all of it once per network and
   caches the result.
 
-Measured (one CPU thread on a loaded 2-core machine; 400 held-out renders,
-natural poses): trained on 2000 renders at 128 px (64 px input, 1500 steps,
-batch 32, about 160 s), the regressor's mean absolute error is (2.8, 2.3,
-1.4) degrees for (yaw, pitch, roll), mean 2.2; 1000 steps give 2.5, 2000
-steps 1.9, 500 renders and 300 steps 4.5. dlib + PnP itself, on 200 renders
-at 128 px (all detected), is off by (2.7, 5.1, 1.3), mean 3.0 (PnP on the
-exact landmarks: 2.4, a mean-face mismatch), so on the synthetic world the
-regressor is also the better pose reader; on generator samples its labels
-carry dlib + PnP's error.
+Its accuracy against dlib + PnP on the synthetic renders is measured in
+``benchmarks/RESULTS.md`` ("Method stages alone").
 """
 
 from __future__ import annotations

@@ -1,62 +1,32 @@
 """Global pose encoding in masked W+ (Eq. 7; method.md, section 2).
 
-For each driving frame j, starting from the reference code ``w_ref``, move
-only the ws listed in ``layers`` (default: the first 8, the first half on
-smaller networks, :func:`video2stylegan.method.config.default_pose_layers`)
-so that the pose regressor reads the target pose in ``G(w)``:
+Input: the reference code ``w_ref`` ``[num_ws, w_dim]``, per-frame target angles ``[T, 3]``
+(yaw, pitch, roll) in **degrees**, and a differentiable pose regressor (images ``[N, 3, R, R]``
+in ``[-1, 1]`` -> ``[N, 3]`` degrees, :class:`~video2stylegan.method.pose.PoseRegressor`).
+Output (:class:`PoseEncodingResult`): one code per frame, ``[T, num_ws, w_dim]``, with the
+regressor's readings before and after.
+
+For each driving frame j, starting from ``w_ref``, only the ws listed in ``layers`` move
+(default: the first 8, the first half on smaller networks,
+:func:`video2stylegan.method.config.default_pose_layers`); every other ws stays ``w_ref``'s
+exactly. The loss of a frame is
 
     loss_j(w) = sum_k a_k * (P_r(G(w))_k - target_jk)^2          (radians)
               + lambda_id * mean |w_l - w_ref_l|  over l in layers
 
-with ``a = (2, 2, 2)`` for (yaw, pitch, roll) and ``lambda_id = 0.04`` (the
-paper's App. F). The regressor outputs degrees; the pose term converts both
-sides to **radians** first: in degrees a 10 degree error would cost 200 and
-the identity term (a mean absolute difference of order 0.1-1) would have no
-say at all. ``lambda_id`` is the weight of a *mean*, so it does not depend on
-``w_dim`` or the number of moved layers.
+with ``a = (2, 2, 2)`` for (yaw, pitch, roll) and ``lambda_id = 0.04`` (the paper's App. F).
+The pose term converts both sides to radians first (in degrees a 10 degree error would cost
+200 and the identity term, a mean absolute difference of order 0.1-1, would have no say);
+``lambda_id`` weighs a *mean*, so it does not depend on ``w_dim`` or the number of moved ws.
 
-The optimisation runs on the generator it is given, which should be the
-original network (the paper: optimising on the PTI-tuned one gives
-artefacts); render the result with the tuned one. With ``warm_start`` frame
-j starts from frame j-1's solution (frame 0 from ``w_ref``) and a frame whose
-target equals the previous one (within ``reuse_tolerance_deg``) reuses its
-solution; the identity term always pulls towards ``w_ref``, not towards the
-warm start.
-
-Defaults: 40 Adam steps per frame at lr 0.02. The learning rate was 0.05
-until measured on the ground-truth benchmark of the shipped
-``synthetic-heads-128`` (``evaluate --suite synthetic``, 2 cases x 24 frames,
-each frame stopping within 0.5 degrees): lr 0.02 against 0.05 at the
-``default`` budget, demo / pair-2, landmark error 0.042 / 0.052 vs 0.043 /
-0.054, PSNR 22.08 / 22.38 vs 21.64 / 22.24 dB, jitter 0.018 / 0.028 vs
-0.022 / 0.029, ID 0.386 / 0.409 vs 0.390 / 0.411; at ``fast`` (20 steps) and
-``draft`` (3 steps) equal or better on every score, jitter 17-25 % lower at
-``fast``. Adam moves every coordinate by about ``lr`` per step whatever its
-gradient, so a large rate spends the first steps on changes that the
-identity term then has to pull back. lr 0.01 and 0.005 and 80 steps scored
-like 0.02 at ``default``; ``lambda_id`` 0.1 and 0.25 were worse on ID (0.397
-and 0.411 on demo), 0.01 and 0 no better.
-
-Earlier measurements of the optimisation alone on one CPU thread, mean
-|angle error| in degrees of the regressor's reading after n steps, cold
-start from ``w_ref``:
-
-* ``random-r-128`` (16 ws, the first 8 moved) read by a regressor trained on
-  renders, two codes asked to turn by (10, -6, 5) and (-8, 5, -4) degrees:
-  lr 0.02: 7.0/5.7 -> 1.6/0.5 at 20 steps, 0.15/0.06 at 40, 0.10/0.05 at 60;
-  lr 0.05: 1.5/0.8 at 10, 0.43/0.06 at 20, 0.10/0.08 at 40, 0.11/0.13 at 60
-  (about 1.6 s a step at 128 px); mean |w - w_ref| over the moved ws 0.09-0.16.
-* a 32 px 8-ws random network with a linear stand-in regressor, 3 codes,
-  offsets up to 10 degrees (mean 5.3): after 10 / 20 / 40 / 80 steps
-  1.15 / 0.82 / 0.29 / 0.15 at lr 0.01, 1.22 / 0.62 / 0.19 / 0.14 at 0.02,
-  0.92 / 0.61 / 0.20 / 0.18 at 0.05, 1.36 / 0.62 / 0.32 / 0.12 at 0.1.
-
-At 40 steps the residual is a tenth of the regressor's own error (about 2
-degrees), and a warm-started frame of a smooth clip needs fewer steps
-(``stop_error_deg`` makes use of that): on ``random-r-128``, five frames
-turning 1 degree (yaw) and 0.5 (pitch) per frame, to within 0.5 degrees at
-lr 0.05, took [12, 8, 5, 8, 4] steps warm and [12, 11, 12, 15, 8] cold. A random network is no face network:
-these numbers measure the optimisation, not the look of the turned head.
+Invariants: the optimisation runs on the generator it is given, which should be the original
+network (the paper: optimising on the PTI-tuned one gives artefacts); render the result with
+the tuned one. With ``warm_start`` frame j starts from frame j-1's solution (frame 0 from
+``w_ref``) and a frame whose target equals the previous one (within ``reuse_tolerance_deg``)
+reuses its solution; the identity term always pulls towards ``w_ref``, not towards the warm
+start. Defaults: :data:`DEFAULT_STEPS` Adam steps per frame at :data:`DEFAULT_LR`; how they
+were chosen and what the optimisation reaches is measured in ``benchmarks/RESULTS.md``
+("Method on the ground-truth benchmark", "Method stages alone").
 """
 
 from __future__ import annotations
@@ -74,7 +44,9 @@ from video2stylegan.method.config import default_pose_layers
 
 log = logging.getLogger(__name__)
 
+#: Most Adam steps per frame.
 DEFAULT_STEPS = 40
+#: Adam learning rate (0.05 until measured on the ground-truth benchmark, benchmarks/RESULTS.md).
 DEFAULT_LR = 0.02
 
 

@@ -32,15 +32,9 @@ makes reruns free. The frames come as one tensor or from a
 :class:`FrameSource`, read one chunk at a time, so a long clip's frames need
 not all be in memory.
 
-Defaults (measured with ``benchmarks/projection.py`` on the untrained
-``random-t-128`` network and a 64 px random network, weight-free loss; see
-the issue #5 report): ``ProjectionSettings()`` is a cold start, 300 steps at
-lr 0.1 (warm-up over 5 %, cosine ramp-down over the last 25 %);
-``ProjectionSettings.warm()`` is a warm start, 50 steps at lr 0.02 with a
-10 % warm-up and a cosine ramp-down over the last half. The warm lr is
-low on purpose: Adam's first steps move every coordinate by about ``lr``
-whatever the gradient, which at lr 0.1 throws away much of a good start
-(64 px: 75 warm steps to 33 dB at lr 0.1, 43 at 0.03, 30 at 0.01).
+Defaults: ``ProjectionSettings()`` is a cold start (300 steps at lr 0.1),
+``ProjectionSettings.warm()`` a warm start (50 steps at lr 0.02); why, with the
+measurements, in ``benchmarks/RESULTS.md`` ("Method stages alone").
 """
 
 from __future__ import annotations
