@@ -207,12 +207,17 @@ class HeadModel:
     """Geometry, colours and landmarks of one identity with one expression."""
 
     def __init__(self, identity: Identity, expression: Expression):
-        idn, ex = identity, expression
-        self.identity, self.expression = idn, ex
-        hw, fl = idn.head_width, idn.face_length
-        self.jaw_drop = 1.5 * float(np.clip(ex.mouth_open, 0, 1.2))
+        self.identity, self.expression = identity, expression
+        self.jaw_drop = 1.5 * float(np.clip(expression.mouth_open, 0, 1.2))
+        self._colours()
+        nose = self._surfaces()
+        self._features(nose)
+        self.contour_center = np.array([0.0, 2.0, -1.0])
+        self._jaw_phis = self._jaw_angles()
 
-        # --- colours (albedo, linear-ish RGB in [0, 1]) ---
+    def _colours(self) -> None:
+        """Albedos, linear-ish RGB in [0, 1]: skin, hair, brows, iris, lips, background, clothes."""
+        idn = self.identity
         skin = palette(_SKIN_PALETTE, idn.skin_tone)
         skin = skin * (1 + 0.08 * (idn.skin_redness - 0.5) * np.array([1.0, -0.6, -0.8]))
         self.skin = np.clip(skin, 0, 1)
@@ -226,7 +231,11 @@ class HeadModel:
         self.background = hsv_to_rgb(idn.background_hue, idn.background_saturation, idn.background_value)
         self.clothes = hsv_to_rgb(idn.clothes_hue, 0.45, 0.25 + 0.4 * ((idn.clothes_hue * 7.3) % 1.0))
 
-        # --- surfaces ---
+    def _surfaces(self) -> Ellipsoid:
+        """The ellipsoids (``surfaces``, ``skin_surfaces``, ``face_surfaces``) and the hair's limits; returns
+        the nose, which the painted features are placed on."""
+        idn = self.identity
+        hw, fl = idn.head_width, idn.face_length
         cranium = Ellipsoid("cranium", np.array([0.0, -1.5, 0.8]), np.array([7.3 * hw, 10.4 * idn.head_height, 9.8]), FACE, "skin")
         jaw = Ellipsoid(
             "jaw",
@@ -275,8 +284,12 @@ class HeadModel:
         surfaces.append(Ellipsoid("neck", np.array([0.0, 13.0, 2.2]), np.array([5.0, 9.0, 4.8]), BODY, "neck", frame="body"))
         surfaces.append(Ellipsoid("torso", np.array([0.0, 27.5, 3.5]), np.array([19.0, 9.0, 10.0]), BODY, "clothes", frame="body"))
         self.surfaces = surfaces
+        return nose
 
-        # --- painted features ---
+    def _features(self, nose: Ellipsoid) -> None:
+        """The painted eyes, brows, mouth and nostrils, and the nose's lowest and front points."""
+        idn, ex = self.identity, self.expression
+        nw, fl = idn.nose_width, idn.face_length
         es, ez = idn.eye_spacing, idn.eye_size
         smile_squint = 1.0 - 0.18 * max(0.0, ex.smile)
         raise_open = 1.0 + 0.12 * ex.brow_raise
@@ -291,9 +304,6 @@ class HeadModel:
         mouth_y = self.nose_bottom + 1.85 * fl
         self.mouth = MouthShape(mouth_y, idn.mouth_width, idn.lip_thickness, ex.mouth_open, ex.smile)
         self.nostrils = [(sx * 0.52 * nw, self.nose_bottom - 0.22, 0.36 * nw, 0.2) for sx in (-1.0, 1.0)]
-
-        self.contour_center = np.array([0.0, 2.0, -1.0])
-        self._jaw_phis = self._jaw_angles()
 
     # ------------------------------------------------------------------ helpers
     def hair_limit(self, x, z):

@@ -404,15 +404,37 @@ def _visibility(lm3, lm2, jaw_out, depth, labels, ss) -> np.ndarray:
     return visible
 
 
+@dataclass
+class _SkinPixels:
+    """The face-skin hit points being painted: head-frame ``x``, ``y``, and their colour, part label and
+    specular strength/exponent (copies, written back by :func:`_paint_face`)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    col: np.ndarray
+    part: np.ndarray
+    spec_k: np.ndarray
+    spec_n: np.ndarray
+
+
 def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
     """Eyes, brows, lips and eye-socket shadows on the skin pixels ``sel``."""
     ids = np.nonzero(sel)[0]
     if ids.size == 0:
         return
-    x, y = hpos[0, ids], hpos[1, ids]
-    col = albedo[ids]
-    part = lab[ids]
-    # Soft shadows: eye sockets and under the nose.
+    px = _SkinPixels(hpos[0, ids], hpos[1, ids], albedo[ids], lab[ids], spec_k[ids], spec_n[ids])
+    _paint_shadows(model, px, hpos[2, ids])
+    _paint_brows(model, px)
+    _paint_eyes(model, px)
+    _paint_mouth(model, px)
+    albedo[ids] = px.col
+    lab[ids] = px.part
+    spec_k[ids], spec_n[ids] = px.spec_k, px.spec_n
+
+
+def _paint_shadows(model, px: _SkinPixels, z: np.ndarray) -> None:
+    """Soft shadows in the eye sockets and under the nose, and fine hairs below the hairline."""
+    x, y, col = px.x, px.y, px.col
     shade = np.ones_like(x)
     for eye in model.eyes:
         d2 = ((x - eye.cx) / 2.0) ** 2 + ((y + 0.25) / 1.35) ** 2
@@ -421,13 +443,16 @@ def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
     shade -= 0.12 * np.exp(-d2)
     col *= shade[:, None]
     # Fine hairs soften the hairline: skin just below it takes some hair colour.
-    to_hairline = model.hair_limit(x, hpos[2, ids]) - y  # < 0 below the hairline
+    to_hairline = model.hair_limit(x, z) - y  # < 0 below the hairline
     fringe = np.nonzero(to_hairline > -0.7)[0]
     if fringe.size:
         alpha = 0.6 * np.clip(1 + to_hairline[fringe] / 0.7, 0, 1) ** 2
         col[fringe] = (1 - alpha[:, None]) * col[fringe] + alpha[:, None] * (0.85 * model.hair)
 
-    # Brows: hair-coloured bands, feathered at the ends and edges.
+
+def _paint_brows(model, px: _SkinPixels) -> None:
+    """Brows: hair-coloured bands, feathered at the ends and edges."""
+    x, y, col = px.x, px.y, px.col
     for brow in model.brows:
         box = np.nonzero((np.abs(x - 0.5 * (brow.x_inner + brow.x_outer)) < 0.5 * abs(brow.x_outer - brow.x_inner) + 0.3) & (y > -5.0) & (y < -0.8))[0]
         if box.size == 0:
@@ -438,9 +463,12 @@ def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
         alpha = np.clip(1.6 - 1.6 * dist, 0, 0.9) * ends
         alpha *= 0.85 + 0.15 * np.sin(60.0 * x[box] + 20.0 * y[box])
         col[box] = (1 - alpha[:, None]) * col[box] + alpha[:, None] * model.brow
-        part[box[alpha > 0.45]] = hm.BROWS
+        px.part[box[alpha > 0.45]] = hm.BROWS
 
-    # Eyes: lash line, eyeball (sclera, iris, pupil) between the lids.
+
+def _paint_eyes(model, px: _SkinPixels) -> None:
+    """Eyes: lash line, eyeball (sclera, iris, pupil) between the lids."""
+    x, y, col = px.x, px.y, px.col
     for eye in model.eyes:
         box = np.nonzero((np.abs(x - eye.cx) < eye.half_width * 1.15) & (np.abs(y) < 1.6))[0]
         if box.size == 0:
@@ -462,8 +490,8 @@ def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
         c_eye[iris] = c_iris[iris]
         c_eye[r < eye.pupil_radius] = 0.03
         col[ins] = c_eye
-        part[ins] = hm.EYES
-        spec_k[ids[ins]], spec_n[ids[ins]] = 0.35, 60.0
+        px.part[ins] = hm.EYES
+        px.spec_k[ins], px.spec_n[ins] = 0.35, 60.0
         # Upper lashes / lid margin: a dark line just above the upper lid
         # (the whole lid line when the eye is closed), a fainter lower one.
         width = 0.24 * (1.0 - 0.3 * np.abs(s))
@@ -472,28 +500,29 @@ def _paint_face(model, hpos, sel, albedo, lab, spec_k, spec_n) -> None:
         low_lash = (np.abs(s) < 0.95) & (yb >= lo) & (yb < lo + 0.06)
         col[box[low_lash]] *= 0.7
 
-    # Mouth: lips, and between them the mouth's inside with upper teeth.
+
+def _paint_mouth(model, px: _SkinPixels) -> None:
+    """Mouth: lips, and between them the mouth's inside with upper teeth."""
+    x, y, col = px.x, px.y, px.col
     m = model.mouth
     box = np.nonzero((np.abs(x) < m.half_width * 1.05) & (y > m.y - 2.0) & (y < m.y + 3.0))[0]
-    if box.size:
-        xb, yb = x[box], y[box]
-        s = m.s(xb)
-        ok = np.abs(s) < 1
-        uo, ui, li, lo = m.upper_outer(s), m.upper_inner(s), m.lower_inner(s), m.lower_outer(s)
-        lips = ok & (yb > uo) & (yb < lo)
-        inner = ok & (yb > ui) & (yb < li)
-        lip_shade = np.where(yb < ui, 0.88, 1.0)
-        col[box[lips]] = model.lip[None] * lip_shade[lips, None]
-        teeth = inner & (yb < ui + np.minimum(0.45, 0.6 * (li - ui))) & (np.abs(s) < 0.8)
-        col[box[inner]] = _MOUTH_INSIDE
-        col[box[teeth]] = _TEETH
-        line = ok & (np.abs(yb - 0.5 * (ui + li)) < 0.05 + 0.0 * s) & ~inner
-        col[box[line]] *= 0.45
-        part[box[lips | inner]] = hm.MOUTH
-        spec_k[ids[box[lips]]], spec_n[ids[box[lips]]] = 0.14, 25.0
-
-    albedo[ids] = col
-    lab[ids] = part
+    if box.size == 0:
+        return
+    xb, yb = x[box], y[box]
+    s = m.s(xb)
+    ok = np.abs(s) < 1
+    uo, ui, li, lo = m.upper_outer(s), m.upper_inner(s), m.lower_inner(s), m.lower_outer(s)
+    lips = ok & (yb > uo) & (yb < lo)
+    inner = ok & (yb > ui) & (yb < li)
+    lip_shade = np.where(yb < ui, 0.88, 1.0)
+    col[box[lips]] = model.lip[None] * lip_shade[lips, None]
+    teeth = inner & (yb < ui + np.minimum(0.45, 0.6 * (li - ui))) & (np.abs(s) < 0.8)
+    col[box[inner]] = _MOUTH_INSIDE
+    col[box[teeth]] = _TEETH
+    line = ok & (np.abs(yb - 0.5 * (ui + li)) < 0.05 + 0.0 * s) & ~inner
+    col[box[line]] *= 0.45
+    px.part[box[lips | inner]] = hm.MOUTH
+    px.spec_k[box[lips]], px.spec_n[box[lips]] = 0.14, 25.0
 
 
 def _paint_nose(model, hpos, sel, albedo) -> None:
