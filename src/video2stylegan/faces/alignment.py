@@ -203,51 +203,15 @@ def align_face(
 
     # Work in corner coordinates (pixel centres at +0.5) for exact geometry.
     q = q_orig + 0.5
-
-    # Shrink.
-    shrink = int(np.floor(qsize / output_size * 0.5))
-    if enable_shrink and shrink > 1:
-        rw, rh = max(1, int(round(w0 / shrink))), max(1, int(round(h0 / shrink)))
-        img = cv2.resize(img, (rw, rh), interpolation=cv2.INTER_AREA)
-        q = q * np.array([rw / w0, rh / h0])
-        qsize = qsize * rw / w0
-
-    # Crop.
+    if enable_shrink:
+        img, q, qsize = _shrink(img, q, qsize, output_size)
     border = max(int(round(qsize * 0.1)), 3)
-    h, w = img.shape[:2]
-    x0, y0 = int(np.floor(q[:, 0].min())), int(np.floor(q[:, 1].min()))
-    x1, y1 = int(np.ceil(q[:, 0].max())), int(np.ceil(q[:, 1].max()))
-    crop = (max(x0 - border, 0), max(y0 - border, 0), min(x1 + border, w), min(y1 + border, h))
-    if crop[2] - crop[0] < w or crop[3] - crop[1] < h:
-        if crop[2] <= crop[0] or crop[3] <= crop[1]:
-            # The quad lies entirely outside the image: keep a 1-pixel sliver
-            # so the padding step below has something to reflect.
-            crop = (min(max(crop[0], 0), w - 1), min(max(crop[1], 0), h - 1), 0, 0)
-            crop = (crop[0], crop[1], crop[0] + 1, crop[1] + 1)
-        img = img[crop[1] : crop[3], crop[0] : crop[2]]
-        q = q - np.array(crop[:2], np.float64)
-
-    # Pad.
-    h, w = img.shape[:2]
-    x0, y0 = int(np.floor(q[:, 0].min())), int(np.floor(q[:, 1].min()))
-    x1, y1 = int(np.ceil(q[:, 0].max())), int(np.ceil(q[:, 1].max()))
-    pad = [max(-x0 + border, 0), max(-y0 + border, 0), max(x1 - w + border, 0), max(y1 - h + border, 0)]
-    if enable_padding and max(pad) > border - 4:
-        p = int(round(qsize * 0.3))
-        pad = [max(v, p) for v in pad]
-        img = _pad_and_blur(img, tuple(pad), qsize)
-        q = q + np.array(pad[:2], np.float64)
-
-    # Warp (supersampled) and downscale.
+    img, q = _crop(img, q, border)
+    if enable_padding:
+        img, q = _pad(img, q, qsize, border)
     if supersample == "auto":
         supersample = 4 if qsize > output_size else 1
-    t = int(output_size * supersample)
-    warp = quad_matrix(q - 0.5, t)
-    out = cv2.warpAffine(
-        img, warp, (t, t), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
-    )
-    if t != output_size:
-        out = cv2.resize(out, (output_size, output_size), interpolation=cv2.INTER_AREA)
+    out = _warp(img, q, output_size, supersample)
 
     matrix = quad_matrix(q_orig, output_size)
     return AlignedFace(
@@ -257,6 +221,66 @@ def align_face(
         landmarks=_apply(matrix, lm),
         source_shape=(h0, w0),
     )
+
+
+def _shrink(img: np.ndarray, q: np.ndarray, qsize: float, output_size: int):
+    """The recipe's shrink step: an area downscale by the whole factor ``qsize / (2 output_size)`` when it
+    is above 1. Returns the image, the quad (corner coordinates) and its side, scaled."""
+    shrink = int(np.floor(qsize / output_size * 0.5))
+    if shrink <= 1:
+        return img, q, qsize
+    h0, w0 = img.shape[:2]
+    rw, rh = max(1, int(round(w0 / shrink))), max(1, int(round(h0 / shrink)))
+    img = cv2.resize(img, (rw, rh), interpolation=cv2.INTER_AREA)
+    return img, q * np.array([rw / w0, rh / h0]), qsize * rw / w0
+
+
+def _quad_bounds(q: np.ndarray) -> tuple[int, int, int, int]:
+    """Whole-pixel bounds ``x0, y0, x1, y1`` around the quad (corner coordinates)."""
+    x0, y0 = int(np.floor(q[:, 0].min())), int(np.floor(q[:, 1].min()))
+    x1, y1 = int(np.ceil(q[:, 0].max())), int(np.ceil(q[:, 1].max()))
+    return x0, y0, x1, y1
+
+
+def _crop(img: np.ndarray, q: np.ndarray, border: int):
+    """The recipe's crop step: the image cut to the quad plus ``border`` px; returns it and the moved quad."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = _quad_bounds(q)
+    crop = (max(x0 - border, 0), max(y0 - border, 0), min(x1 + border, w), min(y1 + border, h))
+    if crop[2] - crop[0] < w or crop[3] - crop[1] < h:
+        if crop[2] <= crop[0] or crop[3] <= crop[1]:
+            # The quad lies entirely outside the image: keep a 1-pixel sliver
+            # so the padding step below has something to reflect.
+            crop = (min(max(crop[0], 0), w - 1), min(max(crop[1], 0), h - 1), 0, 0)
+            crop = (crop[0], crop[1], crop[0] + 1, crop[1] + 1)
+        img = img[crop[1] : crop[3], crop[0] : crop[2]]
+        q = q - np.array(crop[:2], np.float64)
+    return img, q
+
+
+def _pad(img: np.ndarray, q: np.ndarray, qsize: float, border: int):
+    """The recipe's pad step, where the quad leaves the image by more than ``border - 4`` px: reflect-padded
+    by at least 0.3 of the quad's side, border blurred and faded (:func:`_pad_and_blur`)."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = _quad_bounds(q)
+    pad = [max(-x0 + border, 0), max(-y0 + border, 0), max(x1 - w + border, 0), max(y1 - h + border, 0)]
+    if max(pad) <= border - 4:
+        return img, q
+    p = int(round(qsize * 0.3))
+    pad = [max(v, p) for v in pad]
+    return _pad_and_blur(img, tuple(pad), qsize), q + np.array(pad[:2], np.float64)
+
+
+def _warp(img: np.ndarray, q: np.ndarray, output_size: int, supersample: int) -> np.ndarray:
+    """The quad (corner coordinates) warped to ``supersample * output_size`` px and area-downscaled."""
+    t = int(output_size * supersample)
+    warp = quad_matrix(q - 0.5, t)
+    out = cv2.warpAffine(
+        img, warp, (t, t), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
+    )
+    if t != output_size:
+        out = cv2.resize(out, (output_size, output_size), interpolation=cv2.INTER_AREA)
+    return out
 
 
 def face_hull_mask(

@@ -61,6 +61,63 @@ def _dilate(mask: np.ndarray, radius: float) -> np.ndarray:
     return cv2.dilate(mask, kernel)
 
 
+def _mask_size(image_shape: tuple[int, int], size) -> tuple[int, int]:
+    """``(height, width)`` of the masks: the image's for ``None``, ``size x size`` for an int."""
+    if size is None:
+        h, w = int(image_shape[0]), int(image_shape[1])
+    elif isinstance(size, (int, np.integer)):
+        h = w = int(size)
+    else:
+        h, w = int(size[0]), int(size[1])
+    if h < 1 or w < 1:
+        raise InvalidOptionError(f"mask size must be positive, got {size}")
+    return h, w
+
+
+class _Canvas:
+    """Polygons of landmark parts drawn at ``ss`` times the masks' ``(h, w)`` and reduced to them.
+
+    Small masks (feature-map sizes) are drawn at a finer grid and reduced by area coverage (a pixel is
+    in when at least half of it is), so their areas stay right instead of growing by the polygon's
+    boundary pixels.
+    """
+
+    def __init__(self, lm: np.ndarray, image_shape: tuple[int, int], h: int, w: int):
+        self.h, self.w = h, w
+        self.ss = 4 if max(h, w) <= 256 else 2 if max(h, w) <= 1024 else 1
+        self.H, self.W = h * self.ss, w * self.ss
+        h0, w0 = int(image_shape[0]), int(image_shape[1])
+        # Scale in corner coordinates so that the image's extent maps onto the mask's.
+        self.pts = (lm + 0.5) * np.array([self.W / w0, self.H / h0]) - 0.5
+        self.eye_dist = float(np.linalg.norm(self.pts[EYE_RIGHT].mean(0) - self.pts[EYE_LEFT].mean(0)))
+
+    def reduce(self, m: np.ndarray) -> np.ndarray:
+        if self.ss == 1:
+            return m.astype(bool)
+        cover = m.reshape(self.h, self.ss, self.w, self.ss).mean(axis=(1, 3))
+        return cover >= 0.5
+
+    def polygon(self, sl, convex: bool = False) -> np.ndarray:
+        m = np.zeros((self.H, self.W), np.uint8)
+        _fill(m, self.pts[sl], convex=convex)
+        return self.reduce(m)
+
+    def eye(self, sl, dilation: float) -> np.ndarray:
+        """The eye's polygon dilated by ``dilation`` of its width."""
+        m = np.zeros((self.H, self.W), np.uint8)
+        _fill(m, self.pts[sl])
+        width = float(np.linalg.norm(self.pts[sl][3] - self.pts[sl][0]))
+        return self.reduce(_dilate(m, dilation * width))
+
+    def brow(self, sl, thickness: float) -> np.ndarray:
+        """A band along the brow line, ``thickness`` of the eye distance thick."""
+        m = np.zeros((self.H, self.W), np.uint8)
+        line = np.round(self.pts[sl] * _ONE).astype(np.int32).reshape(-1, 1, 2)
+        thick = max(1, int(round(thickness * self.eye_dist)))
+        cv2.polylines(m, [line], False, 1, thickness=thick, lineType=cv2.LINE_8, shift=_SUB)
+        return self.reduce(m)
+
+
 def part_masks(
     landmarks,
     image_shape: tuple[int, int],
@@ -85,70 +142,27 @@ def part_masks(
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         raise InvalidOptionError(f"unknown face part(s) {unknown}; choose from {PARTS}")
-    h0, w0 = int(image_shape[0]), int(image_shape[1])
-    if size is None:
-        h, w = h0, w0
-    elif isinstance(size, (int, np.integer)):
-        h = w = int(size)
-    else:
-        h, w = int(size[0]), int(size[1])
-    if h < 1 or w < 1:
-        raise InvalidOptionError(f"mask size must be positive, got {size}")
-    # Small masks (feature-map sizes) are drawn at a finer grid and reduced by
-    # area coverage (a pixel is in when at least half of it is), so their areas
-    # stay right instead of growing by the polygon's boundary pixels.
-    ss = 4 if max(h, w) <= 256 else 2 if max(h, w) <= 1024 else 1
-    H, W = h * ss, w * ss
-    # Scale in corner coordinates so that the image's extent maps onto the mask's.
-    pts = (lm + 0.5) * np.array([W / w0, H / h0]) - 0.5
-    eye_dist = float(np.linalg.norm(pts[EYE_RIGHT].mean(0) - pts[EYE_LEFT].mean(0)))
-
-    def reduce(m: np.ndarray) -> np.ndarray:
-        if ss == 1:
-            return m.astype(bool)
-        cover = m.reshape(h, ss, w, ss).mean(axis=(1, 3))
-        return cover >= 0.5
-
-    out: dict[str, np.ndarray] = {}
-
-    def eye(sl):
-        m = np.zeros((H, W), np.uint8)
-        _fill(m, pts[sl])
-        width = float(np.linalg.norm(pts[sl][3] - pts[sl][0]))
-        return reduce(_dilate(m, eye_dilation * width))
-
-    def brow(sl):
-        m = np.zeros((H, W), np.uint8)
-        line = np.round(pts[sl] * _ONE).astype(np.int32).reshape(-1, 1, 2)
-        thick = max(1, int(round(brow_thickness * eye_dist)))
-        cv2.polylines(m, [line], False, 1, thickness=thick, lineType=cv2.LINE_8, shift=_SUB)
-        return reduce(m)
-
+    canvas = _Canvas(lm, image_shape, *_mask_size(image_shape, size))
     need = set(parts)
+    out: dict[str, np.ndarray] = {}
     if need & {"left_eye", "eyes"}:
-        out["left_eye"] = eye(EYE_LEFT)
+        out["left_eye"] = canvas.eye(EYE_LEFT, eye_dilation)
     if need & {"right_eye", "eyes"}:
-        out["right_eye"] = eye(EYE_RIGHT)
+        out["right_eye"] = canvas.eye(EYE_RIGHT, eye_dilation)
     if "eyes" in need:
         out["eyes"] = out["left_eye"] | out["right_eye"]
     if need & {"left_brow", "brows"}:
-        out["left_brow"] = brow(BROW_LEFT)
+        out["left_brow"] = canvas.brow(BROW_LEFT, brow_thickness)
     if need & {"right_brow", "brows"}:
-        out["right_brow"] = brow(BROW_RIGHT)
+        out["right_brow"] = canvas.brow(BROW_RIGHT, brow_thickness)
     if "brows" in need:
         out["brows"] = out["left_brow"] | out["right_brow"]
     if "nose" in need:
-        m = np.zeros((H, W), np.uint8)
-        _fill(m, pts[NOSE], convex=True)
-        out["nose"] = reduce(m)
+        out["nose"] = canvas.polygon(NOSE, convex=True)
     if "mouth" in need:
-        m = np.zeros((H, W), np.uint8)
-        _fill(m, pts[MOUTH_OUTER])
-        out["mouth"] = reduce(m)
+        out["mouth"] = canvas.polygon(MOUTH_OUTER)
     if need & {"face", "background"}:
-        m = np.zeros((H, W), np.uint8)
-        _fill(m, pts[0:27], convex=True)
-        out["face"] = reduce(m)
+        out["face"] = canvas.polygon(slice(0, 27), convex=True)
         out["background"] = ~out["face"]
     out = {p: out[p] for p in parts}
     if as_tensor:
