@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from face_drawing import DRAWN, draw_face
 
-from video2stylegan.errors import MediaError, NoFaceError
-from video2stylegan.faces import FFHQ_EYE_LEFT, align_frames, track_faces, track_video
+from video2stylegan.errors import InvalidOptionError, MediaError, NoFaceError
+from video2stylegan.faces import FFHQ_EYE_LEFT, TrackOptions, align_frames, track_faces, track_video
 
 BLANK = (190, 200, 215)
 
@@ -49,6 +49,27 @@ def test_missing_frames_can_fail_instead():
 def test_missing_at_the_ends_hold_the_nearest_face():
     tracked = track_faces(_moving_clip(n=4, blank=(0,)), upsample=0, progress=False)
     np.testing.assert_array_equal(tracked.landmarks[0], tracked.landmarks[1])
+
+
+def test_options_as_one_object_or_by_name():
+    clip = _moving_clip(n=5, blank=(2,))
+    by_name = track_faces(clip, upsample=0, choose="largest", progress=False)
+    as_object = track_faces(clip, TrackOptions(upsample=0, choose="largest"), progress=False)
+    # a name given overrides the object's field: upsample=0 again, from an object saying 1
+    overridden = track_faces(clip, TrackOptions(upsample=1, choose="largest"), upsample=0, progress=False)
+    assert by_name.missing == as_object.missing == overridden.missing == [2]
+    np.testing.assert_array_equal(by_name.landmarks, as_object.landmarks)
+    np.testing.assert_array_equal(by_name.landmarks, overridden.landmarks)
+    # the frame between two faces 12 px apart: its eye 6 px to the right of frame 1's
+    eye = by_name.landmarks[:, 36:42].mean(1)
+    np.testing.assert_allclose(eye[2] - eye[1], eye[3] - eye[2])
+    assert abs((eye[2] - eye[1])[0] - 6) < 2
+    with pytest.raises(InvalidOptionError, match="on_missing must be one of"):
+        track_faces(clip, on_missing="skip", progress=False)
+    with pytest.raises(InvalidOptionError, match="detector must be one of"):
+        TrackOptions(detector="mtcnn")
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['upsampling'\]"):
+        track_faces(clip, upsampling=0, progress=False)
 
 
 def test_no_face_anywhere_is_an_error():

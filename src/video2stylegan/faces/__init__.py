@@ -43,7 +43,7 @@ from video2stylegan.faces.masks import FOREHEAD, PARTS, face_region_mask, part_m
 from video2stylegan.faces.paste import BLENDS, blend_mask, match_colour, paste_back, paste_face, seam_error
 from video2stylegan.faces.pose import MEAN_FACE_3D, HeadPose, camera_matrix, euler_to_rotation, head_pose, rotation_to_euler
 from video2stylegan.faces.temporal import temporal_mean, wrap_angle
-from video2stylegan.faces.video import VideoFaces, track_faces, track_video
+from video2stylegan.faces.video import TrackOptions, VideoFaces, track_faces, track_video
 
 __all__ = [
     "AlignedFace",
@@ -59,6 +59,7 @@ __all__ = [
     "MEAN_FACE_3D",
     "PARTS",
     "SAME_PERSON_THRESHOLD",
+    "TrackOptions",
     "VideoFaces",
     "align_face",
     "align_frames",

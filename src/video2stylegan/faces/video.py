@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -226,23 +226,44 @@ class _Identity:
         return found[int(np.argmin(score))]
 
 
+@dataclass(frozen=True)
+class TrackOptions:
+    """How :func:`track_faces` finds and follows the face (see there): ``choose``, ``detector``,
+    ``upsample``, ``on_missing`` and ``recover``. The detector and ``on_missing`` are checked here."""
+
+    choose: FaceChoice = "previous"
+    detector: str = "hog"
+    upsample: int | str = "auto"
+    on_missing: str = "interpolate"
+    recover: bool = True
+
+    def __post_init__(self):
+        if self.on_missing not in ON_MISSING:
+            raise InvalidOptionError(f"on_missing must be one of {ON_MISSING}, got {self.on_missing!r}")
+        if self.detector not in DETECTORS:
+            raise InvalidOptionError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
+
+
+_TRACK_SETTINGS = tuple(f.name for f in fields(TrackOptions))
+
+
 def track_faces(
     frames: Iterable[np.ndarray],
+    options: TrackOptions | None = None,
     *,
-    choose: FaceChoice = "previous",
-    detector: str = "hog",
-    upsample: int | str = "auto",
-    on_missing: str = "interpolate",
     source: str | os.PathLike | None = None,
     progress: bool = True,
     total: int | None = None,
-    recover: bool = True,
+    **settings,
 ) -> VideoFaces:
     """Detect one face and its landmarks in every frame.
 
     ``frames``: an iterable of ``(H, W, 3)`` RGB frames (a ``(T, H, W, 3)``
-    array, a list, or :func:`video2stylegan.io.iter_frames`). ``choose``:
-    ``"previous"`` (default: nearest to the previous frame's face; the first
+    array, a list, or :func:`video2stylegan.io.iter_frames`). The options come as a
+    :class:`TrackOptions`, or by name (``track_faces(frames, upsample=1)``; names given
+    override ``options``' fields):
+
+    ``choose``: ``"previous"`` (default: nearest to the previous frame's face; the first
     frame takes the largest), ``"largest"``, or an index. ``on_missing``:
     ``"interpolate"`` (frames without a face get landmarks interpolated from
     the nearest frames with one; logged as a warning) or ``"fail"``
@@ -257,113 +278,190 @@ def track_faces(
     ``recover``: when a frame has no face, look again near the previous
     frame's face at a lowered threshold and neighbouring levels
     (:func:`~video2stylegan.faces.detection.redetect_near`) before calling it
-    missing. ``source`` names the clip in messages. ``progress`` shows a tqdm bar.
+    missing. ``source`` names the clip in messages. ``progress`` shows a tqdm bar
+    (of ``total`` frames, by default ``len(frames)`` where there is one).
     With ``"previous"``, several faces in a frame are told apart by identity, then
     position (module doc). The result carries the shot ``cuts`` and the ``partial``
     frames; missing frames are filled within their shot.
     """
-    if on_missing not in ON_MISSING:
-        raise InvalidOptionError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
-    if detector not in DETECTORS:
-        raise InvalidOptionError(f"detector must be one of {DETECTORS}, got {detector!r}")
+    unknown = sorted(set(settings) - set(_TRACK_SETTINGS))
+    if unknown:
+        raise TypeError(f"track_faces() got unexpected keyword argument(s) {unknown}; options are {_TRACK_SETTINGS}")
+    options = replace(options if options is not None else TrackOptions(), **settings)
     name = str(source) if source is not None else "the video"
     if total is None and hasattr(frames, "__len__"):
         total = len(frames)  # type: ignore[arg-type]
-    faces: list[Face | None] = []
-    previous: Face | None = None
-    recovered = 0
-    short: list[int] = []  # frames with faces, but fewer than an index ``choose`` needs
-    most = 0  # the most faces found in one frame
-    several: list[int] = []  # frames with more than one face
-    shape = None
-    auto = upsample == "auto"
-    level = floor = top = None  # with "auto": the upsampling level of the next frame, and its range
-    identity = _Identity()
-    signature = None
-    hist_change: list[float] = [0.0]
-    pixel_change: list[float] = [0.0]
-    possible_cut = False
     bar = tqdm(frames, total=total, desc="faces", unit="frame", disable=not progress, leave=False)
-    for index, frame in enumerate(bar):
+    found = _detect_clip(bar, options, name)
+    missing = _check_missing(found, options, name)
+    return _track_of(found, missing, options.choose, name, source)
+
+
+class _Finder:
+    """The faces of each frame: a full-frame detection, the search near the previous face after a miss,
+    and with ``upsample="auto"`` the clip's upsampling level, raised where a face is found only above it
+    and lowered once the followed face is large again (:func:`track_faces`)."""
+
+    def __init__(self, options: TrackOptions):
+        self.detector, self.upsample, self.recover = options.detector, options.upsample, options.recover
+        self.auto = options.upsample == "auto"
+        self.level = self.floor = self.top = None  # with "auto": the upsampling level of the next frame, and its range
+        self.recovered = 0  # frames found only near the previous face
+
+    def find(self, frame: np.ndarray, previous: Face | None) -> list[Face]:
+        """The faces of ``frame``, largest first (empty: none at any level tried)."""
+        if self.auto:
+            if self.level is None:  # the single-image policy's levels, from the frame size (the same for every frame)
+                self.floor = self.level = _auto_upsample(frame)
+                self.top = self.floor + int(max(frame.shape[:2]) <= 2048)
+            found = _faces_at(frame, self.detector, self.level)
+        else:
+            found = detect_faces(frame, detector=self.detector, upsample=self.upsample)
+        if not found and previous is not None and self.recover:
+            near = redetect_near(frame, previous, self.detector, self.level if self.auto else int(self.upsample))
+            found = _faces_of(frame, near, self.detector)
+            self.recovered += bool(found)
+        if self.auto and not found:
+            found = self._climb(frame)
+        return found
+
+    def _climb(self, frame: np.ndarray) -> list[Face]:
+        """The face may have shrunk below this level's reach: the levels above, and the clip stays at the
+        one that finds it; a frame without any face (every level tried, as the frames before the first
+        face always were) leaves the level as it was."""
+        start = self.level
+        found: list[Face] = []
+        while not found and self.level < self.top:
+            self.level += 1
+            found = _faces_at(frame, self.detector, self.level)
+        self.level = self.level if found else start
+        return found
+
+    def followed(self, face: Face) -> None:
+        """``face`` is followed in this frame: a face large again is found at the cheaper level."""
+        if self.auto and self.level > self.floor and (
+            face.box[2] - face.box[0] >= UPSAMPLE_DOWN_HEADROOM * smallest_face(self.level - 1)
+        ):
+            self.level -= 1
+
+
+class _Follower:
+    """The face followed in each frame (``choose``), and what the clip's messages say about the choice."""
+
+    def __init__(self, choose: FaceChoice, name: str):
+        self.choose, self.name = choose, name
+        self.identity = _Identity()
+        self.previous: Face | None = None
+        self.most = 0  # the most faces found in one frame
+        self.short: list[int] = []  # frames with faces, but fewer than an index ``choose`` needs
+        self.several: list[int] = []  # frames with more than one face
+
+    def pick(self, frame: np.ndarray, found: list[Face], index: int, possible_cut: bool) -> Face | None:
+        """The face followed among ``found`` (not empty); ``None`` where none is (the frame counts as faceless)."""
+        choose = self.choose
+        self.most = max(self.most, len(found))
+        if _is_index(choose) and not -len(found) <= choose < len(found):
+            # An index beyond this frame's faces: the frame is treated as faceless, and the
+            # messages say that it had faces, just too few.
+            self.short.append(index)
+            return None
+        if len(found) > 1:
+            self.several.append(index)
+        if choose == "previous" and self.previous is not None:
+            face = self.identity.choose(frame, found, self.previous, possible_cut)
+            if face is None:
+                return None
+        else:
+            face = choose_face(found, choose, self.previous, source=self.name, frame=index)
+        if choose == "previous":
+            self.identity.remember(frame, face)  # once: the first face followed is the person
+        self.previous = face
+        return face
+
+
+class _PictureChanges:
+    """How much the picture changes from frame to frame (:func:`shots.picture_change`), for the cuts."""
+
+    def __init__(self):
+        self.signature = None
+        self.histogram: list[float] = [0.0]
+        self.pixels: list[float] = [0.0]
+        self.possible_cut = False
+
+    def add(self, frame: np.ndarray) -> bool:
+        """Note ``frame``'s change from the one before; whether the picture alone says a cut may be here
+        (position then says nothing about who is who)."""
+        current = shots.frame_signature(frame)
+        if self.signature is not None:
+            hc, pc = shots.picture_change(self.signature, current)
+            self.histogram.append(hc)
+            self.pixels.append(pc)
+            self.possible_cut = hc >= shots.CUT_HISTOGRAM or pc >= shots.CUT_PIXELS
+        self.signature = current
+        return self.possible_cut
+
+
+@dataclass
+class _Found:
+    """What the pass over the frames found: the face followed per frame (``None``: none), the frames'
+    shape, the choice's record, the picture changes, and how many frames the search near the previous
+    face recovered."""
+
+    faces: list[Face | None]
+    shape: tuple[int, int] | None
+    follower: _Follower
+    changes: _PictureChanges
+    recovered: int
+
+
+def _detect_clip(frames: Iterable[np.ndarray], options: TrackOptions, name: str) -> _Found:
+    """One pass over the frames: find the faces, choose the one followed."""
+    finder = _Finder(options)
+    follower = _Follower(options.choose, name)
+    changes = _PictureChanges()
+    faces: list[Face | None] = []
+    shape = None
+    for index, frame in enumerate(frames):
         frame = as_rgb_uint8(frame, f"frame {index} of {name}")
         if shape is None:
             shape = frame.shape[:2]
-        current = shots.frame_signature(frame)
-        if signature is not None:
-            hc, pc = shots.picture_change(signature, current)
-            hist_change.append(hc)
-            pixel_change.append(pc)
-            # the picture alone says a cut may be here: position then says nothing about who is who
-            possible_cut = hc >= shots.CUT_HISTOGRAM or pc >= shots.CUT_PIXELS
-        signature = current
-        if auto:
-            if level is None:  # the single-image policy's levels, from the frame size (the same for every frame)
-                floor = level = _auto_upsample(frame)
-                top = floor + int(max(shape) <= 2048)
-            found = _faces_at(frame, detector, level)
-        else:
-            found = detect_faces(frame, detector=detector, upsample=upsample)
-        if not found and previous is not None and recover:
-            near = redetect_near(frame, previous, detector, level if auto else int(upsample))
-            found = _faces_of(frame, near, detector)
-            recovered += bool(found)
-        if auto and not found:
-            # the face may have shrunk below this level's reach: the levels above, and the clip stays at the
-            # one that finds it; a frame without any face (every level tried, as the frames before the first
-            # face always were) leaves the level as it was
-            start = level
-            while not found and level < top:
-                level += 1
-                found = _faces_at(frame, detector, level)
-            level = level if found else start
-        if not found:
-            faces.append(None)
-            continue
-        most = max(most, len(found))
-        if _is_index(choose) and not -len(found) <= choose < len(found):
-            # An index beyond this frame's faces: the frame is treated as faceless, and the
-            # messages below say that it had faces, just too few.
-            short.append(index)
-            faces.append(None)
-            continue
-        if len(found) > 1:
-            several.append(index)
-        if choose == "previous" and previous is not None:
-            face = identity.choose(frame, found, previous, possible_cut)
-            if face is None:
-                faces.append(None)
-                continue
-        else:
-            face = choose_face(found, choose, previous, source=name, frame=index)
-        if choose == "previous":
-            identity.remember(frame, face)  # once: the first face followed is the person
-        if auto and level > floor and face.box[2] - face.box[0] >= UPSAMPLE_DOWN_HEADROOM * smallest_face(level - 1):
-            level -= 1  # the face is large again: the cheaper level finds it
+        possible_cut = changes.add(frame)
+        found = finder.find(frame, follower.previous)
+        face = follower.pick(frame, found, index, possible_cut) if found else None
+        if face is not None:
+            finder.followed(face)
         faces.append(face)
-        previous = face
+    return _Found(faces, shape, follower, changes, finder.recovered)
+
+
+def _check_missing(found: _Found, options: TrackOptions, name: str) -> list[int]:
+    """The frames without a face; :class:`NoFaceError` for a clip without frames, without any face, or
+    (``on_missing="fail"``) with frames without one, else a warning naming them."""
+    faces, follower, choose = found.faces, found.follower, options.choose
     if not faces:
         raise NoFaceError(f"{name} has no frames; give a video with at least one frame.")
     missing = [i for i, f in enumerate(faces) if f is None]
-    if recovered:
-        log.info("%s: %d frame(s) recovered by searching near the previous face", name, recovered)
-    if len(missing) == len(faces) and short:
+    if found.recovered:
+        log.info("%s: %d frame(s) recovered by searching near the previous face", name, found.recovered)
+    if len(missing) == len(faces) and follower.short:
         raise NoFaceError(
-            f"face index {choose} (--face) requested but at most {most} face(s) found in any of the "
-            f"{len(faces)} frames of {name}; use an index from 0 to {most - 1} (0 = largest)."
+            f"face index {choose} (--face) requested but at most {follower.most} face(s) found in any of the "
+            f"{len(faces)} frames of {name}; use an index from 0 to {follower.most - 1} (0 = largest)."
         )
     if len(missing) == len(faces):
         raise NoFaceError(
             f"no face found in any of the {len(faces)} frames of {name}; "
-            + no_face_advice(upsample).replace("use an image", "use a clip")
+            + no_face_advice(options.upsample).replace("use an image", "use a clip")
         )
     if missing:
         listed = _ranges(missing)
+        short = follower.short
         # frames that had faces, only fewer than the index asks for, are said to be so
         why = "" if not short else (
             f"; {len(short)} of them (frames {_ranges(short)}) show fewer than the {_needed(choose)} faces "
             f"face index {choose} (--face) needs"
         )
-        if on_missing == "fail":
+        if options.on_missing == "fail":
             raise NoFaceError(
                 f"no face found in {len(missing)} of {len(faces)} frames of {name} (frames {listed}{why}); "
                 "use --missing-faces interpolate to fill them from neighbouring frames, or trim the clip."
@@ -372,6 +470,12 @@ def track_faces(
             "%s: no face in %d of %d frames (frames %s%s); their landmarks are interpolated",
             name, len(missing), len(faces), listed, why,
         )
+    return missing
+
+
+def _track_of(found: _Found, missing: list[int], choose: FaceChoice, name: str, source) -> VideoFaces:
+    """The :class:`VideoFaces` of the faces found: cuts, partial frames, missing frames filled per shot."""
+    faces, shape = found.faces, found.shape
     known = np.array([f is not None for f in faces])
     lms = np.zeros((len(faces), 68, 2))
     boxes = np.zeros((len(faces), 4))
@@ -379,7 +483,8 @@ def track_faces(
     for i, f in enumerate(faces):
         if f is not None:
             lms[i], boxes[i], scores[i] = f.landmarks, f.box, f.score
-    cuts = shots.find_cuts(np.array(hist_change), np.array(pixel_change), shots.face_jumps(lms, known))
+    changes = found.changes
+    cuts = shots.find_cuts(np.array(changes.histogram), np.array(changes.pixels), shots.face_jumps(lms, known))
     cuts = shots.bridge_gaps(cuts, lms, known)
     if cuts:
         log.info("%s: %d shot cut(s), at frame(s) %s; the track is smoothed shot by shot", name, len(cuts),
@@ -390,13 +495,7 @@ def track_faces(
         log.info("%s: the face leaves the frame in %d frame(s) (%s); their values are interpolated between the "
                  "fully visible frames around them",
                  name, int(partial.sum()), _ranges([int(i) for i in np.flatnonzero(partial)]))
-    if several and choose == "previous":
-        first = next(f for f in faces if f is not None)
-        log.warning(
-            "%s: up to %d faces in a frame (%d of %d frames show several); following one person, the face "
-            "at x=%.0f, y=%.0f px in frame %d, by identity and position",
-            name, most, len(several), len(faces), *first.center, faces.index(first),
-        )
+    _note_several(found, choose, name)
     if missing:
         # within its shot; a shot without any face (a black frame between shots) joins the next one
         for a, b in _fill_groups(shots.segments(len(faces), cuts), known):
@@ -412,8 +511,20 @@ def track_faces(
         missing=missing,
         cuts=cuts,
         partial=partial,
-        most_faces=max(most, 1),
+        most_faces=max(found.follower.most, 1),
     )
+
+
+def _note_several(found: _Found, choose: FaceChoice, name: str) -> None:
+    """One warning for a clip with several faces in a frame (``choose="previous"``): which one is followed."""
+    follower, faces = found.follower, found.faces
+    if follower.several and choose == "previous":
+        first = next(f for f in faces if f is not None)
+        log.warning(
+            "%s: up to %d faces in a frame (%d of %d frames show several); following one person, the face "
+            "at x=%.0f, y=%.0f px in frame %d, by identity and position",
+            name, follower.most, len(follower.several), len(faces), *first.center, faces.index(first),
+        )
 
 
 def _lost_at_the_border(partial: np.ndarray, known: np.ndarray, cuts) -> np.ndarray:
