@@ -1,7 +1,9 @@
 """Projection cache: keys, atomic writes, hit/miss counting, project_frames reruns served from it, and
 entries that verify themselves (damaged ones deleted and recomputed; failed writes warned once)."""
 
+import dataclasses
 import errno
+import hashlib
 import json
 import logging
 
@@ -253,3 +255,149 @@ def test_verify_entry_on_good_entries_and_json(tmp_path):
     j.write_text('{"a": [1.5, 2], "b": "x"}')
     assert cache_mod.verify_entry(j) == cache_mod.LEGACY
     assert cache_mod.verify_entry(tmp_path / "notes.txt").startswith("not a cache entry")
+
+
+# --------------------------------------------------------------------------- keys from the settings objects
+
+
+def _other(value):
+    """A different value of a setting's type (what a user could change it to)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value + 0.5
+    if isinstance(value, tuple):
+        return value[:-1] + (value[-1] + 1,)
+    if isinstance(value, str):
+        return value + "-other"
+    assert value is None
+    return 1
+
+
+def _each_field_changed(settings):
+    """``(name, settings with that field changed)`` for every field of a settings dataclass."""
+    return [(f.name, dataclasses.replace(settings, **{f.name: _other(getattr(settings, f.name))}))
+            for f in dataclasses.fields(settings)]
+
+
+class _Reader(torch.nn.Module):
+    def __init__(self, scale=1.0):
+        super().__init__()
+        self.register_buffer("a", torch.full((3, 4), scale))
+
+    def forward(self, x):
+        return x.flatten(1)[:, :4] @ self.a.T
+
+
+def _pose_entry(settings, w_ref=None, targets=None, regressor=None):
+    w_ref = torch.zeros(1, 4, 3) if w_ref is None else w_ref
+    targets = torch.zeros(5, 3) if targets is None else targets
+    return cache_mod.pose_encoding_entry(w_ref, targets, regressor or _Reader(), settings)
+
+
+def _lookup_pose(cache, network, entry, rows=5):
+    source, key = entry
+    return cache.lookup(network, source, 0, key, extra=cache_mod.POSE_ANGLES, rows=rows)
+
+
+def test_every_setting_of_an_eq7_result_is_in_its_key(tmp_path):
+    from video2stylegan.method.pose_encoding import PoseEncodingSettings
+
+    c = ProjectionCache(tmp_path)
+    base = PoseEncodingSettings(layers=(0, 1), stop_error_deg=0.5)
+    angles = {name: np.full((5, 3), k, np.float32) for k, name in enumerate(cache_mod.POSE_ANGLES)}
+    source, key = _pose_entry(base)
+    c.put("net", source, 0, key, np.ones((5, 4, 3), np.float32), extra=angles)
+    hit = _lookup_pose(c, "net", _pose_entry(PoseEncodingSettings(layers=(0, 1), stop_error_deg=0.5)))
+    assert hit is not None and set(hit.extra) == set(cache_mod.POSE_ANGLES)
+    np.testing.assert_array_equal(hit.extra["angles_after"], angles["angles_after"])
+    changed = _each_field_changed(base)
+    assert {name for name, _ in changed} >= {"layers", "steps", "lr", "stop_error_deg", "angle_weights"}
+    for name, settings in changed:
+        assert _lookup_pose(c, "net", _pose_entry(settings)) is None, name
+    # what it was computed from: the reference code, the targets, the regressor's weights and class
+    for name, entry in [("w_ref", _pose_entry(base, w_ref=torch.ones(1, 4, 3))),
+                        ("targets", _pose_entry(base, targets=torch.ones(5, 3))),
+                        ("regressor weights", _pose_entry(base, regressor=_Reader(2.0))),
+                        ("regressor class", _pose_entry(base, regressor=type("Other", (_Reader,), {})()))]:
+        assert _lookup_pose(c, "net", entry) is None, name
+    assert _lookup_pose(c, "other-net", (source, key)) is None
+    assert (c.hits, c.misses) == (1, len(changed) + 5)
+
+
+def test_an_eq7_entry_of_another_layout_is_a_miss_never_misread(tmp_path, caplog):
+    from video2stylegan.method.pose_encoding import PoseEncodingSettings
+
+    c = ProjectionCache(tmp_path)
+    source, key = _pose_entry(PoseEncodingSettings())
+    # the old layout: the angles zero-padded into W+ rows after the codes, no named arrays
+    path = c.put("net", source, 0, key, np.ones((5 + 4, 4, 3), np.float32))
+    with caplog.at_level(logging.WARNING, logger="video2stylegan.method.cache"):
+        assert c.lookup("net", source, 0, key, extra=cache_mod.POSE_ANGLES, rows=5) is None
+    assert not path.exists() and "needs the arrays angles_before, angles_after, angles_target" in caplog.text
+    # the named arrays there, but for another number of frames
+    angles = dict.fromkeys(cache_mod.POSE_ANGLES, np.zeros((4, 3), np.float32))
+    c.put("net", source, 0, key, np.ones((4, 4, 3), np.float32), extra=angles)
+    assert c.lookup("net", source, 0, key, extra=cache_mod.POSE_ANGLES, rows=5) is None
+    assert not path.exists() and (c.hits, c.misses, c.discarded) == (0, 2, 2)
+    # a plain projection reader is not handed the extras it did not ask for, and verify accepts them
+    c.put("net", source, 0, key, np.ones((5, 4, 3), np.float32), extra=dict.fromkeys(cache_mod.POSE_ANGLES,
+                                                                                      np.zeros((5, 3), np.float32)))
+    assert cache_mod.verify_entry(path) is None and c.lookup("net", source, 0, key).extra == {}
+
+
+def test_named_extra_arrays_are_checked_like_ws(tmp_path):
+    c = ProjectionCache(tmp_path)
+    path = c.put("n", "h", 0, {}, np.ones((2, 4, 3), np.float32), extra={"angles": np.array([[1.0, np.nan, 0]])})
+    assert cache_mod.verify_entry(path) == "extra.angles holds 1 non-finite value"
+    assert c.lookup("n", "h", 0, {}, extra=("angles",)) is None and not path.exists()
+
+
+def test_every_setting_of_a_pti_generator_is_in_its_key(tmp_path):
+    from video2stylegan.method.pti import PTISettings
+    from video2stylegan.pipeline.embedding import load_pti_entry, save_pti_entry
+
+    G = tiny_generator()
+    c = ProjectionCache(tmp_path)
+    projection, pti = ProjectionSettings(steps=20), PTISettings(steps=10)
+    save_pti_entry(c, c.pti_path(cache_mod.pti_key("net", "src", projection, pti, "auto")), G)
+    assert load_pti_entry(c, c.pti_path(cache_mod.pti_key("net", "src", ProjectionSettings(steps=20),
+                                                          PTISettings(steps=10), "auto")), G) is not None
+    keys = [cache_mod.pti_key("net", "src", changed, pti, "auto") for _, changed in _each_field_changed(projection)]
+    keys += [cache_mod.pti_key("net", "src", projection, changed, "auto") for _, changed in _each_field_changed(pti)]
+    keys += [cache_mod.pti_key("net2", "src", projection, pti, "auto"),
+             cache_mod.pti_key("net", "src2", projection, pti, "auto"),
+             cache_mod.pti_key("net", "src", projection, pti, "fallback")]
+    assert len(set(keys)) == len(keys)
+    for key in keys:
+        assert load_pti_entry(c, c.pti_path(key), G) is None
+
+
+def test_calibration_paths_hold_every_setting_and_keep_their_keys(tmp_path):
+    from video2stylegan.method.pose import FORMAT_VERSION, CalibrationSettings
+
+    base = CalibrationSettings()
+    path = cache_mod.pose_regressor_path(tmp_path, "net", base, FORMAT_VERSION)
+    # the key of the regressors stored before the cache module built it: stored calibrations still load
+    before = hashlib.sha256(canonical_json({"format": FORMAT_VERSION, "network": "net",
+                                            "settings": dict(base.__dict__)}).encode()).hexdigest()
+    assert path == tmp_path / "pose_regressor" / f"{before}.safetensors"
+    others = {cache_mod.pose_regressor_path(tmp_path, "net", changed, FORMAT_VERSION)
+              for _, changed in _each_field_changed(base)}
+    assert path not in others and len(others) == len(dataclasses.fields(base))
+    note = cache_mod.no_face_note_path(tmp_path, "sg3:abc")
+    assert note.parent == tmp_path / "no_faces" and note != cache_mod.no_face_note_path(tmp_path, "sg3:abd")
+
+
+def test_the_cache_folder_names_its_kinds_and_the_ids_keep_their_form(tmp_path):
+    folder = cache_mod.CacheFolder(str(tmp_path))
+    assert folder.projections == tmp_path / "projections" and folder.calibration == tmp_path / "calibration"
+    assert folder.projection_cache().pti_path("k") == tmp_path / "projections" / "pti" / "k.safetensors"
+    assert cache_mod.clip_id("abc", 64, 3, False) == "abc:aligned64:smooth3"
+    assert cache_mod.clip_id("abc", 64, 5, True, {"choose": 1, "detector": "cnn", "upsample": 2}) == \
+        "abc:aligned64:smooth5:shots:face=1:cnn:upsample=2"
+    assert cache_mod.source_id("abc") == "abc"
+    assert cache_mod.source_id("abc", {"choose": 1, "detector": "hog", "upsample": "auto"}) == \
+        hashlib.sha256(b"abc:face=1:hog:upsample=auto").hexdigest()

@@ -1,17 +1,36 @@
-"""On-disk cache of W+ projections, so reruns with other alphas/betas cost only synthesis.
+"""The cache folder: every path and key under it, and entries that check themselves on read.
 
-Keys. A projection is stored under the SHA-256 of the canonical JSON of
-``{"format": 2, "network": <network identity>, "source": <source file hash>,
-"frame": <frame index>, "settings": <settings dict>}`` (keys sorted, no
-whitespace), as ``<root>/<key[:2]>/<key>.npz``.
+Layout (relative to the cache folder, :class:`CacheFolder`; ``cache info`` lists the kinds)::
+
+    projections/<2 hex>/<key>.npz                W+ projections: sources, driving frames, Eq. 7 results
+    projections/pti/<key>.safetensors            PTI-tuned generators
+    calibration/pose_regressor/<key>.safetensors pose regressors (Eq. 7's P_r)
+    calibration/local_channels/<key>.json        local eye / nose / mouth channels (Eq. 8-9)
+    calibration/no_faces/<hash>.txt              notes: this network's samples show no faces
+
+Keys are built here, from the settings objects themselves (every field of a frozen
+settings dataclass, :func:`settings_dict`), never from literals that restate a default:
+change a setting and the key changes, so a stale result is never served. A projection is
+stored under the SHA-256 of the canonical JSON of ``{"format": 2, "network": <network
+identity>, "source": <source id>, "frame": <frame index>, "settings": <settings dict>}``
+(keys sorted, no whitespace), as ``<root>/<key[:2]>/<key>.npz``; the source id of a portrait
+is :func:`source_id`, of a clip :func:`clip_id`, of an Eq. 7 result
+:func:`pose_encoding_entry`. PTI: :func:`pti_key`; calibrations: :func:`pose_regressor_path`,
+:func:`local_channels_path`, :func:`no_face_note_path`.
+
+Named extra arrays. A projection entry may carry arrays besides ``ws`` (an Eq. 7 result: the
+regressor's angles before and after the edit and the targets, :data:`POSE_ANGLES`), stored as
+``extra.<name>`` members and returned by name (:attr:`CacheEntry.extra`); a reader that asks for
+names an entry lacks, or for a number of rows it does not hold, gets a miss (the entry is
+discarded), never a misread.
 
 Entries verify themselves. Every entry carries an integrity record
 (:data:`ENTRY_FORMAT`): the SHA-256 of its arrays (name, dtype, shape and
 bytes of each, in name order) and the dtype and shape of each array. A
 projection ``.npz`` holds ``ws`` (float32 ``[..., num_ws, w_dim]``), the
 ``psnr`` it reached when the caller knew it (float64 scalar; a rerun then
-reports the embedding quality without synthesising every frame again) and
-``meta``, the record as a JSON string. Tensor entries (the PTI generator, the
+reports the embedding quality without synthesising every frame again), its
+named extra arrays (float32, finite) and ``meta``, the record as a JSON string. Tensor entries (the PTI generator, the
 pose regressor) are ``.safetensors`` files with the record as JSON under the
 metadata key :data:`RECORD_KEY`; JSON entries (local channels) hold it under
 the key ``"cache"``, with the SHA-256 of the canonical JSON of the rest.
@@ -40,10 +59,12 @@ command).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, NamedTuple
 
@@ -75,7 +96,25 @@ def _json_default(o):
         return str(o)
     if hasattr(o, "to_dict"):
         return o.to_dict()
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return settings_dict(o)
     raise TypeError(f"cannot put {type(o).__name__} into a cache key")
+
+
+def settings_dict(settings) -> dict:
+    """Every field of a settings dataclass as JSON reads it back (tuples as lists): what a key holds of it.
+
+    Built from the object's fields, not from a list of names, so a field added later is in the key too.
+    """
+    if not dataclasses.is_dataclass(settings) or isinstance(settings, type):
+        raise TypeError(f"settings_dict takes a settings dataclass, got {type(settings).__name__}")
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    return json.loads(canonical_json(values))
+
+
+def digest(payload) -> str:
+    """Hex SHA-256 of the canonical JSON of ``payload`` (how every key is made)."""
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -303,12 +342,21 @@ def write_json_entry(path: str | os.PathLike, data: dict, what: str, to_text: Ca
     return path
 
 
+#: Member-name prefix of a projection entry's named extra arrays (``extra.angles_before``...).
+EXTRA_PREFIX = "extra."
+
+
 def check_projection(arrays: dict, record, ws_tail: tuple[int, int] | None = None) -> None:
     """:func:`check_arrays` for a projection entry: ``ws`` float32 with at least 2 dims, finite, ending in
-    ``ws_tail`` (``(num_ws, w_dim)`` of the network) when given; ``psnr`` a float64 scalar when present."""
-    check_arrays(arrays, record, finite=["ws"] if "ws" in arrays else [])
-    if "ws" not in arrays or set(arrays) - {"ws", "psnr"}:
-        raise BadEntry(f"holds {sorted(arrays)}, a projection holds ws and psnr")
+    ``ws_tail`` (``(num_ws, w_dim)`` of the network) when given; ``psnr`` a float64 scalar when present;
+    named extra arrays (``extra.<name>``) float32 and finite."""
+    extras = sorted(name for name in arrays if name.startswith(EXTRA_PREFIX))
+    check_arrays(arrays, record, finite=(["ws"] if "ws" in arrays else []) + extras)
+    if "ws" not in arrays or set(arrays) - {"ws", "psnr", *extras}:
+        raise BadEntry(f"holds {sorted(arrays)}, a projection holds ws, psnr and {EXTRA_PREFIX}<name> arrays")
+    for name in extras:
+        if arrays[name].dtype != np.float32:
+            raise BadEntry(f"{name} is {arrays[name].dtype}, an extra array is float32")
     ws = arrays["ws"]
     if ws.dtype != np.float32 or ws.ndim < 2:
         raise BadEntry(f"ws is {ws.dtype} {_shape_text(ws.shape)}, a projection is float32 [..., num_ws, w_dim]")
@@ -360,10 +408,12 @@ def touch(path: Path) -> None:
 
 
 class CacheEntry(NamedTuple):
-    """A stored projection: the array and the PSNR (dB) it reached, ``None`` when not recorded."""
+    """A stored projection: the array, the PSNR (dB) it reached (``None`` when not recorded) and the named
+    extra arrays the reader asked for (``{name: array}``)."""
 
     ws: np.ndarray
     psnr: float | None
+    extra: Mapping[str, np.ndarray] = {}
 
 
 class ProjectionCache:
@@ -384,9 +434,8 @@ class ProjectionCache:
     @staticmethod
     def key(network: str, source: str, frame: int, settings) -> str:
         """Hex SHA-256 of the canonical JSON of (format, network, source, frame, settings)."""
-        payload = {"format": CACHE_FORMAT, "network": str(network), "source": str(source),
-                   "frame": int(frame), "settings": settings}
-        return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+        return digest({"format": CACHE_FORMAT, "network": str(network), "source": str(source),
+                       "frame": int(frame), "settings": settings})
 
     def path(self, network: str, source: str, frame: int, settings) -> Path:
         k = self.key(network, source, frame, settings)
@@ -396,8 +445,13 @@ class ProjectionCache:
         """Entries of ``network`` must hold ``ws`` ending in ``[num_ws, w_dim]``; others are discarded on read."""
         self._ws_tail[str(network)] = (int(num_ws), int(w_dim))
 
-    def lookup(self, network: str, source: str, frame: int, settings) -> CacheEntry | None:
-        """The stored entry, or ``None`` (a miss) when absent or failing a check (then deleted)."""
+    def lookup(self, network: str, source: str, frame: int, settings, extra: Iterable[str] = (),
+               rows: int | None = None) -> CacheEntry | None:
+        """The stored entry, or ``None`` (a miss) when absent or failing a check (then deleted).
+
+        ``extra``: the named extra arrays the caller needs; ``rows``: how many rows ``ws`` and each of
+        them must hold. An entry without one of them, or with other rows, fails the check: a miss.
+        """
         p = self.path(network, source, frame, settings)
         if not p.is_file():
             self.misses += 1
@@ -405,29 +459,32 @@ class ProjectionCache:
         try:
             arrays, record = read_npz_entry(p)
             check_projection(arrays, record, self._ws_tail.get(str(network)))
+            found = _extra_arrays(arrays, tuple(extra), rows)
         except BadEntry as exc:
             self.discard(p, "projection", str(exc))
             self.misses += 1
             return None
         touch(p)
         self.hits += 1
-        return CacheEntry(arrays["ws"], float(arrays["psnr"]) if "psnr" in arrays else None)
+        return CacheEntry(arrays["ws"], float(arrays["psnr"]) if "psnr" in arrays else None, found)
 
     def get(self, network: str, source: str, frame: int, settings) -> np.ndarray | None:
         """The stored array, or ``None`` (a miss) when absent or bad."""
         entry = self.lookup(network, source, frame, settings)
         return None if entry is None else entry.ws
 
-    def put(self, network: str, source: str, frame: int, settings, ws, psnr: float | None = None) -> Path | None:
-        """Store ``ws`` (array or tensor) and optionally its ``psnr`` atomically.
+    def put(self, network: str, source: str, frame: int, settings, ws, psnr: float | None = None,
+            extra: Mapping | None = None) -> Path | None:
+        """Store ``ws`` (array or tensor), optionally its ``psnr`` and named ``extra`` arrays (``{name:
+        array or tensor}``, stored as float32) atomically.
 
         Returns the file path, or ``None`` when the write failed (warned once per instance).
         """
-        if isinstance(ws, torch.Tensor):
-            ws = ws.detach().to("cpu").numpy()
-        arrays = {"ws": np.ascontiguousarray(np.asarray(ws, dtype=np.float32))}
+        arrays = {"ws": _float32(ws)}
         if psnr is not None:
             arrays["psnr"] = np.asarray(psnr, dtype=np.float64)
+        for name, value in (extra or {}).items():
+            arrays[EXTRA_PREFIX + name] = _float32(value)
         meta = np.asarray(json.dumps(integrity_record(arrays)))
         p = self.path(network, source, frame, settings)
 
@@ -471,26 +528,177 @@ class ProjectionCache:
     def stats(self) -> dict:
         return {"hits": self.hits, "misses": self.misses}
 
+    def pti_path(self, key: str) -> Path:
+        """Where the PTI generator of ``key`` (:func:`pti_key`) is stored: ``<root>/pti/<key>.safetensors``."""
+        return self.root / PTI_SUBFOLDER / f"{key}.safetensors"
+
+
+def _float32(values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().to("cpu").numpy()
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float32))
+
+
+def _extra_arrays(arrays: Mapping, names: tuple, rows: int | None) -> dict:
+    """``{name: array}`` of the extra arrays ``names``; :class:`BadEntry` when one is absent or when ``ws`` or
+    one of them does not hold ``rows`` rows."""
+    missing = [name for name in names if EXTRA_PREFIX + name not in arrays]
+    if missing:
+        raise BadEntry(f"holds {sorted(arrays)}, the reader needs the arrays {', '.join(names)} "
+                       "(an entry of another layout)")
+    found = {name: arrays[EXTRA_PREFIX + name] for name in names}
+    if rows is not None:
+        for name, a in (("ws", arrays["ws"]), *found.items()):
+            if a.ndim == 0 or a.shape[0] != rows:
+                raise BadEntry(f"{name} has shape {_shape_text(a.shape)}, the reader needs {rows} rows")
+    return found
+
+
+# --------------------------------------------------------------------------- the cache folder and its keys
+
+#: Where each kind of entry lives under the cache folder (``cache info`` lists them in this order).
+PROJECTIONS_FOLDER = "projections"
+PTI_SUBFOLDER = "pti"  # inside the projections' folder
+PTI_FOLDER = f"{PROJECTIONS_FOLDER}/{PTI_SUBFOLDER}"
+CALIBRATION_FOLDER = "calibration"
+POSE_REGRESSOR_SUBFOLDER = "pose_regressor"  # these three inside the calibration folder
+LOCAL_CHANNELS_SUBFOLDER = "local_channels"
+NO_FACES_SUBFOLDER = "no_faces"
+
+
+@dataclass(frozen=True)
+class CacheFolder:
+    """The cache folder ``root``: the folders of its kinds of entries (module doc)."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def projections(self) -> Path:
+        """``<root>/projections``: the :class:`ProjectionCache`'s folder (PTI generators in its ``pti``)."""
+        return self.root / PROJECTIONS_FOLDER
+
+    @property
+    def calibration(self) -> Path:
+        """``<root>/calibration``: what the calibrations take as their cache folder."""
+        return self.root / CALIBRATION_FOLDER
+
+    def projection_cache(self) -> ProjectionCache:
+        """A fresh :class:`ProjectionCache` on :attr:`projections` (one per run: it counts hits and misses)."""
+        return ProjectionCache(self.projections)
+
+
+def source_id(file_hash: str, face: Mapping | None = None) -> str:
+    """The id of a portrait in the keys: its file (or array) hash; with ``face`` (which face and how it
+    was found, given only when not the defaults) a hash of both, since another face of the same photo is
+    another reference."""
+    if face is None:
+        return file_hash
+    text = ":".join([file_hash, f"face={face['choose']}", str(face["detector"]), f"upsample={face['upsample']}"])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def clip_id(file_hash: str, resolution: int, smooth: int, shots: bool, face: Mapping | None = None) -> str:
+    """The id of a clip's aligned frames in the keys: its file hash, the crops' ``resolution``, their temporal
+    smoothing (``smooth`` frames), whether its track has shots or partial frames (``shots``: then smoothed shot
+    by shot), and ``face`` (the tracked face and the detector, given only when not the defaults)."""
+    key = f"{file_hash}:aligned{int(resolution)}:smooth{int(smooth)}" + (":shots" if shots else "")
+    if face is not None:
+        key += f":face={face['choose']}:{face['detector']}:upsample={face['upsample']}"
+    return key
+
+
+def reference_entry(source: str) -> str:
+    """The source of a portrait's projection in a :class:`ProjectionCache` (``source``: :func:`source_id`),
+    apart from the frames of a clip of the same file."""
+    return f"ref:{source}"
+
+
+def pti_key(network: str, source: str, projection, pti, perceptual: str) -> str:
+    """Key of a PTI generator: the network, the source id, the settings of the source's projection and of
+    the tuning (settings dataclasses, every field) and the perceptual loss's choice."""
+    return digest({"kind": "pti", "network": str(network), "source": str(source),
+                   "projection": settings_dict(projection), "pti": settings_dict(pti), "perceptual": str(perceptual)})
+
+
+#: The named arrays of an Eq. 7 entry beside its codes ``ws`` ``[T, num_ws, w_dim]``: the regressor's reading
+#: of every frame before and after the edit, and the targets, each float32 ``[T, 3]`` degrees.
+POSE_ANGLES = ("angles_before", "angles_after", "angles_target")
+#: Bump when an Eq. 7 entry's content changes meaning (2: angles as named arrays, not padded W+ rows).
+POSE_ENTRY_FORMAT = 2
+
+
+def tensors_digest(*tensors) -> str:
+    """Hex SHA-256 of tensors' float32 bytes, in order (what an Eq. 7 result was computed from)."""
+    h = hashlib.sha256()
+    for t in tensors:
+        t = torch.as_tensor(t).detach().to("cpu", torch.float32).contiguous()
+        h.update(f"{list(t.shape)}|".encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def pose_encoding_entry(w_ref, targets, regressor, settings) -> tuple[str, dict]:
+    """``(source, settings)`` of an Eq. 7 result in a :class:`ProjectionCache` (frame 0): the source names
+    the reference code, the targets and the regressor (its class and every weight and buffer); the
+    settings are every field of the encoding's settings dataclass, with the entry's layout."""
+    state = regressor.state_dict().values()
+    kind = f"{type(regressor).__module__}.{type(regressor).__qualname__}"
+    source = f"pose:{kind}:{tensors_digest(w_ref, targets, *state)}"
+    return source, {"kind": "pose-encoding", "format": POSE_ENTRY_FORMAT, "encoding": settings_dict(settings)}
+
+
+def pose_regressor_path(calibration: str | os.PathLike, network: str, settings, format: int) -> Path:
+    """``<calibration>/pose_regressor/<sha256 of format, network id and settings>.safetensors``."""
+    key = digest({"format": format, "network": str(network), "settings": settings_dict(settings)})
+    return Path(calibration) / POSE_REGRESSOR_SUBFOLDER / f"{key}.safetensors"
+
+
+def local_channels_path(calibration: str | os.PathLike, network: str, settings: Mapping, format: int) -> Path:
+    """``<calibration>/local_channels/<32 hex of the sha256 of format, network id and settings>.json``."""
+    key = digest({"format": format, "network": network, "settings": settings})
+    return Path(calibration) / LOCAL_CHANNELS_SUBFOLDER / f"{key[:32]}.json"
+
+
+def no_face_note_path(calibration: str | os.PathLike, network: str) -> Path:
+    """``<calibration>/no_faces/<sha256 of the network id>.txt``: the note that a network's samples show no
+    faces (the local channels then come from projected frames without trying again)."""
+    return Path(calibration) / NO_FACES_SUBFOLDER / f"{hashlib.sha256(str(network).encode()).hexdigest()}.txt"
+
 
 __all__ = [
     "CACHE_FORMAT",
     "ENTRY_FORMAT",
+    "POSE_ANGLES",
     "RECORD_KEY",
     "BadEntry",
     "CacheEntry",
+    "CacheFolder",
     "ProjectionCache",
     "array_digest",
     "canonical_json",
     "check_arrays",
     "check_projection",
+    "clip_id",
+    "digest",
     "discard_entry",
     "file_sha256",
     "integrity_record",
+    "local_channels_path",
     "network_identity",
+    "no_face_note_path",
+    "pose_encoding_entry",
+    "pose_regressor_path",
+    "pti_key",
+    "reference_entry",
     "read_json_entry",
     "read_npz_entry",
     "read_tensor_entry",
     "seal_json",
+    "settings_dict",
+    "source_id",
     "touch",
     "unseal_json",
     "verify_entry",

@@ -33,8 +33,8 @@ from video2stylegan.io.atomic import atomic_output
 from video2stylegan.io.images import write_image
 from video2stylegan.method.cache import (
     BadEntry,
-    canonical_json,
     discard_entry,
+    local_channels_path,
     network_identity,
     read_json_entry,
     touch,
@@ -575,10 +575,7 @@ def calibrate_cached(G, cache_dir: str | os.PathLike, network_id: str | None = N
     expected = _prepare(G, s, ws, landmarks).key
     if network_id is None:
         network_id = network_identity(G)
-    key = hashlib.sha256(
-        canonical_json({"format": LOCAL_CHANNELS_FORMAT, "network": network_id, "settings": expected}).encode()
-    ).hexdigest()
-    path = Path(cache_dir) / "local_channels" / f"{key[:32]}.json"
+    path = local_channels_path(cache_dir, network_id, expected, LOCAL_CHANNELS_FORMAT)
     if path.is_file():
         try:
             found = LocalChannels.from_dict(read_json_entry(path))  # readable, integrity record, checksum

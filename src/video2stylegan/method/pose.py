@@ -28,7 +28,6 @@ Its accuracy against dlib + PnP on the synthetic renders is measured in
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -47,9 +46,9 @@ from video2stylegan.errors import CheckpointError, InvalidOptionError, NoFaceErr
 from video2stylegan.faces import detect_faces, head_pose
 from video2stylegan.method.cache import (
     BadEntry,
-    canonical_json,
     discard_entry,
     network_identity,
+    pose_regressor_path,
     read_tensor_entry,
     touch,
     write_tensor_entry,
@@ -408,10 +407,9 @@ class CalibrationSettings:
 
 
 def calibration_path(cache_dir: str | os.PathLike, network_id: str, settings: CalibrationSettings) -> Path:
-    """``<cache_dir>/pose_regressor/<sha256 of network id + settings>.safetensors``."""
-    payload = {"format": FORMAT_VERSION, "network": str(network_id), "settings": settings.to_dict()}
-    key = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
-    return Path(cache_dir) / "pose_regressor" / f"{key}.safetensors"
+    """``<cache_dir>/pose_regressor/<sha256 of network id + settings>.safetensors``
+    (:func:`~video2stylegan.method.cache.pose_regressor_path`)."""
+    return pose_regressor_path(cache_dir, network_id, settings, FORMAT_VERSION)
 
 
 def calibrate_pose_regressor(

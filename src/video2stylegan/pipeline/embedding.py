@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,9 @@ from video2stylegan.errors import InvalidOptionError
 from video2stylegan.method.cache import (
     BadEntry,
     ProjectionCache,
-    canonical_json,
+    pti_key,
     read_tensor_entry,
+    reference_entry,
     touch,
     write_tensor_entry,
 )
@@ -127,10 +127,6 @@ class SourceEmbedding:
     cached_pti: bool = False
 
 
-def _key(payload: dict) -> str:
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
-
-
 def embed_source(
     G,
     target: torch.Tensor,
@@ -144,15 +140,16 @@ def embed_source(
 ) -> SourceEmbedding:
     """Project the aligned reference ``target`` ``[1, 3, R, R]`` and tune G around it (PTI).
 
-    With a ``cache`` (and ``network_id``), the projection is stored like a frame
-    projection (source ``"ref:<hash>"``) and the PTI generator as
-    ``<cache root>/pti/<key>.safetensors``. Entries are checked on read (see
-    :mod:`video2stylegan.method.cache`; the PTI weights must also fit ``G``):
+    With a ``cache`` (and ``network_id``), the projection is stored like a frame projection
+    (:func:`~video2stylegan.method.cache.reference_entry`) and the PTI generator at
+    :meth:`~video2stylegan.method.cache.ProjectionCache.pti_path` of
+    :func:`~video2stylegan.method.cache.pti_key` (the projection's and the tuning's settings). Entries
+    are checked on read (see :mod:`video2stylegan.method.cache`; the PTI weights must also fit ``G``):
     a bad one is deleted with a warning and recomputed.
     """
     device = G.w_avg.device
     settings = options.source_settings()
-    key_source = f"ref:{source_hash}"
+    key_source = reference_entry(source_hash)
     w_ref, cached_w, p = None, False, None
     if cache is not None:
         cache.expect_ws(network_id, G.num_ws, G.w_dim)
@@ -170,25 +167,18 @@ def embed_source(
     if options.pti_steps == 0:
         return SourceEmbedding(w_ref, G, p, p, cached_w, False)
 
-    pti_path = None
+    pti, pti_path = PTISettings(steps=options.pti_steps), None
     if cache is not None:
-        pti_key = _key({"network": network_id, "source": source_hash, "projection": settings.to_dict(),
-                        "pti_steps": options.pti_steps, "perceptual": options.perceptual})
-        pti_path = pti_entry_path(cache, pti_key)
+        pti_path = cache.pti_path(pti_key(network_id, source_hash, settings, pti, options.perceptual))
         G_pti = load_pti_entry(cache, pti_path, G)
         if G_pti is not None:
             with torch.no_grad():
                 q = float(tensor_psnr(G_pti.synthesis(w_ref), target.to(device))[0])
             return SourceEmbedding(w_ref, G_pti, p, q, cached_w, True)
-    result = pivotal_tuning(G, w_ref, target, PTISettings(steps=options.pti_steps), loss_fn=loss_fn, progress=progress)
+    result = pivotal_tuning(G, w_ref, target, pti, loss_fn=loss_fn, progress=progress)
     if pti_path is not None:
         save_pti_entry(cache, pti_path, result.G)
     return SourceEmbedding(w_ref, result.G, p, result.psnr_after, cached_w, False)
-
-
-def pti_entry_path(cache: ProjectionCache, key: str) -> Path:
-    """Where the PTI generator of ``key`` is cached: ``<cache root>/pti/<key>.safetensors``."""
-    return Path(cache.root) / "pti" / f"{key}.safetensors"
 
 
 def load_pti_entry(cache: ProjectionCache, path: Path, G):
