@@ -259,7 +259,7 @@ def test_the_full_method_re_anchors_under_split_as_under_reanchor(tiny_G, demo_f
     import torch
 
     from video2stylegan.method.config import ReenactConfig
-    from video2stylegan.pipeline.run import _pose_targets
+    from video2stylegan.pipeline.plan import pose_targets
 
     # the canonical transform and the residuals of the full method (pose and local channels need calibration)
     driving = _two_shot_clip(tmp_path)
@@ -273,7 +273,7 @@ def test_the_full_method_re_anchors_under_split_as_under_reanchor(tiny_G, demo_f
     assert not np.array_equal(ignored.frames, anchored.frames)
     # the Eq. 7 targets: each shot's turn from its own first frame
     angles = torch.tensor([[0.0, 0, 0], [2, 0, 0], [4, 0, 0], [30, 5, 0], [32, 5, 0], [34, 5, 0]])
-    clip = type("Clip", (), {"cuts": [3], "targets": staticmethod(lambda idx: angles[list(idx)]),
+    clip = type("Clip", (), {"cuts": [3], "partial": [], "targets": staticmethod(lambda idx: angles[list(idx)]),
                              "__len__": lambda self: 6})()
-    got = _pose_targets(lambda x: x, clip, 6, ReenactConfig(smoothing_kernel=1, cuts="split"), np.zeros(3)).numpy()
+    got = pose_targets(lambda x: x, clip, 6, ReenactConfig(smoothing_kernel=1, cuts="split"), np.zeros(3)).numpy()
     np.testing.assert_allclose(got[:, 0], [0, 2, 4, 4, 6, 8])

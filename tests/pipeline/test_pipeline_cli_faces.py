@@ -69,8 +69,8 @@ def test_face_options_reach_the_portrait_and_the_clip(media, tiny_G, monkeypatch
     found = detect_faces(src.image, detector="hog", upsample=1)  # at this level the left person is index 1
     assert len(found) == 2
     assert np.allclose(src.face.center, found[1].center) and not np.allclose(src.face.center, found[0].center)
-    kwargs, clip = seen["clip"]
-    assert (kwargs["choose"], kwargs["detector"], kwargs["upsample"]) == ("largest", "hog", 1)
+    _, clip = seen["clip"]
+    assert (clip.tracking.choose, clip.tracking.detector, clip.tracking.upsample) == ("largest", "hog", 1)
     assert len(clip) == 2
 
 

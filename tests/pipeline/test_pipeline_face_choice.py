@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from video2stylegan.errors import NoFaceError
+from video2stylegan.faces import TrackOptions
 from video2stylegan.io.images import read_image
 from video2stylegan.pipeline.inputs import check_inputs, load_clip, load_source
 
@@ -89,4 +90,5 @@ def test_an_image_as_driving_clip_is_one_frame_with_a_notice(shared_data, caplog
 
 def test_a_face_index_missing_from_the_driving_clip_names_face(shared_data):
     with pytest.raises(NoFaceError, match=r"face index 1 \(--face\)"):
-        load_clip(shared_data / "driving" / "tps__driving.mp4", 64, max_frames=2, choose=1, progress=False)
+        load_clip(shared_data / "driving" / "tps__driving.mp4", 64, TrackOptions(choose=1), max_frames=2,
+                  progress=False)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from video2stylegan import reenact
 from video2stylegan.errors import MediaError, NoFaceError
+from video2stylegan.faces import TrackOptions
 from video2stylegan.io.video import read_video, write_video
 from video2stylegan.pipeline.inputs import load_clip, load_source
 
@@ -52,7 +54,7 @@ def test_frames_without_a_face_are_interpolated_or_fail(demo_frames, tmp_path):
     lm = clip.tracks.landmarks
     assert np.abs(lm[3] - 0.5 * (lm[2] + lm[5])).max() < np.abs(lm[5] - lm[2]).max() + 1.0
     with pytest.raises(NoFaceError, match="3-4"):
-        load_clip(path, 64, on_missing="fail", progress=False)
+        load_clip(path, 64, TrackOptions(on_missing="fail"), progress=False)
 
 
 def test_unreadable_and_faceless_videos(tmp_path, demo_files):
@@ -185,11 +187,9 @@ def test_check_inputs_detects_the_portrait_once_and_refuses_a_faceless_one(share
     inputs.check_inputs(wall, driving)  # without source_face the faces are not looked at
 
 
-def test_placement_goes_straight_across_a_partial_stretch(tmp_path):
-    from video2stylegan.faces import FFHQ_EYE_CENTER
-    from video2stylegan.method.canonical import canonical_offsets, content_motions
-
-    # the face slides out to the left 6 px a frame and back, and comes back 14 px higher than it left
+def _out_and_back_clip(folder):
+    """A clip whose face slides out to the left 6 px a frame and back, and comes back 14 px higher than it
+    left, aligned at 64 px."""
     xs = [0, 0, 0, 6, 12, 18, 24, 30, 36, 42, 48, 42, 36, 30, 24, 18, 12, 6, 0, 0]
     ys = [0] * 9 + [4, 8, 12, 14] + [14] * 7
     frames = _shot(0, len(xs), 0)
@@ -197,8 +197,21 @@ def test_placement_goes_straight_across_a_partial_stretch(tmp_path):
         frame = frames[i].copy()
         frames[i] = frame[0, 0]
         frames[i, : 96 - y, : 96 - x] = frame[y:, x:]
-    path = write_video(tmp_path / "out_and_back.mp4", frames, 25.0, crf=12)
-    clip = load_clip(path, 64, progress=False)
+    path = write_video(folder / "out_and_back.mp4", frames, 25.0, crf=12)
+    return load_clip(path, 64, progress=False)
+
+
+def _steps(values) -> np.ndarray:
+    """Frame-to-frame change of per-frame values (Euclidean, over everything after the frame axis)."""
+    values = np.asarray(values, np.float64)
+    return np.linalg.norm(np.diff(values.reshape(len(values), -1), axis=0), axis=1)
+
+
+def test_placement_goes_straight_across_a_partial_stretch(tmp_path):
+    from video2stylegan.faces import FFHQ_EYE_CENTER
+    from video2stylegan.method.canonical import canonical_offsets, content_motions
+
+    clip = _out_and_back_clip(tmp_path)
     assert clip.cuts == []
     # measured: partial from 42 px out, lost at 48 px (frame 10), which joins the stretch
     assert clip.missing == [10] and clip.partial == [9, 10, 11]
@@ -224,3 +237,47 @@ def test_placement_goes_straight_across_a_partial_stretch(tmp_path):
     eye = np.array([FFHQ_EYE_CENTER[0] - 0.5, FFHQ_EYE_CENTER[1] - 0.5, 1.0])  # generator coordinates
     moved = motion @ eye
     assert np.abs(moved[:, :2]).max() < 0.5, moved
+
+
+def test_pose_targets_and_driving_codes_go_straight_across_a_partial_stretch(tmp_path, tiny_G):
+    from video2stylegan.method.config import ReenactConfig
+    from video2stylegan.method.pose import load_pose_regressor
+    from video2stylegan.pipeline.calibration import BUNDLED_RENDERER_REGRESSOR
+    from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip
+    from video2stylegan.pipeline.plan import driving_codes, pose_targets
+
+    clip = _out_and_back_clip(tmp_path)
+    before, after = 8, 12
+    assert clip.partial == [9, 10, 11]  # between the fully visible frames 8 and 12
+    visible = np.ones(len(clip), bool)
+    visible[clip.partial] = False
+    ordinary_pairs = visible[1:] & visible[:-1]
+    reader = load_pose_regressor(BUNDLED_RENDERER_REGRESSOR)  # trained on these synthetic heads
+    with torch.no_grad():
+        raw = reader(clip.targets()).double().numpy()
+    # unsmoothed targets: a straight line from frame 8's reading to frame 12's, the visible frames' as read
+    line = pose_targets(reader, clip, len(clip), ReenactConfig(smoothing_kernel=1, pose_mode="absolute"),
+                        np.zeros(3)).numpy()
+    np.testing.assert_allclose(line[visible], raw[visible], atol=1e-5)
+    for j in clip.partial:
+        w = (j - before) / (after - before)
+        np.testing.assert_allclose(line[j], (1 - w) * raw[before] + w * raw[after], atol=1e-5)
+    # the reading alone holds each side's crop and turns by the whole stretch's 7.7 degrees in one frame;
+    # the line takes 1.9 a step
+    assert _steps(raw)[before:after].max() > 3.9 * _steps(line)[before:after].max()
+    # the run's targets (relative, smoothed over 3 frames): no step across the stretch beyond the clip's
+    # ordinary largest one (measured: 1.9 across, 3.8 ordinary, at the face nearing the border)
+    targets = pose_targets(reader, clip, len(clip), ReenactConfig(), np.zeros(3)).numpy()
+    across, ordinary = _steps(targets)[before:after], _steps(targets)[ordinary_pairs].max()
+    assert across.max() <= ordinary, (across, ordinary)
+    # the driving codes: projected, then the stretch in a straight line; the visible frames' codes untouched
+    budget = EmbeddingOptions(first_frame_steps=3, frame_steps=1, perceptual="fallback")
+    projected = embed_clip(tiny_G, clip, "out-and-back", budget, progress=False).ws
+    codes = driving_codes(clip, projected)
+    torch.testing.assert_close(codes[visible], projected[visible], rtol=0, atol=0)
+    for j in clip.partial:
+        w = (j - before) / (after - before)
+        torch.testing.assert_close(codes[j], (1 - w) * projected[before] + w * projected[after])
+    # (measured: 0.116 a step across, 0.212 ordinary: the tiny network's one warm step a frame)
+    across, ordinary = _steps(codes)[before:after], _steps(codes)[ordinary_pairs].max()
+    assert across.max() <= ordinary, (across, ordinary)

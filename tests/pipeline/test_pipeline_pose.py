@@ -23,19 +23,11 @@ class _LinearReader(torch.nn.Module):
         return x @ self.a.T
 
 
-def _stand_in_regressor(*args, **kwargs):
-    return _LinearReader()
-
-
-def test_pose_stage_lowers_the_pose_error_and_changes_the_frames(tiny_G, demo_files, tiny_budget, tmp_path,
-                                                                  monkeypatch):
-    import video2stylegan.pipeline.calibration as calibration
-
-    monkeypatch.setattr(calibration, "pose_regressor_for", _stand_in_regressor)
+def test_pose_stage_lowers_the_pose_error_and_changes_the_frames(tiny_G, demo_files, tiny_budget, tmp_path):
     # More frames than ws: the cached angles must not be limited to num_ws rows (they once were).
     frames = tiny_G.num_ws + 2
     kwargs = dict(network=tiny_G, embedding=tiny_budget, max_frames=frames, cache_dir=tmp_path, progress=False,
-                  use_local=False, use_canonical=False, pose_mode="absolute")
+                  use_local=False, use_canonical=False, pose_mode="absolute", pose_regressor=_LinearReader())
     posed = reenact(demo_files.source, demo_files.driving, **kwargs)
     plain = reenact(demo_files.source, demo_files.driving, use_pose=False, **kwargs)
     assert "pose" in posed.timings and "pose" not in plain.timings and len(posed.frames) == frames
@@ -46,28 +38,18 @@ def test_pose_stage_lowers_the_pose_error_and_changes_the_frames(tiny_G, demo_fi
     assert again.cache["misses"] == 0
     assert (again.pose_error_before, again.pose_error_after) == pytest.approx(
         (posed.pose_error_before, posed.pose_error_after), abs=1e-5)
+    # a setting of Eq. 7 changed (its steps): that entry alone misses, the embeddings are served again
+    longer = reenact(demo_files.source, demo_files.driving,
+                     **{**kwargs, "embedding": tiny_budget.replace(pose_steps=tiny_budget.pose_steps + 1)})
+    assert longer.cache["misses"] == 1 and longer.cache["hits"] == frames + 1
 
 
-def test_relative_pose_keeps_the_first_frame_at_the_reference_pose(tiny_G, demo_files, tiny_budget, tmp_path,
-                                                                   monkeypatch):
-    import video2stylegan.pipeline.calibration as calibration
-
-    monkeypatch.setattr(calibration, "pose_regressor_for", _stand_in_regressor)
+def test_relative_pose_keeps_the_first_frame_at_the_reference_pose(tiny_G, demo_files, tiny_budget, tmp_path):
     r = reenact(demo_files.source, demo_files.driving, network=tiny_G, embedding=tiny_budget, max_frames=3,
                 cache_dir=tmp_path, progress=False, use_local=False, use_canonical=False, use_residual=False,
-                alpha=0.0, beta=0.0, gamma=0.0, zeta=1.0)
+                alpha=0.0, beta=0.0, gamma=0.0, zeta=1.0, pose_regressor=_LinearReader())
     # relative targets: frame 0's target is the reference's own reading, so Eq. 7 has nothing to do there
     plain = reenact(demo_files.source, demo_files.driving, network=tiny_G, embedding=tiny_budget, max_frames=3,
                     cache_dir=tmp_path, progress=False, use_local=False, use_canonical=False, use_residual=False,
                     use_pose=False, alpha=0.0, beta=0.0, gamma=0.0, zeta=1.0)
     assert np.abs(r.frames[0].astype(int) - plain.frames[0]).max() <= 2
-
-
-def test_cached_pose_angles_round_trip_for_any_clip_length():
-    from video2stylegan.pipeline.run import _pack_angles, _unpack_angles
-
-    for T in (1, 10, 57):
-        angles = torch.randn(3, T, 3)
-        rows = _pack_angles(angles, (10, 4))
-        assert rows.shape[1:] == (10, 4) and rows.shape[0] == -(-9 * T // 40)
-        torch.testing.assert_close(_unpack_angles(rows.numpy(), T), angles)

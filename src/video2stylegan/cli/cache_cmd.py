@@ -16,6 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from video2stylegan.errors import InvalidOptionError, Video2StyleGANError
+from video2stylegan.method.cache import (
+    CALIBRATION_FOLDER,
+    LOCAL_CHANNELS_SUBFOLDER,
+    NO_FACES_SUBFOLDER,
+    POSE_REGRESSOR_SUBFOLDER,
+    PROJECTIONS_FOLDER,
+    PTI_FOLDER,
+    verify_entry,
+)
+from video2stylegan.pipeline.options import default_cache_dir
 
 
 @dataclass(frozen=True)
@@ -29,17 +39,20 @@ class Kind:
     checked: bool  # verify reads and checks them
 
 
-#: Every kind of entry the cache holds, where, and what it is.
+#: Every kind of entry the cache holds, where (the folders of :mod:`video2stylegan.method.cache`), and what it is.
 KINDS = (
-    Kind("projections", "projections", "??/*.npz", "W+ projections (sources, frames, pose-encoded codes)", True),
-    Kind("pti", "projections/pti", "*.safetensors", "PTI-tuned generators", True),
-    Kind("pose-regressor", "calibration/pose_regressor", "*.safetensors", "pose regressors (Eq. 7)", True),
-    Kind("local-channels", "calibration/local_channels", "*.json", "local eye/nose/mouth channels (Eq. 8-9)", True),
-    Kind("no-face-notes", "calibration/no_faces", "*.txt", "notes: this network's samples show no faces", False),
+    Kind("projections", PROJECTIONS_FOLDER, "??/*.npz", "W+ projections (sources, frames, pose-encoded codes)", True),
+    Kind("pti", PTI_FOLDER, "*.safetensors", "PTI-tuned generators", True),
+    Kind("pose-regressor", f"{CALIBRATION_FOLDER}/{POSE_REGRESSOR_SUBFOLDER}", "*.safetensors",
+         "pose regressors (Eq. 7)", True),
+    Kind("local-channels", f"{CALIBRATION_FOLDER}/{LOCAL_CHANNELS_SUBFOLDER}", "*.json",
+         "local eye/nose/mouth channels (Eq. 8-9)", True),
+    Kind("no-face-notes", f"{CALIBRATION_FOLDER}/{NO_FACES_SUBFOLDER}", "*.txt",
+         "notes: this network's samples show no faces", False),
     Kind("partial", "", "", "temporary files of writes that were interrupted", False),
 )
 KIND_NAMES = tuple(k.name for k in KINDS)
-MANAGED = ("projections", "calibration")  # the folders whose files are entries (or partial files)
+MANAGED = (PROJECTIONS_FOLDER, CALIBRATION_FOLDER)  # the folders whose files are entries (or partial files)
 
 
 def register(subparsers) -> None:
@@ -79,8 +92,6 @@ def register(subparsers) -> None:
 
 def cache_root(option) -> Path:
     """The cache folder as reenact resolves it; an existing non-folder is refused."""
-    from video2stylegan.pipeline.run import default_cache_dir
-
     root = Path(option or default_cache_dir())
     if root.exists() and not root.is_dir():
         raise InvalidOptionError(f"cache folder {root} is a file, not a folder; pass the folder with --cache DIR")
@@ -150,8 +161,6 @@ def run_info(args: argparse.Namespace) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> None:
-    from video2stylegan.method.cache import verify_entry
-
     root = cache_root(args.cache)
     checked, bad, freed = 0, [], 0
     for kind in _selected(args):

@@ -6,9 +6,17 @@ import argparse
 import logging
 from pathlib import Path
 
+import torch
+
 from video2stylegan.cli.options import bounded_float, bounded_int
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.io.outputs import check_output
+from video2stylegan.method.cache import CacheFolder, network_identity
+# the modules, not their functions: the calibrations are looked up when called (see pipeline.calibration)
+from video2stylegan.method import local_channels, pose
+from video2stylegan.networks import loading
+from video2stylegan.pipeline.calibration import BUNDLED_RENDERER_REGRESSOR, resolve_pose_source
+from video2stylegan.pipeline.options import default_cache_dir
 
 #: Generated faces of the local-channel calibration: at least 2, at most 4096 (their codes are drawn at
 #: once, [N, num_ws, w_dim] floats, and each face costs a synthesis and a detection: at 1024 px about a
@@ -46,12 +54,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    import torch
-
-    from video2stylegan.method.cache import network_identity
-    from video2stylegan.networks.loading import load_generator
-    from video2stylegan.pipeline.run import default_cache_dir
-
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     if args.figure is not None and args.figure.suffix.lower() != ".png":
         raise InvalidOptionError(f"--figure must name a .png file, got {args.figure}")
@@ -62,51 +64,42 @@ def run(args: argparse.Namespace) -> None:
         check_output(args.figure, {"--network": args.network}, what="--figure")
     if args.cache is not None:
         check_output(args.cache, {"--network": args.network}, what="--cache", kind="dir")
-    G = load_generator(args.network, args.device, progress=not args.quiet)
+    G = loading.load_generator(args.network, args.device, progress=not args.quiet)
     net_id = network_identity(G)
-    root = Path(args.cache or default_cache_dir()) / "calibration"
+    root = CacheFolder(args.cache or default_cache_dir()).calibration
     progress = not args.quiet
 
     if not args.no_local:
-        from video2stylegan.method.local_channels import (
-            LocalChannelSettings,
-            calibrate_cached,
-            calibrate_local_channels,
-            save_feature_maps,
-        )
-
         settings = dict(n=args.samples)
         for key in ("t_fg", "t_bg"):
             if getattr(args, key) is not None:
                 settings[key] = getattr(args, key)
         if args.force:
-            local = calibrate_local_channels(G, LocalChannelSettings(**settings), network_id=net_id, progress=progress)
+            local = local_channels.calibrate_local_channels(G, local_channels.LocalChannelSettings(**settings),
+                                                            network_id=net_id, progress=progress)
         else:
-            local = calibrate_cached(G, root, net_id, progress=progress, **settings)
+            local = local_channels.calibrate_cached(G, root, net_id, progress=progress, **settings)
         print(f"local channels of {args.network} over {local.n_images} faces:")
         print(local.summary())
         if args.figure is not None:
             g = torch.Generator().manual_seed(0)
             with torch.no_grad():
                 ws = G.mapping(torch.randn(1, G.z_dim, generator=g).to(G.w_avg.device), truncation_psi=0.7)
-            save_feature_maps(G, ws, local, args.figure)
+            local_channels.save_feature_maps(G, ws, local, args.figure)
             print(f"feature maps: {args.figure}")
 
     if not args.no_pose:
-        from video2stylegan.method.pose import DEFAULT_SAMPLES, CalibrationSettings, calibration_path
-        from video2stylegan.method.pose import calibrate_pose_regressor, load_pose_regressor
-        from video2stylegan.pipeline.calibration import BUNDLED_RENDERER_REGRESSOR, resolve_pose_source
-
         source = resolve_pose_source(args.pose_regressor, args.network)
         # the renderer-trained regressor does not depend on the network: one for all (and one ships)
         key = "renderer" if source == "renderer" else net_id
         if source == "renderer" and BUNDLED_RENDERER_REGRESSOR.is_file() and not args.force:
             path = BUNDLED_RENDERER_REGRESSOR
         else:
-            calibrate_pose_regressor(None if source == "renderer" else G, root, key, source=source,
-                                     progress=progress, force=args.force)
-            path = calibration_path(root, key, CalibrationSettings(source=source, samples=DEFAULT_SAMPLES[source]))
-        _, report = load_pose_regressor(path, with_report=True)
+            pose.calibrate_pose_regressor(None if source == "renderer" else G, root, key, source=source,
+                                          progress=progress, force=args.force)
+            settings = pose.CalibrationSettings(source=source, samples=pose.DEFAULT_SAMPLES[source])
+            path = pose.calibration_path(root, key, settings)
+        _, report = pose.load_pose_regressor(path, with_report=True)
         mae = report.get("val_mae_deg")
         print(f"pose regressor ({source} samples): {path}")
         if mae is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +29,12 @@ from video2stylegan.errors import MediaError, NoFaceError
 from video2stylegan.faces.shots import segments
 from video2stylegan.io.images import as_rgb_uint8, check_image, read_image
 from video2stylegan.io.video import FrameSpool, check_video, iter_frames, probe_video
-from video2stylegan.method.cache import file_sha256
+from video2stylegan.method.cache import file_sha256, source_id
 from video2stylegan.networks.transforms import from_uint8_images
 from video2stylegan.pipeline.output import fit_height
 
-__all__ = ["AlignedCrops", "SourceFace", "DrivingClip", "check_inputs", "load_source", "load_clip", "array_sha256"]
+__all__ = ["AlignedCrops", "SourceFace", "DrivingClip", "Faces", "check_inputs", "load_source", "load_clip",
+           "array_sha256", "tracked_face", "truncate_clip"]
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,13 @@ PARTIAL_FACE_MARGIN = 0.05
 LOW_RESOLUTION_FRACTION = 0.25
 
 
-def load_source(source, resolution: int, *, choose: int | str = "largest", detector: str = "hog",
-                upsample: int | str = "auto") -> SourceFace:
+#: What :func:`load_source` picks and finds by default: a portrait's id in the cache is its hash alone then.
+_SOURCE_FACE_DEFAULTS = {"choose": "largest", "detector": "hog", "upsample": "auto"}
+
+
+def load_source(source, resolution: int, *, choose: int | str = _SOURCE_FACE_DEFAULTS["choose"],
+                detector: str = _SOURCE_FACE_DEFAULTS["detector"],
+                upsample: int | str = _SOURCE_FACE_DEFAULTS["upsample"]) -> SourceFace:
     """Read and align the reference portrait (a path or an ``(H, W, 3)`` RGB array).
 
     ``choose``: which face when the portrait shows several, ``"largest"`` or an index (0 = largest;
@@ -177,9 +183,9 @@ def load_source(source, resolution: int, *, choose: int | str = "largest", detec
     image, name, digest = _read_portrait(source)
     found = _portrait_faces(image, digest, detector, upsample)
     face = _choose_source_face(found, choose, name, upsample)
-    if (choose, detector, upsample) != ("largest", "hog", "auto"):
-        # the cache key names the face too: another face of the same photo is another reference
-        digest = hashlib.sha256(f"{digest}:face={choose}:{detector}:upsample={upsample}".encode()).hexdigest()
+    # the cache key names the face too (when not the defaults): another face of the same photo is another reference
+    chosen = {"choose": choose, "detector": detector, "upsample": upsample}
+    digest = source_id(digest, None if chosen == _SOURCE_FACE_DEFAULTS else chosen)
     if len(found) > 1:
         index = next(i for i, f in enumerate(found) if f is face)
         log.warning("the source portrait %s shows %d faces; using face %d (0 = largest, at x=%.0f, y=%.0f "
@@ -257,6 +263,21 @@ class AlignedCrops:
         return np.stack([self._spool[self._slots[j]] for j in picks])
 
 
+#: Frames of the temporal mean over a clip's crop quads (:func:`load_clip`), against jitter of the landmarks.
+CROP_SMOOTHING = 3
+
+
+def tracked_face(tracking: faces.TrackOptions) -> dict | None:
+    """What the cache keys say of how a clip's face was found: ``None`` for the defaults, else the face
+    chosen and the detector's settings (another face, or other detector settings, give other crops).
+    ``on_missing`` changes no crop it lets through, and ``recover`` was never in the keys."""
+    default = faces.TrackOptions()
+    if (tracking.choose, tracking.detector, tracking.upsample) == (default.choose, default.detector,
+                                                                   default.upsample):
+        return None
+    return {"choose": tracking.choose, "detector": tracking.detector, "upsample": tracking.upsample}
+
+
 @dataclass
 class DrivingClip:
     """A driving (or co-driving) clip: ``frames``, the ``T`` uint8 previews ``(h, w, 3)`` (a
@@ -281,6 +302,10 @@ class DrivingClip:
     #: (image and geometry) is the nearest fully visible frame's, since images cannot be interpolated; their
     #: ``canonical`` parameters are interpolated between the fully visible frames around the stretch
     partial: list[int] = field(default_factory=list)
+    #: how the face was found and followed (:func:`load_clip`'s ``tracking``; in the frames' cache keys)
+    tracking: faces.TrackOptions = field(default_factory=lambda: faces.TrackOptions())
+    #: frames of the temporal mean over the crops' quads (:func:`load_clip`'s ``smooth``; in the cache keys)
+    smooth: int = CROP_SMOOTHING
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -330,14 +355,11 @@ def _nearest_visible(partial: np.ndarray, cuts) -> np.ndarray:
 def load_clip(
     video,
     resolution: int,
+    tracking: faces.TrackOptions = faces.TrackOptions(),
     *,
     max_frames: int | None = None,
     role: str = "driving",
-    on_missing: str = "interpolate",
-    detector: str = "hog",
-    upsample: int | str = "auto",
-    choose: int | str = "previous",
-    smooth: int = 3,
+    smooth: int = CROP_SMOOTHING,
     preview_height: int | None = None,
     progress: bool = True,
 ) -> DrivingClip:
@@ -349,12 +371,11 @@ def load_clip(
     memory does not grow with the clip's length beyond its landmarks and
     geometry (about 2 KB a frame): ``frames`` of the result are the frames
     scaled to ``preview_height`` rows (default ``resolution``), for
-    side-by-side output.
-    ``on_missing``: frames without a detectable face get landmarks interpolated
-    from their neighbours (``"interpolate"``, logged) or fail the run
-    (``"fail"``, :class:`NoFaceError` naming the frames). A clip in which no
-    frame shows a face always fails. ``role`` only names the clip in messages. ``choose``
-    (``--face``), ``detector`` and ``upsample``: passed to :func:`~video2stylegan.faces.track_faces`.
+    side-by-side output. ``tracking`` (:class:`~video2stylegan.faces.TrackOptions`): which face, the
+    detector, and frames without a detectable face: landmarks interpolated from their neighbours
+    (``on_missing="interpolate"``, logged) or the run fails (``"fail"``, :class:`NoFaceError` naming the
+    frames). A clip in which no frame shows a face always fails. ``smooth``: frames of the temporal mean
+    over the crops' quads. ``role`` only names the clip in messages.
     Partial frames (the face leaves the picture) show the nearest fully visible frame's crop, an
     image being what cannot be interpolated, and their canonical parameters run in a straight line
     between the fully visible frames around the stretch (:attr:`DrivingClip.partial`).
@@ -364,9 +385,8 @@ def load_clip(
     if info.num_frames == 0:
         raise MediaError(f"the {role} video {path} has no frames that could be decoded")
     try:
-        tracks = faces.track_faces(iter_frames(path, max_frames=max_frames), on_missing=on_missing,
-                                   detector=detector, upsample=upsample, choose=choose, source=path, progress=progress,
-                                   total=min(info.num_frames, max_frames or info.num_frames))
+        tracks = faces.track_faces(iter_frames(path, max_frames=max_frames), tracking, source=path,
+                                   progress=progress, total=min(info.num_frames, max_frames or info.num_frames))
     except NoFaceError as exc:
         raise NoFaceError(f"{role} video: {exc}") from None
     # shot by shot, and partial faces replaced by their fully visible neighbours (faces.video)
@@ -401,4 +421,29 @@ def load_clip(
         missing=list(tracks.missing),
         cuts=list(tracks.cuts),
         partial=tracks.partial_frames,
+        tracking=tracking,
+        smooth=smooth,
     )
+
+
+def truncate_clip(clip: DrivingClip, length: int) -> DrivingClip:
+    """The first ``length`` frames of ``clip`` (its tracks, crops, parameters and frame lists cut to them)."""
+    missing = [i for i in clip.missing if i < length]
+    cuts = [i for i in clip.cuts if i < length]
+    t = clip.tracks
+    tracks = replace(t, landmarks=t.landmarks[:length], boxes=t.boxes[:length], scores=t.scores[:length],
+                     detected=t.detected[:length], missing=missing, cuts=cuts,
+                     partial=None if t.partial is None else t.partial[:length])
+    return replace(clip, frames=clip.frames[:length], tracks=tracks, aligned=clip.aligned[:length],
+                   canonical=clip.canonical[:length], missing=missing, cuts=cuts,
+                   partial=[i for i in clip.partial if i < length])
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
+class Faces:
+    """The faces stage's result: the ``source`` portrait, the ``driving`` clip and the ``co_driving`` clip
+    (``None`` when the configuration takes nothing from one), aligned at the generator's resolution."""
+
+    source: SourceFace
+    driving: DrivingClip
+    co_driving: DrivingClip | None = None

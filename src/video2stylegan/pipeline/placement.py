@@ -24,6 +24,8 @@ import torch
 from video2stylegan import faces
 from video2stylegan.errors import NoFaceError
 from video2stylegan.method.canonical import placement_drift
+from video2stylegan.method.pose import resize_images
+from video2stylegan.networks.transforms import to_uint8_images
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,6 @@ def edit_drift(
     smoothed with the canonical transform's ``kernel`` / ``edges``. Renders larger than
     :data:`MEASURE_SIZE` are shrunk to it (on their device) before the landmark search.
     """
-    from video2stylegan.method.pose import resize_images
-    from video2stylegan.networks.transforms import to_uint8_images
-
     def small(images: torch.Tensor):
         return to_uint8_images(resize_images(images, min(images.shape[-1], MEASURE_SIZE)))
 

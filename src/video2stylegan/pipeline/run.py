@@ -1,48 +1,87 @@
-"""``reenact``: the whole Video2StyleGAN pipeline from files to a video.
+"""``reenact``: the whole Video2StyleGAN pipeline from files to a video, as a list of stages.
 
-Stages (each timed, each with a progress bar where it is long):
+:func:`reenact` (the public facade, its keywords documented in README.md and docs/reenact.md) sorts its
+keywords into three frozen settings objects, each checked once on construction:
+:class:`~video2stylegan.pipeline.options.RunOptions` (the run's own settings),
+:class:`~video2stylegan.method.config.ReenactConfig` (the method) and
+:class:`~video2stylegan.pipeline.embedding.EmbeddingOptions` (the budgets), plus
+:class:`~video2stylegan.pipeline.calibration.CalibrationOptions`; :func:`run_stages` then runs the
+stages, each a function that takes its inputs and returns a value (each timed, with a progress bar
+where it is long):
 
-1. ``network``: load the generator.
-2. ``faces``: find and align the source face; track and align the driving (and
-   co-driving) clip; canonical parameters per frame (Eq. 4-5).
-3. ``embed source``: W+ projection of the reference + PTI (cached).
-4. ``embed driving``: W+ projection of every aligned driving frame, warm-started
-   (cached per frame).
-5. ``calibrate``: pose regressor and local channels of the network (cached).
-6. ``pose``: Eq. 7 per frame on the original generator.
-   ``placement``: where the edited faces are before the canonical transform
-   (its feedback, :mod:`video2stylegan.pipeline.placement`).
-7. ``render``: Eq. 10 residuals, Eq. 1-3 combination in S space, canonical
-   transform (Eq. 6) through the Fourier features, synthesis with the PTI
-   generator.
-8. ``write``: paste back / side by side, encode the MP4 (audio optional); with ``cuts="split"``
-   one MP4 per shot of the driving clip (:func:`video2stylegan.pipeline.output.write_output`).
+1. inputs (:func:`check_run`): outputs, co-driving clip and every input file checked before anything
+   is loaded.
+2. ``network`` (:func:`~video2stylegan.pipeline.network.load_network`): the generator; the
+   configuration resolved against it (:class:`~video2stylegan.method.combination.CombinationSettings`).
+3. ``faces`` (:func:`load_faces`): the source face found and aligned; the driving (and co-driving) clip
+   tracked and aligned, canonical parameters per frame (Eq. 4-5); where the output goes (:func:`output_of`).
+4. ``embed source``: W+ projection of the reference + PTI (cached).
+5. ``embed driving`` (:func:`embed_driving`): W+ projection of every aligned driving frame, warm-started
+   (cached per frame), partial stretches interpolated.
+6. the method plan (:func:`full_plan`, a :class:`~video2stylegan.pipeline.plan.MethodPlan`):
+   ``calibrate`` (pose regressor and local channels of the network, cached, or given),
+   ``pose`` (Eq. 7 per frame on the original generator, cached), ``placement`` (where the edited faces
+   are before the canonical transform: its feedback, :mod:`video2stylegan.pipeline.placement`).
+7. ``render`` and ``write`` (:func:`render_frames`): Eq. 10 residuals, Eq. 1-3 combination in S space,
+   canonical transform (Eq. 6) through the Fourier features, synthesis with the PTI generator; paste
+   back / side by side, encode the MP4 (audio optional) while rendering; with ``cuts="split"`` one MP4 per
+   shot of the driving clip (:func:`video2stylegan.pipeline.output.write_output`).
 
-The baseline (``method="baseline"``) skips 5-6 and renders
-``w_ref + (w_j - w_0)`` on all layers with the PTI generator.
+The baseline (``method="baseline"``) skips the calibration and the pose edit and renders
+``w_ref + (w_j - w_0)`` on all layers with the PTI generator. The result
+(:class:`ReenactResult`) is built once, from the stages' values, at the end.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from video2stylegan.errors import InvalidOptionError
 from video2stylegan.faces.shots import segments
-from video2stylegan.faces.temporal import temporal_mean
 from video2stylegan.io.outputs import check_output
-from video2stylegan.io.video import check_fps
-from video2stylegan.method.canonical import match_length, reanchor_shots, transforms_for_config
+from video2stylegan.io.video import FrameSpool, probe_video
+from video2stylegan.method.cache import ProjectionCache, clip_id
+from video2stylegan.method.combination import CombinationSettings
 from video2stylegan.method.config import ReenactConfig
+from video2stylegan.method.losses import perceptual_loss
+from video2stylegan.networks.transforms import to_uint8_images
+from video2stylegan.pipeline.calibration import Calibration, CalibrationOptions, ProjectedFaces, calibrate
 from video2stylegan.pipeline.embedding import EmbeddingOptions, embed_clip, embed_source
-from video2stylegan.pipeline.inputs import DrivingClip, SourceFace, check_inputs, load_clip, load_source
+from video2stylegan.pipeline.inputs import (
+    DrivingClip,
+    Faces,
+    SourceFace,
+    check_inputs,
+    load_clip,
+    load_source,
+    tracked_face,
+    truncate_clip,
+)
+from video2stylegan.pipeline.network import Network, load_network
+from video2stylegan.pipeline.options import RunOptions, default_cache_dir
 from video2stylegan.pipeline.output import check_shot_outputs, compose_frames, write_output
+from video2stylegan.pipeline.placement import edit_drift
+from video2stylegan.pipeline.plan import (
+    MethodPlan,
+    baseline_plan,
+    driving_codes,
+    method_plan,
+    pose_edit,
+    pose_settings,
+    pose_targets,
+    reanchored_codes,
+    reference_angles,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +92,8 @@ DEFAULT_NETWORK = "stylegan3-r-ffhq-1024x1024"
 #: about 85 frames; 128 px: about 5400), and beyond it in a temporary file.
 KEEP_FRAMES_BYTES = 256 * 2**20
 
-__all__ = ["DEFAULT_NETWORK", "KEEP_FRAMES_BYTES", "ReenactResult", "StageTimer", "reenact"]
+__all__ = ["DEFAULT_NETWORK", "KEEP_FRAMES_BYTES", "ReenactResult", "RunInputs", "StageTimer", "default_cache_dir",
+           "reenact", "run_stages"]
 
 
 class StageTimer:
@@ -73,6 +113,10 @@ class StageTimer:
     @property
     def total(self) -> float:
         return float(sum(self.seconds.values()))
+
+    def exclude(self, outer: str, inner: str) -> None:
+        """Take stage ``inner``'s time out of ``outer``'s, when ``inner`` ran inside ``outer``."""
+        self.seconds[outer] = self.seconds.get(outer, 0.0) - self.seconds.get(inner, 0.0)
 
 
 @dataclass
@@ -146,8 +190,8 @@ class ReenactResult:
             lines.append(f"no shot cuts in the driving clip: the whole clip is one shot, written to "
                          f"{self.outputs[0]}")
         if self.partial:
-            lines.append(f"driving frames with the face partly outside the picture (held from visible frames): "
-                         f"{len(self.partial)} ({_listed(self.partial)})")
+            lines.append(f"driving frames with the face partly outside the picture (crops held from visible "
+                         f"frames, motion interpolated): {len(self.partial)} ({_listed(self.partial)})")
         return "\n".join(lines)
 
 
@@ -157,32 +201,77 @@ def _listed(frames: list, limit: int = 8) -> str:
     return text + (f", ... ({len(frames) - limit} more)" if len(frames) > limit else "")
 
 
-def default_cache_dir() -> Path:
-    """``$VIDEO2STYLEGAN_CACHE`` or ``~/.cache/video2stylegan`` (the networks' cache too)."""
-    from video2stylegan.networks.registry import cache_dir
-
-    return cache_dir()
+# --------------------------------------------------------------------------- the stages
 
 
-def _check_out(out, inputs: dict, split: bool = False) -> Path | None:
-    """``out`` as a Path once it is known to be a writable ``.mp4`` that is none of ``inputs``; with
-    ``split``, no existing file named like one of its shot files is one of ``inputs`` either."""
-    if out is None:
-        return None
-    out = Path(out)
-    if out.suffix.lower() != ".mp4":
-        raise InvalidOptionError(f"the output must be an .mp4 file, got {out}")
-    out = check_output(out, inputs, what="out")
-    if split:
-        check_shot_outputs(out, inputs, what="out")
-    return out
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run reads: the ``source`` portrait (path or RGB array), the ``driving`` clip (path), the
+    ``co_driving`` clip (path or ``None``) and the ``network`` (registry name, file, or a loaded generator)."""
+
+    source: object
+    driving: object
+    co_driving: object = None
+    network: object = DEFAULT_NETWORK
+
+    def named(self) -> dict:
+        """``{role: input}``, what an output must not be (:func:`video2stylegan.io.outputs.check_output`)."""
+        return {"source": self.source, "driving": self.driving, "co_driving": self.co_driving,
+                "network": self.network}
+
+
+@dataclass(frozen=True)
+class RunCache:
+    """The run's cache: the ``projections`` (``None`` with ``cache_dir=False``) and the folder ``root`` the
+    calibrations are kept under (a temporary one, removed after the run, when nothing is stored)."""
+
+    projections: ProjectionCache | None
+    root: Path
+
+
+@dataclass(frozen=True, eq=False)  # holds tensors: compared by identity
+class DrivingCodes:
+    """The driving clip's codes ``ws`` ``[T, num_ws, w_dim]`` (partial stretches interpolated, not re-anchored)
+    and the mean PSNR (dB) of their projections (NaN when the frames were not projected)."""
+
+    ws: torch.Tensor
+    psnr: float = float("nan")
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where the frames go: the file ``out`` (``None``: nowhere), at ``fps``, as one video or, with
+    ``shots`` (the ``(start, stop)`` frame ranges of ``cuts="split"``), one per shot, with the audio of
+    ``audio_from`` (``None``: silent)."""
+
+    out: Path | None
+    fps: float
+    shots: list | None = None
+    audio_from: Path | None = None
+
+
+def check_run(inputs: RunInputs, options: RunOptions, config: ReenactConfig) -> None:
+    """Before anything is loaded: an output that is an input (or cannot be written) fails now, not after the
+    run; so does a configuration that needs a co-driving clip without one; every input file is read,
+    probed and its first frame decoded (:func:`~video2stylegan.pipeline.inputs.check_inputs`), so a
+    missing, empty or truncated clip fails before the network loads (minutes for FFHQ)."""
+    if options.out is not None:
+        check_output(options.out, inputs.named(), what="out")
+        if config.cuts == "split":
+            check_shot_outputs(options.out, inputs.named(), what="out")
+    if config.needs_codriving and inputs.co_driving is None:
+        raise InvalidOptionError(
+            "the configuration takes the transform or the pose from the co-driving video, but none was given"
+        )
+    check_inputs(inputs.source, inputs.driving, inputs.co_driving, max_frames=options.max_frames,
+                 source_face=options.source_face, detector=options.detector, upsample=options.upsample)
+    if options.keep_audio and options.fps is not None:
+        _check_audio_rate(inputs.driving, options.fps)
 
 
 def _check_audio_rate(driving, fps: float) -> None:
     """Refuse ``--fps`` differing from the driving clip's rate with ``--keep-audio``: the frames would be
     played faster or slower than the audio they were cut from, which is copied unchanged."""
-    from video2stylegan.io.video import probe_video
-
     rate = probe_video(driving).fps
     if abs(rate - fps) > 1e-3 * rate:
         raise InvalidOptionError(
@@ -191,38 +280,199 @@ def _check_audio_rate(driving, fps: float) -> None:
         )
 
 
-def _looped_cuts(cuts, length: int, num_frames: int, policy: str) -> list[int]:
-    """A clip's cuts where :func:`match_length` repeats it to ``num_frames`` frames."""
-    if policy != "loop":
-        return [c for c in cuts if c < num_frames]
-    return sorted(c + k for k in range(0, num_frames, length) for c in cuts if c + k < num_frames)
+@contextmanager
+def run_cache(options: RunOptions) -> Iterator[RunCache]:
+    """The run's :class:`RunCache`, for the ``with`` block of the run."""
+    folder = options.cache
+    if folder is not None:
+        yield RunCache(folder.projection_cache(), folder.root)
+        return
+    # Nothing is stored: calibrations made now go to a folder that is removed as soon as the run returns or fails
+    with tempfile.TemporaryDirectory(prefix="video2stylegan-") as scratch:
+        yield RunCache(None, Path(scratch))
 
 
-def _reanchored_codes(w_drive: torch.Tensor, clip: DrivingClip, config: ReenactConfig) -> torch.Tensor:
-    """The driving codes with each shot moved to start where the previous one ended, so the
-    relative edits (Eq. 1's first-frame anchor, Eq. 10's ``w_j - w_0``, the baseline) read a
-    cut as no motion (``config.cuts``)."""
-    if config.cuts == "ignore" or not clip.cuts or w_drive.shape[0] != len(clip):
-        return w_drive
-    return reanchor_shots(w_drive, clip.cuts)
+def load_faces(inputs: RunInputs, resolution: int, options: RunOptions, config: ReenactConfig) -> Faces:
+    """The portrait's face and the tracked, aligned clips at ``resolution`` (the co-driving clip only when
+    the configuration takes something from it; with ``codriving_length="truncate"`` a longer driving clip
+    is cut to its length)."""
+    source = load_source(inputs.source, resolution, choose=options.source_face, detector=options.detector,
+                         upsample=options.upsample)
+    preview = source.image.shape[0] if options.paste_back else resolution  # the output's height, for side by side
+    clip = load_clip(inputs.driving, resolution, options.tracking, max_frames=options.max_frames, role="driving",
+                     preview_height=preview, progress=options.progress)
+    co = None
+    if inputs.co_driving is not None and config.needs_codriving:
+        co = load_clip(inputs.co_driving, resolution, options.tracking, max_frames=None, role="co-driving",
+                       preview_height=16, progress=options.progress)
+        if config.codriving_length == "truncate" and len(co) < len(clip):
+            clip = truncate_clip(clip, len(co))
+    return Faces(source, clip, co)
 
 
-def _pose_targets(regressor, clip: DrivingClip, num_frames: int, config: ReenactConfig, reference_angles):
-    """``[T, 3]`` Eq. 7 targets in degrees from the pose-source clip (smoothed like the transform)."""
-    with torch.no_grad():
-        angles = torch.cat([regressor(clip.targets(range(a, min(a + 16, len(clip)))))
-                            for a in range(0, len(clip), 16)]).double().cpu().numpy()
-    cuts = [] if config.cuts == "ignore" else clip.cuts  # "split" re-anchors like "reanchor"
-    if config.smoothing_kernel > 1:
-        angles = temporal_mean(angles, config.smoothing_kernel, cuts=cuts)
-    cuts = _looped_cuts(cuts, len(clip), num_frames, config.codriving_length)
-    angles = match_length(angles, num_frames, config.codriving_length)
-    if config.pose_mode == "relative":
-        angles = reanchor_shots(angles, cuts)  # each shot's turn from its own first frame, no jump at a cut
-        angles = np.asarray(reference_angles, np.float64).reshape(1, 3) + (angles - angles[:1])
-    return torch.as_tensor(angles, dtype=torch.float32)
+def output_of(inputs: RunInputs, options: RunOptions, config: ReenactConfig, clip: DrivingClip) -> Output:
+    """Where the frames of ``clip``'s run go; with ``cuts="split"`` the shot files' names are known now and
+    checked like ``out``."""
+    fps = float(options.fps or clip.fps)
+    if options.out is None:
+        return Output(None, fps)
+    shots = None
+    if config.cuts == "split":
+        shots = segments(len(clip), clip.cuts)
+        check_shot_outputs(options.out, inputs.named(), what="out", count=len(shots))
+    audio = clip.audio_path if options.keep_audio else None
+    if options.keep_audio and audio is None:
+        log.warning("--keep-audio: the driving video %s has no audio track; writing without audio", clip.name)
+    return Output(options.out, fps, shots, audio)
 
 
+def needs_driving_codes(config: ReenactConfig) -> bool:
+    """Whether the method reads the driving frames' codes (the baseline, the local edit, the residual)."""
+    return config.method == "baseline" or config.use_local or config.use_residual
+
+
+def embed_driving(network: Network, clip: DrivingClip, embedding: EmbeddingOptions, cache: ProjectionCache | None,
+                  loss_fn=None, progress: bool = True) -> DrivingCodes:
+    """Every aligned driving frame projected into W+ (cached per frame under the clip's id: its file, the
+    crops' size and how they were made, :attr:`~video2stylegan.pipeline.inputs.DrivingClip.tracking`),
+    partial stretches then interpolated (:func:`~video2stylegan.pipeline.plan.driving_codes`)."""
+    shots = bool(clip.cuts or clip.partial)  # the track smoothed shot by shot
+    key = clip_id(clip.sha256, network.resolution, clip.smooth, shots, tracked_face(clip.tracking))
+    frames = embed_clip(network.G, clip, key, embedding, cache=cache, network_id=network.id, loss_fn=loss_fn,
+                        progress=progress)
+    return DrivingCodes(driving_codes(clip, frames.ws.to(network.device)), float(frames.psnr.nanmean()))
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """What the method plan reads of the run's settings: the ``config``, its ``combination`` (checked against
+    the network), the ``calibration`` options, Eq. 7's ``pose_steps``, the ``render_batch`` of the placement
+    renders and ``progress``."""
+
+    config: ReenactConfig
+    combination: CombinationSettings
+    calibration: CalibrationOptions
+    pose_steps: int
+    render_batch: int
+    progress: bool
+
+
+def full_plan(network: Network, reference, faces: Faces, w_drive: torch.Tensor, settings: PlanSettings,
+              cache: RunCache, timer: StageTimer) -> MethodPlan:
+    """Steps 5-7 of the full method: calibration, the pose edit (Eq. 7 on the original generator), Eq. 10 and
+    Eq. 1-3's inputs, the placement feedback and the canonical transforms. ``reference``: the
+    :class:`~video2stylegan.pipeline.embedding.SourceEmbedding`; ``w_drive``: re-anchored codes."""
+    config, T = settings.config, len(w_drive)
+    calibration = Calibration()
+    if config.use_local or config.pose_source != "none":
+        with timer("calibrate"):
+            calibration = calibrate(network, cache.root, config, settings.calibration,
+                                    ProjectedFaces(w_drive, faces.driving.aligned), settings.progress)
+    pose = None
+    if config.pose_source != "none":
+        with timer("pose"):
+            regressor = calibration.pose_regressor
+            clip = faces.driving if config.pose_source == "driving" else faces.co_driving
+            targets = pose_targets(regressor, clip, T, config, reference_angles(regressor, network.G, reference.w_ref))
+            pose = pose_edit(network, reference.w_ref, targets, regressor,
+                             pose_settings(settings.combination, settings.pose_steps), cache.projections,
+                             settings.progress)
+    plan = method_plan(reference.G_render, reference.w_ref, w_drive, config, settings.combination,
+                       calibration.local_channels, pose)
+    drift = None
+    if config.canonical_source != "none" and config.canonical_feedback:
+        with timer("placement"), torch.no_grad():
+            drift = edit_drift(lambda a, b: plan.render(a, b, transform=False),
+                               reference.G_render.synthesis(reference.w_ref), T, kernel=config.smoothing_kernel,
+                               edges=config.smoothing_edges, batch=settings.render_batch, progress=settings.progress)
+    return plan.placed(faces, config, drift)
+
+
+def render_frames(plan: MethodPlan, faces: Faces, output: Output, options: RunOptions, timer: StageTimer):
+    """Render every frame, ``render_batch`` at a time, and write the output while rendering; returns the
+    crops (in memory or spooled, ``options.keep_frames``) and the files written. Each batch is rendered,
+    kept, composed and encoded before the next, so only a batch of frames is in memory at a time (plus the
+    kept ones)."""
+    T, R = len(plan), int(plan.G.img_resolution)
+    keep = options.keep_frames
+    if keep is None:
+        keep = output.out is None or T * R * R * 3 <= KEEP_FRAMES_BYTES
+    store = [] if keep else FrameSpool()
+    crops = _rendered_crops(plan.render, T, options.render_batch, store, timer, options.progress)
+    outputs = []
+    if output.out is not None:
+        frames_out = compose_frames(crops, source=faces.source, driving=faces.driving.frames,
+                                    paste_back=options.paste_back, side_by_side=options.side_by_side)
+        with timer("write"):
+            outputs = write_output(output.out, frames_out, output.fps, shots=output.shots,
+                                   audio_from=output.audio_from)
+        timer.exclude("write", "render")  # the rendering ran inside the writer's loop: its time is its own stage
+    else:
+        for _ in crops:
+            pass
+    if not keep:
+        return store, outputs
+    return (np.stack(store) if store else np.zeros((0, R, R, 3), np.uint8)), outputs
+
+
+def _rendered_crops(render, T: int, batch: int, store, timer: StageTimer, progress: bool):
+    """Yield the ``T`` rendered crops ``(R, R, 3)`` uint8, ``batch`` frames rendered at a time (timed as the
+    ``render`` stage), each appended to ``store`` (a list or a :class:`~video2stylegan.io.video.FrameSpool`)."""
+    for a in tqdm(range(0, T, batch), desc="rendering", unit="batch", disable=not progress):
+        with timer("render"), torch.no_grad():
+            images = to_uint8_images(render(a, min(a + batch, T)))
+        for crop in images:
+            store.append(crop)
+            yield crop
+
+
+def run_stages(inputs: RunInputs, options: RunOptions, config: ReenactConfig, embedding: EmbeddingOptions,
+               calibration: CalibrationOptions = CalibrationOptions()) -> ReenactResult:
+    """``reenact``'s stages in order, each taking its inputs and returning a value (module doc)."""
+    check_run(inputs, options, config)
+    timer = StageTimer()
+    with timer("network"):
+        network = load_network(inputs.network, options.device, low_memory=options.low_memory,
+                               progress=options.progress)
+        # the configuration resolved against the network (layers checked, default pose layers): a new value
+        combination = CombinationSettings.from_config(config, int(network.G.num_ws))
+    with run_cache(options) as cache:
+        with timer("faces"):
+            faces = load_faces(inputs, network.resolution, options, config)
+        clip, output = faces.driving, output_of(inputs, options, config, faces.driving)
+        loss_fn = perceptual_loss(device=network.device, allow_lpips=(embedding.perceptual != "fallback"))
+        with timer("embed source"):
+            reference = embed_source(network.G, faces.source.target, faces.source.sha256, embedding,
+                                     cache=cache.projections, network_id=network.id, loss_fn=loss_fn,
+                                     progress=options.progress)
+        drive = DrivingCodes(reference.w_ref.expand(len(clip), -1, -1))
+        if needs_driving_codes(config):
+            with timer("embed driving"):
+                drive = embed_driving(network, clip, embedding, cache.projections, loss_fn, options.progress)
+        w_drive = reanchored_codes(drive.ws, clip, config)
+        if config.method == "baseline":
+            plan = baseline_plan(reference.G_render, reference.w_ref, w_drive, config)
+        else:
+            settings = PlanSettings(config, combination, calibration, embedding.pose_steps, options.render_batch,
+                                    options.progress)
+            plan = full_plan(network, reference, faces, w_drive, settings, cache, timer)
+        frames, outputs = render_frames(plan, faces, output, options, timer)
+        stats = {} if cache.projections is None else {**cache.projections.stats(), "pti_cached": reference.cached_pti}
+    pose = plan.pose
+    return ReenactResult(
+        frames=frames, out=options.out, fps=output.fps, config=config, timings=dict(timer.seconds), cache=stats,
+        source_psnr=reference.psnr, pti_psnr=reference.psnr_pti, driving_psnr=drive.psnr,
+        pose_error_before=None if pose is None else pose.error_before,
+        pose_error_after=None if pose is None else pose.error_after,
+        placement_drift=plan.placement_drift, local_channels=plan.local_channels, missing=clip.missing,
+        cuts=list(clip.cuts), partial=list(clip.partial), driving_ws=drive.ws.detach().cpu(), source=faces.source,
+        driving=clip, outputs=outputs,
+    )
+
+
+# This one public facade keeps the many keywords documented in README.md and docs/reenact.md (the command line,
+# the suite and the benchmarks call it with them): it only sorts them into the stages' settings objects, each
+# checked once on construction, and runs the stages (run_stages), whose functions take a few objects each.
 def reenact(
     source,
     driving,
@@ -245,8 +495,8 @@ def reenact(
     source_face="largest",
     detector: str = "hog",
     upsample="auto",
-    pose_regressor: str = "auto",
-    local_calibration: str = "auto",
+    pose_regressor="auto",
+    local_calibration="auto",
     render_batch: int = 8,
     low_memory: bool = False,
     keep_frames: bool | None = None,
@@ -279,6 +529,10 @@ def reenact(
     ``face``: the face tracked in the driving (and co-driving) clip, ``"previous"`` (default),
     ``"largest"`` or an index; ``source_face``: the portrait's face, ``"largest"`` or an index;
     ``detector`` and ``upsample``: the face detector's options, for the portrait and the clips.
+    ``pose_regressor``: where Eq. 7's regressor comes from (``"auto"``, ``"generator"``, ``"renderer"``) or
+    the regressor itself (a module, images ``[N, 3, R, R]`` to degrees ``[N, 3]``); ``local_calibration``:
+    where the local channels come from (``"auto"``, ``"generated"``, ``"projected"``) or the channels
+    themselves (``{layer: channel indices}``) (:class:`~video2stylegan.pipeline.calibration.CalibrationOptions`).
     ``cache_dir``: projections, PTI and calibration cache (default
     :func:`default_cache_dir`; ``False`` disables caching). ``low_memory``:
     turn on ``G.synthesis.recompute_activations`` (backward passes keep about
@@ -289,280 +543,13 @@ def reenact(
     (default): in memory when no ``out`` is written or the frames take at most
     :data:`KEEP_FRAMES_BYTES`, else spooled. The output video is written while rendering either way.
     """
-    from video2stylegan.method.cache import ProjectionCache, network_identity
-    from video2stylegan.method.losses import perceptual_loss
-    from video2stylegan.networks.loading import load_generator, resolve_device
-
     config = ReenactConfig(**{**(config or ReenactConfig()).to_dict(), **config_overrides}) if config_overrides \
         else (config or ReenactConfig())
     embedding = embedding or EmbeddingOptions.preset(quality)
-    # before anything is loaded: an output that is an input (or unwritable) fails now, not after the run
-    inputs = {"source": source, "driving": driving, "co_driving": co_driving, "network": network}
-    out = _check_out(out, inputs, split=config.cuts == "split")
-    if max_frames is not None and (isinstance(max_frames, bool) or int(max_frames) < 1):
-        raise InvalidOptionError(f"max_frames must be a positive integer, got {max_frames!r}")
-    if fps is not None:
-        fps = check_fps(fps)
-    if config.needs_codriving and co_driving is None:
-        raise InvalidOptionError(
-            "the configuration takes the transform or the pose from the co-driving video, but none was given"
-        )
-    # every input file read, probed and its first frame decoded before the network loads (minutes for
-    # FFHQ): a missing, empty or truncated clip fails now, not an hour into a GPU run
-    check_inputs(source, driving, co_driving, max_frames=max_frames, source_face=source_face, detector=detector,
-                 upsample=upsample)
-    if keep_audio and fps is not None:
-        _check_audio_rate(driving, fps)
-    timer = StageTimer()
-
-    with timer("network"):
-        if isinstance(network, torch.nn.Module):
-            G = network.to(resolve_device(device)).eval().requires_grad_(False)
-            network_name = None
-        else:
-            G = load_generator(network, resolve_device(device), progress=progress)
-            network_name = str(network)
-        if low_memory:
-            G.synthesis.recompute_activations = True
-        config.validate(G.num_ws)
-        R = int(G.img_resolution)
-        device_t = G.w_avg.device
-        net_id = network_identity(G)
-    cache = None if cache_dir is False else ProjectionCache(Path(cache_dir or default_cache_dir()) / "projections")
-    if cache is None:
-        # Nothing is stored: calibrations made now go to a folder that is removed as soon as this
-        # call returns or fails (TemporaryDirectory cleans up when the object is released).
-        import tempfile
-
-        scratch = tempfile.TemporaryDirectory(prefix="video2stylegan-")
-        cache_root = Path(scratch.name)
-    else:
-        cache_root = Path(cache_dir or default_cache_dir())
-
-    with timer("faces"):
-        src = load_source(source, R, choose=source_face, detector=detector, upsample=upsample)
-        preview = src.image.shape[0] if paste_back else R  # the output's height, for side by side
-        detection = {"choose": face, "detector": detector, "upsample": upsample}
-        clip = load_clip(driving, R, max_frames=max_frames, role="driving", on_missing=on_missing_face,
-                         preview_height=preview, progress=progress, **detection)
-        co = None
-        if co_driving is not None and config.needs_codriving:
-            co = load_clip(co_driving, R, max_frames=None, role="co-driving", on_missing=on_missing_face,
-                           preview_height=16, progress=progress, **detection)
-            if config.codriving_length == "truncate" and len(co) < len(clip):
-                clip = _truncate(clip, len(co))
-    T = len(clip)
-    shots = None
-    if out is not None and config.cuts == "split":
-        shots = segments(T, clip.cuts)
-        check_shot_outputs(out, inputs, what="out", count=len(shots))  # the names are known now
-    loss_fn = perceptual_loss(device=device_t, allow_lpips=(embedding.perceptual != "fallback"))
-
-    with timer("embed source"):
-        ref = embed_source(G, src.target, src.sha256, embedding, cache=cache, network_id=net_id, loss_fn=loss_fn,
-                           progress=progress)
-    G_render, w_ref = ref.G_render, ref.w_ref
-
-    needs_drive_ws = config.method == "baseline" or config.use_local or config.use_residual
-    drive_psnr = float("nan")
-    if needs_drive_ws:
-        with timer("embed driving"):
-            clip_key = f"{clip.sha256}:aligned{R}:smooth3" + (":shots" if clip.cuts or clip.partial else "")
-            if (face, detector, upsample) != ("previous", "hog", "auto"):  # another face, other crops
-                clip_key += f":face={face}:{detector}:upsample={upsample}"
-            frames_result = embed_clip(G, clip, clip_key, embedding, cache=cache, network_id=net_id,
-                                       loss_fn=loss_fn, progress=progress)
-        w_drive = frames_result.ws.to(device_t)
-        drive_psnr = float(frames_result.psnr.nanmean())
-    else:
-        w_drive = w_ref.expand(T, -1, -1)
-
-    result = ReenactResult(frames=np.zeros((0, R, R, 3), np.uint8), out=out, fps=float(fps or clip.fps),
-                           config=config, source_psnr=ref.psnr, pti_psnr=ref.psnr_pti, driving_psnr=drive_psnr,
-                           missing=clip.missing, driving_ws=w_drive.detach().cpu(), source=src, driving=clip,
-                           cuts=list(clip.cuts), partial=list(clip.partial))
-    w_drive = _reanchored_codes(w_drive, clip, config)
-
-    if config.method == "baseline":
-        from video2stylegan.method.residual import baseline_codes
-
-        ws_all = baseline_codes(w_ref[0], w_drive, form=config.residual_form)
-        render = lambda a, b: G_render.synthesis(ws_all[a:b])  # noqa: E731
-    else:
-        render = _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root,
-                                  network_name, pose_regressor, local_calibration, embedding.pose_steps, timer,
-                                  result, progress, cache, render_batch)
-
-    if keep_frames is None:
-        keep_frames = out is None or T * R * R * 3 <= KEEP_FRAMES_BYTES
-    if out is not None:
-        audio = clip.audio_path if keep_audio else None
-        if keep_audio and audio is None:
-            log.warning("--keep-audio: the driving video %s has no audio track; writing without audio", clip.name)
-    # one pass: each batch is rendered, kept (in memory or spooled to disk), composed and encoded before the
-    # next is rendered, so only a batch of frames is in memory at a time (plus the kept ones)
-    store = [] if keep_frames else None
-    if not keep_frames:
-        from video2stylegan.io.video import FrameSpool
-
-        store = FrameSpool()
-    crops = _rendered_crops(render, T, render_batch, store, timer, progress)
-    if out is not None:
-        frames_out = compose_frames(crops, source=src, driving=clip.frames, paste_back=paste_back,
-                                    side_by_side=side_by_side)
-        with timer("write"):
-            result.outputs = write_output(out, frames_out, result.fps, shots=shots, audio_from=audio)
-        # the rendering ran inside the writer's loop: its time is its own stage, not the encoder's
-        timer.seconds["write"] -= timer.seconds.get("render", 0.0)
-    else:
-        for _ in crops:
-            pass
-    if keep_frames:
-        result.frames = np.stack(store) if store else np.zeros((0, R, R, 3), np.uint8)
-    else:
-        result.frames = store
-    if cache is not None:
-        result.cache = {**cache.stats(), "pti_cached": ref.cached_pti}
-    result.timings = dict(timer.seconds)
-    return result
-
-
-def _rendered_crops(render, T: int, batch: int, store, timer: StageTimer, progress: bool):
-    """Yield the ``T`` rendered crops ``(R, R, 3)`` uint8, ``batch`` frames rendered at a time (timed as the
-    ``render`` stage), each appended to ``store`` (a list or a :class:`~video2stylegan.io.video.FrameSpool`)."""
-    from tqdm.auto import tqdm
-
-    from video2stylegan.networks.transforms import to_uint8_images
-
-    for a in tqdm(range(0, T, batch), desc="rendering", unit="batch", disable=not progress):
-        with timer("render"), torch.no_grad():
-            images = to_uint8_images(render(a, min(a + batch, T)))
-        for crop in images:
-            store.append(crop)
-            yield crop
-
-
-def _truncate(clip: DrivingClip, length: int) -> DrivingClip:
-    from dataclasses import replace
-
-    missing = [i for i in clip.missing if i < length]
-    cuts = [i for i in clip.cuts if i < length]
-    t = clip.tracks
-    tracks = replace(t, landmarks=t.landmarks[:length], boxes=t.boxes[:length], scores=t.scores[:length],
-                     detected=t.detected[:length], missing=missing, cuts=cuts,
-                     partial=None if t.partial is None else t.partial[:length])
-    return replace(clip, frames=clip.frames[:length], tracks=tracks, aligned=clip.aligned[:length],
-                   canonical=clip.canonical[:length], missing=missing, cuts=cuts,
-                   partial=[i for i in clip.partial if i < length])
-
-
-def _pose_key(w_ref, targets, regressor, layers, steps, lr) -> str:
-    """Cache key of an Eq. 7 run: everything it depends on, hashed."""
-    import hashlib
-
-    h = hashlib.sha256(f"eq7|{tuple(layers)}|{steps}|{lr}|0.5|packed-angles".encode())
-    for t in (w_ref, targets, *regressor.state_dict().values()):
-        h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-    return "pose:" + h.hexdigest()
-
-
-def _pack_angles(angles: torch.Tensor, row_shape) -> torch.Tensor:
-    """``[3, T, 3]`` angles (before / after / asked) zero-padded into whole ``[k, *row_shape]`` rows of a W+ array."""
-    flat = angles.detach().cpu().float().reshape(-1)
-    row = int(np.prod(row_shape))
-    rows = torch.zeros(-(-flat.numel() // row) * row)
-    rows[: flat.numel()] = flat
-    return rows.reshape(-1, *row_shape)
-
-
-def _unpack_angles(rows, T: int) -> torch.Tensor:
-    """Inverse of :func:`_pack_angles`: ``[3, T, 3]``."""
-    return torch.as_tensor(rows).reshape(-1)[: 9 * T].reshape(3, T, 3)
-
-
-def _method_renderer(G, G_render, config, src, clip, co, w_ref, w_drive, net_id, cache_root, network_name,
-                     pose_regressor, local_calibration, pose_steps, timer, result, progress, cache=None,
-                     render_batch=8):
-    """Steps 5-7 of the full method; returns ``render(a, b) -> images`` for frames ``a..b-1``."""
-    from video2stylegan.method.combination import combine_styles_from_config
-    from video2stylegan.method.residual import residual_codes
-
-    T = len(clip)
-    channels = None
-    calib_dir = cache_root
-    if config.use_local:
-        from video2stylegan.pipeline.calibration import local_channels_for
-
-        with timer("calibrate"):
-            # the projected-frame fallback measures at most 32 frames spread over the clip
-            pick = np.unique(np.linspace(0, T - 1, min(T, 32)).round().astype(int))
-            landmarks = np.stack([clip.aligned[j].landmarks for j in pick])
-            local = local_channels_for(G, net_id, calib_dir, source=local_calibration, ws=w_drive[pick],
-                                       landmarks=landmarks, layers=config.constrained_layers, progress=progress)
-        channels = local.channels
-        result.local_channels = int(sum(len(v) for v in channels.values()))
-
-    w_ref_pose = None
-    if config.pose_source != "none":
-        from video2stylegan.method.pose_encoding import DEFAULT_LR, PoseEncodingSettings, encode_pose
-        from video2stylegan.pipeline.calibration import pose_regressor_for
-
-        with timer("calibrate"):
-            regressor = pose_regressor_for(G, net_id, calib_dir, source=pose_regressor, network_name=network_name,
-                                           progress=progress).to(w_ref.device)
-        with timer("pose"):
-            pose_clip = clip if config.pose_source == "driving" else co
-            with torch.no_grad():
-                ref_angles = regressor(G.synthesis(w_ref)).double().cpu().numpy()[0]
-            targets = _pose_targets(regressor, pose_clip, T, config, ref_angles)
-            layers = config.resolved_pose_layers(G.num_ws)
-            key = _pose_key(w_ref, targets, regressor, layers, pose_steps, DEFAULT_LR)
-            hit = None if cache is None else cache.get(net_id, key, 0, {})
-            if hit is not None:  # [T + k, num_ws, w_dim]: the codes, then the angles read before / after / asked
-                w_ref_pose = torch.as_tensor(hit[:T], device=w_ref.device)
-                before, after, target = _unpack_angles(hit[T:], T)
-            else:
-                # a frame stops once every angle is within half a degree: the regressor's own error is larger
-                settings = PoseEncodingSettings(layers=layers, steps=pose_steps, lr=DEFAULT_LR, stop_error_deg=0.5)
-                enc = encode_pose(G, w_ref, targets, regressor, settings, progress=progress)
-                w_ref_pose = enc.ws.to(w_ref.device)
-                before, after, target = enc.angles_before.cpu(), enc.angles_after.cpu(), enc.target.cpu()
-                if cache is not None:
-                    extra = _pack_angles(torch.stack([before, after, target]), w_ref_pose.shape[1:])
-                    cache.put(net_id, key, 0, {}, torch.cat([w_ref_pose.cpu(), extra]))
-        result.pose_error_before = float((before - target).abs().mean())
-        result.pose_error_after = float((after - target).abs().mean())
-
-    base_ref = w_ref if w_ref_pose is None else w_ref_pose
-    w_base = residual_codes(base_ref, w_drive, form=config.residual_form, layers=config.constrained_layers) \
-        if config.use_residual else None
-    anchor = w_drive[:1]
-
-    def styles_of(a, b):
-        per_frame = lambda w: None if w is None else (w[a:b] if w.shape[0] == T else w)  # noqa: E731
-        return combine_styles_from_config(G_render, config, w_ref, per_frame(w_ref_pose), w_drive[a:b],
-                                          per_frame(w_base), channels, w_anchor=anchor)
-
-    drift = None
-    if config.canonical_source != "none" and config.canonical_feedback:
-        from video2stylegan.pipeline.placement import edit_drift
-
-        with timer("placement"), torch.no_grad():
-            drift = edit_drift(lambda a, b: G_render.synthesis_from_styles(styles_of(a, b)), G_render.synthesis(w_ref),
-                               T, kernel=config.smoothing_kernel, edges=config.smoothing_edges,
-                               batch=render_batch, progress=progress)
-        if drift is not None:
-            result.placement_drift = (float(np.linalg.norm(drift[:, :2], axis=1).mean()),
-                                      float(np.degrees(np.abs(drift[:, 2])).mean()))
-    transforms = transforms_for_config(
-        config, T, driving_params=clip.canonical, codriving_params=None if co is None else co.canonical,
-        reference=src.canonical, drift=drift,
-        cuts=_looped_cuts(co.cuts, len(co), T, config.codriving_length)
-        if co is not None and config.canonical_source == "co-driving" else clip.cuts,
-    )
-
-    def render(a, b):
-        transform = None if transforms is None else transforms[a:b].to(w_ref.device)
-        return G_render.synthesis_from_styles(styles_of(a, b), transform=transform)
-
-    return render
+    options = RunOptions(out=out, fps=fps, max_frames=max_frames, device=device, cache_dir=cache_dir,
+                         paste_back=paste_back, side_by_side=side_by_side, keep_audio=keep_audio,
+                         on_missing_face=on_missing_face, face=face, source_face=source_face, detector=detector,
+                         upsample=upsample, render_batch=render_batch, low_memory=low_memory,
+                         keep_frames=keep_frames, progress=progress)
+    calibration = CalibrationOptions(pose_regressor=pose_regressor, local_channels=local_calibration)
+    return run_stages(RunInputs(source, driving, co_driving, network), options, config, embedding, calibration)
